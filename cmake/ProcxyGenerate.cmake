@@ -1,0 +1,113 @@
+# procxy_generate() and procxy_add_agent(): generate and build procxy proxies
+# and stubs as part of a target.
+#
+# procxy_generate(TARGET <target> HEADERS <header>... [OUTPUT_DIR <dir>])
+#
+#   Runs procxy-gen on each header at build time, with the target's include
+#   directories, compile definitions and C++ standard, compiles the generated
+#   Cap'n Proto schema and sources into <target>, adds the output directory to
+#   its include path and links procxy::runtime. The generated files are
+#   rewritten only when a header or anything it includes changes.
+#
+#   Arguments:
+#     TARGET      the executable or library the classes belong to
+#     HEADERS     headers with PROCXY_REMOTE classes (relative to the current
+#                 source directory, or absolute)
+#     OUTPUT_DIR  where generated files go (default:
+#                 ${CMAKE_CURRENT_BINARY_DIR}/procxy_generated/<target>)
+#
+#   Example:
+#     add_executable(app main.cpp calculator.cpp)
+#     procxy_generate(TARGET app HEADERS calculator.h)
+#     # main.cpp: #include "calculator.procxy.h"
+#
+# procxy_add_agent(NAME <executable> TARGET <library>)
+#
+#   Builds <executable>, a dedicated child program that serves every class
+#   procxy_generate() added to <library>. Point Options::executable at it.
+#
+#   Example:
+#     add_library(engine STATIC engine.cpp)
+#     procxy_generate(TARGET engine HEADERS engine.h)
+#     procxy_add_agent(NAME engine-agent TARGET engine)
+
+include_guard(GLOBAL)
+
+set(_PROCXY_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+function(procxy_generate)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET;OUTPUT_DIR" "HEADERS")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "procxy_generate: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT arg_TARGET OR NOT TARGET "${arg_TARGET}")
+    message(FATAL_ERROR "procxy_generate: TARGET must name an existing target (got '${arg_TARGET}')")
+  endif()
+  if(NOT arg_HEADERS)
+    message(FATAL_ERROR "procxy_generate: no HEADERS given for target ${arg_TARGET}")
+  endif()
+  if(NOT TARGET procxy::gen)
+    message(FATAL_ERROR "procxy_generate: procxy::gen is not available; use find_package(procxy) or add_subdirectory(procxy) first")
+  endif()
+  # Debian's CapnProtoConfig gives its imported executables a wrong location;
+  # the plain variables are right.
+  if(NOT CAPNP_EXECUTABLE OR NOT CAPNPC_CXX_EXECUTABLE)
+    message(FATAL_ERROR "procxy_generate: the Cap'n Proto compiler was not found (install capnproto)")
+  endif()
+  if(NOT arg_OUTPUT_DIR)
+    set(arg_OUTPUT_DIR "${CMAKE_CURRENT_BINARY_DIR}/procxy_generated/${arg_TARGET}")
+  endif()
+  file(MAKE_DIRECTORY "${arg_OUTPUT_DIR}")
+
+  # The flags the target's own sources are compiled with, as procxy-gen
+  # arguments after "--".
+  set(t "${arg_TARGET}")
+  set(includes "$<TARGET_PROPERTY:${t},INCLUDE_DIRECTORIES>")
+  set(runtime_includes "$<TARGET_PROPERTY:procxy::runtime,INTERFACE_INCLUDE_DIRECTORIES>")
+  set(defines "$<TARGET_PROPERTY:${t},COMPILE_DEFINITIONS>")
+  set(standard "$<TARGET_PROPERTY:${t},CXX_STANDARD>")
+  set(flags
+    "$<$<BOOL:${includes}>:-I$<JOIN:${includes},$<SEMICOLON>-I>>"
+    "-I$<JOIN:${runtime_includes},$<SEMICOLON>-I>"
+    "$<$<BOOL:${defines}>:-D$<JOIN:${defines},$<SEMICOLON>-D>>"
+    "$<$<BOOL:${standard}>:-std=c++${standard}>")
+
+  foreach(header IN LISTS arg_HEADERS)
+    get_filename_component(header "${header}" ABSOLUTE)
+    if(NOT EXISTS "${header}")
+      message(FATAL_ERROR "procxy_generate: header ${header} does not exist")
+    endif()
+    get_filename_component(stem "${header}" NAME_WE)
+    get_filename_component(header_dir "${header}" DIRECTORY)
+    set(out "${arg_OUTPUT_DIR}/${stem}.procxy")
+    add_custom_command(
+      OUTPUT "${out}.h" "${out}.cpp" "${out}.capnp" "${out}.capnp.h" "${out}.capnp.c++"
+      COMMAND procxy::gen -o "${arg_OUTPUT_DIR}" --depfile "${out}.d" "${header}" -- ${flags}
+      COMMAND "${CAPNP_EXECUTABLE}" compile "-o${CAPNPC_CXX_EXECUTABLE}:${arg_OUTPUT_DIR}"
+              "--src-prefix=${arg_OUTPUT_DIR}" "${out}.capnp"
+      DEPENDS "${header}" procxy::gen
+      DEPFILE "${out}.d"
+      COMMENT "procxy-gen ${stem}.h"
+      COMMAND_EXPAND_LISTS VERBATIM)
+    target_sources(${t} PRIVATE "${out}.cpp" "${out}.capnp.c++")
+    target_include_directories(${t} PRIVATE "${arg_OUTPUT_DIR}" "${header_dir}")
+  endforeach()
+  target_link_libraries(${t} PUBLIC procxy::runtime)
+endfunction()
+
+function(procxy_add_agent)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;TARGET" "")
+  if(NOT arg_NAME OR NOT arg_TARGET OR NOT TARGET "${arg_TARGET}")
+    message(FATAL_ERROR "procxy_add_agent: needs NAME <executable> and TARGET <existing library> "
+                        "(got NAME '${arg_NAME}' TARGET '${arg_TARGET}')")
+  endif()
+  if(EXISTS "${_PROCXY_CMAKE_DIR}/../runtime/src/agent_main.cpp")
+    set(main "${_PROCXY_CMAKE_DIR}/../runtime/src/agent_main.cpp")  # source tree
+  else()
+    set(main "${_PROCXY_AGENT_MAIN}")  # installed package
+  endif()
+  add_executable(${arg_NAME} "${main}")
+  # The classes register themselves from static initializers the agent never
+  # references, so the whole library must be linked in.
+  target_link_libraries(${arg_NAME} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${arg_TARGET}>" procxy::runtime)
+endfunction()

@@ -1,0 +1,57 @@
+#include "check/check.h"
+
+#include <string>
+
+namespace procxy::check {
+namespace {
+
+std::string cannot_cross(const model::Type& type) {
+  return "'" + type.spelling + "', which cannot cross a process boundary (" + type.reason + ")";
+}
+
+std::string param_name(const model::Param& param, size_t index) {
+  return param.name.empty() ? std::to_string(index + 1) : "'" + param.name + "'";
+}
+
+void check_params(const std::vector<model::Param>& params, const std::string& owner,
+                  DiagnosticSink& sink) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const model::Param& param = params[i];
+    if (param.type.kind == model::TypeKind::kUnsupported) {
+      sink.error(param.location, "parameter " + param_name(param, i) + " of '" + owner + "' has type " +
+                                     cannot_cross(param.type));
+    } else if (param.type.kind == model::TypeKind::kVoid) {
+      sink.error(param.location, "parameter " + param_name(param, i) + " of '" + owner + "' has type void");
+    }
+  }
+}
+
+void check_method(const model::Interface& interface, const model::Method& method, DiagnosticSink& sink) {
+  std::string owner = interface.qualified_name + "::" + method.name;
+  if (method.kind == model::MethodKind::kEvent) {
+    if (method.result.kind != model::TypeKind::kVoid) {
+      sink.error(method.location, "event '" + owner + "' must return void: events carry no result back to the child");
+    }
+    if (method.is_defined) {
+      sink.error(method.location, "event '" + owner + "' has a body; declare it only, procxy-gen writes its body");
+    }
+    sink.error(method.location, "event '" + owner + "': PROCXY_EVENT is not supported by this version of procxy "
+                                "yet (remove the annotation, or wait for event support)");
+  } else if (method.result.kind == model::TypeKind::kUnsupported) {
+    sink.error(method.location, "return type of '" + owner + "' is " + cannot_cross(method.result));
+  }
+  check_params(method.params, owner, sink);
+}
+
+}  // namespace
+
+void check(const model::Module& module, DiagnosticSink& sink) {
+  for (const model::Interface& interface : module.interfaces) {
+    for (const model::Constructor& constructor : interface.constructors) {
+      check_params(constructor.params, interface.qualified_name + "::" + interface.name, sink);
+    }
+    for (const model::Method& method : interface.methods) check_method(interface, method, sink);
+  }
+}
+
+}  // namespace procxy::check

@@ -1,0 +1,296 @@
+#include "emit/view.h"
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "model/interface_hash.h"
+#include "procxy/version.h"
+
+namespace procxy::emit {
+namespace {
+
+using kainjow::mustache::data;
+
+std::string hex(std::uint64_t value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+// "slow_square" -> "SlowSquare", "demo::Point" -> "DemoPoint": Cap'n Proto
+// type names are UpperCamelCase without underscores.
+std::string camel(const std::string& name) {
+  std::string out;
+  bool upper = true;
+  for (char c : name) {
+    if (c == '_' || c == ':') {
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return out;
+}
+
+std::string capitalize(std::string name) {
+  name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  return name;
+}
+
+// Hands out schema names that are unique within one .capnp file.
+class Names {
+ public:
+  std::string unique(const std::string& wanted) {
+    std::string name = wanted;
+    for (int i = 2; !used_.insert(name).second; ++i) name = wanted + std::to_string(i);
+    return name;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+class ViewBuilder {
+ public:
+  explicit ViewBuilder(const model::Module& module) : module_(module) {}
+
+  Context build() {
+    std::string stem = stem_of(module_.header);
+    Context context;
+    context.set("version", PROCXY_VERSION_STRING);
+    context.set("version_number", std::to_string(PROCXY_VERSION));
+    context.set("header", std::filesystem::path(module_.header).filename().string());
+    context.set("stem", stem);
+    context.set("schema_namespace", schema_namespace_ = "procxy_schema::" + identifier(stem));
+    std::string id_source = stem;
+    for (const model::Interface& interface : module_.interfaces) id_source += ";" + interface.qualified_name;
+    context.set("file_id", hex(fnv1a(id_source) | (1ULL << 63)));
+
+    for (const model::Struct& s : module_.structs) struct_names_[s.qualified_name] = names_.unique(camel(s.qualified_name));
+    data aggregates{data::type::list};
+    for (const model::Struct& s : module_.structs) aggregates.push_back(aggregate(s));
+    context.set("aggregates", aggregates);
+
+    data interfaces{data::type::list};
+    for (const model::Interface& interface : module_.interfaces) interfaces.push_back(this->interface(interface));
+    context.set("interfaces", interfaces);
+    context.set("schema_structs", schema_structs_);
+    return context;
+  }
+
+ private:
+  static std::uint64_t fnv1a(const std::string& text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+    return hash;
+  }
+
+  static std::string identifier(const std::string& text) {
+    std::string out;
+    for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+    return out;
+  }
+
+  std::string wire_type(const model::Type& type) const {
+    switch (type.kind) {
+      case model::TypeKind::kBool: return "Bool";
+      case model::TypeKind::kInt:
+      case model::TypeKind::kEnum:
+        return std::string(type.is_signed ? "Int" : "UInt") + std::to_string(type.bits);
+      case model::TypeKind::kFloat: return "Float" + std::to_string(type.bits);
+      case model::TypeKind::kString: return "Text";
+      case model::TypeKind::kVector: return "List(" + wire_type(type.args.at(0)) + ")";
+      case model::TypeKind::kStruct: return struct_names_.at(type.name);
+      case model::TypeKind::kVoid:
+      case model::TypeKind::kUnsupported: break;
+    }
+    throw std::logic_error("procxy-gen: no wire type for " + type.spelling);
+  }
+
+  static bool is_scalar(const model::Type& type) {
+    return type.kind == model::TypeKind::kBool || type.kind == model::TypeKind::kInt ||
+           type.kind == model::TypeKind::kFloat || type.kind == model::TypeKind::kEnum;
+  }
+
+  // put(builder, &Builder::<setter>, value): set for scalars, adopt otherwise.
+  static std::string setter(const std::string& field, const model::Type& type) {
+    return (is_scalar(type) ? "set" : "adopt") + capitalize(field);
+  }
+
+  // A schema struct: its name, a comment, and its fields.
+  void add_schema_struct(const std::string& name, const std::string& comment, data fields) {
+    data s;
+    s.set("name", name);
+    s.set("comment", comment);
+    s.set("fields", fields);
+    schema_structs_.push_back(s);
+  }
+
+  static data field(const std::string& wire_name, unsigned index, const model::Type& type,
+                    const std::string& comment, const std::string& wire_type) {
+    data f;
+    f.set("wire_name", wire_name);
+    f.set("index", std::to_string(index));
+    f.set("wire_type", wire_type);
+    f.set("comment", comment);
+    f.set("setter", setter(wire_name, type));
+    f.set("getter", "get" + capitalize(wire_name));
+    f.set("cpp_type", type.spelling);
+    return f;
+  }
+
+  data aggregate(const model::Struct& s) {
+    std::string name = struct_names_.at(s.qualified_name);
+    data fields{data::type::list};
+    for (size_t i = 0; i < s.fields.size(); ++i) {
+      const model::Field& member = s.fields[i];
+      data f = field("field" + std::to_string(i), static_cast<unsigned>(i), member.type, member.name,
+                     wire_type(member.type));
+      f.set("member", member.name);
+      fields.push_back(f);
+    }
+    add_schema_struct(name, s.qualified_name, fields);
+    data view;
+    view.set("struct_name", name);
+    view.set("cpp_name", "::" + s.qualified_name);
+    view.set("fields", fields);
+    view.set("empty", s.fields.empty());
+    return view;
+  }
+
+  static std::string param_name(const model::Param& param, size_t index) {
+    return param.name.empty() ? "arg" + std::to_string(index) : param.name;
+  }
+
+  static std::string param_decl(const model::Param& param, size_t index) {
+    return param.pass == model::PassBy::kConstRef ? "const " + param.type.spelling + "& " + param_name(param, index)
+                                                  : param.type.spelling + " " + param_name(param, index);
+  }
+
+  // Declares the params struct of a constructor or method in the schema and
+  // returns the field views of its parameters.
+  data params_struct(const std::string& name, const std::string& comment, const std::vector<model::Param>& params) {
+    data fields{data::type::list};
+    for (size_t i = 0; i < params.size(); ++i) {
+      data f = field("arg" + std::to_string(i), static_cast<unsigned>(i), params[i].type,
+                     param_name(params[i], i), wire_type(params[i].type));
+      fields.push_back(f);
+    }
+    add_schema_struct(name, comment, fields);
+    return fields;
+  }
+
+  // One callable form: a constructor or method called with its first `arity`
+  // parameters (the others take their defaults in the child).
+  data form(unsigned ordinal, const std::string& params_struct, const std::vector<model::Param>& params,
+            size_t arity) {
+    data view;
+    view.set("ordinal", std::to_string(ordinal));
+    view.set("params_struct", params_struct);
+    std::string decl, args, call_args;
+    data puts{data::type::list};
+    for (size_t i = 0; i < arity; ++i) {
+      std::string name = param_name(params[i], i);
+      std::string wire = "arg" + std::to_string(i);
+      decl += (i ? ", " : "") + param_decl(params[i], i);
+      args += ", " + name;
+      call_args += (i ? ", " : "") + ("get<" + params[i].type.spelling + ">(wire.get" + capitalize(wire) + "())");
+      data put;
+      put.set("setter", setter(wire, params[i].type));
+      put.set("name", name);
+      puts.push_back(put);
+    }
+    view.set("params_decl", decl);
+    view.set("encode_params", decl.empty() ? "" : ", " + decl);
+    view.set("args", args);
+    view.set("call_args", call_args);
+    view.set("puts", puts);
+    view.set("has_params", arity > 0);
+    return view;
+  }
+
+  static size_t required_arity(const std::vector<model::Param>& params) {
+    size_t required = params.size();
+    while (required > 0 && params[required - 1].has_default) --required;
+    return required;
+  }
+
+  data interface(const model::Interface& interface) {
+    std::string prefix = names_.unique(camel(interface.name));
+    data view;
+    view.set("cpp_name", "::" + interface.qualified_name);
+    view.set("qualified_name", interface.qualified_name);
+    view.set("prefix", prefix);
+    view.set("hash", hex(model::interface_hash(module_, interface)) + "ULL");
+
+    data constructors{data::type::list};
+    unsigned ordinal = 0;
+    for (size_t c = 0; c < interface.constructors.size(); ++c) {
+      const model::Constructor& constructor = interface.constructors[c];
+      std::string name = names_.unique(prefix + "New" + std::to_string(c) + "Params");
+      params_struct(name, interface.qualified_name + " constructor", constructor.params);
+      for (size_t arity = required_arity(constructor.params); arity <= constructor.params.size(); ++arity) {
+        data f = form(ordinal, name, constructor.params, arity);
+        f.set("form_struct", prefix + "Construct" + std::to_string(ordinal));
+        f.set("cpp_name", "::" + interface.qualified_name);
+        constructors.push_back(f);
+        ++ordinal;
+      }
+    }
+    view.set("constructors", constructors);
+
+    data forms{data::type::list};
+    ordinal = 0;
+    for (size_t m = 0; m < interface.methods.size(); ++m) {
+      const model::Method& method = interface.methods[m];
+      std::string base = prefix + camel(method.name) + std::to_string(m);
+      std::string params_name = names_.unique(base + "Params");
+      std::string results_name = names_.unique(base + "Results");
+      params_struct(params_name, interface.qualified_name + "::" + method.name + " parameters", method.params);
+      data results{data::type::list};
+      bool is_void = method.result.kind == model::TypeKind::kVoid;
+      if (!is_void) results.push_back(field("value", 0, method.result, "result", wire_type(method.result)));
+      add_schema_struct(results_name, interface.qualified_name + "::" + method.name + " result", results);
+
+      for (size_t arity = required_arity(method.params); arity <= method.params.size(); ++arity) {
+        data f = form(ordinal, params_name, method.params, arity);
+        f.set("form_struct", prefix + "Form" + std::to_string(ordinal));
+        f.set("name", method.name);
+        f.set("qualified_name", interface.qualified_name + "::" + method.name);
+        f.set("cpp_name", "::" + interface.qualified_name);
+        f.set("results_struct", results_name);
+        f.set("cpp_result", method.result.spelling);
+        f.set("is_void", is_void);
+        f.set("query", method.kind == model::MethodKind::kQuery ? "true" : "false");
+        f.set("result_setter", is_void ? "" : setter("value", method.result));
+        forms.push_back(f);
+        ++ordinal;
+      }
+    }
+    view.set("forms", forms);
+    view.set("has_forms", ordinal > 0);
+    return view;
+  }
+
+  const model::Module& module_;
+  Names names_;
+  std::string schema_namespace_;
+  std::map<std::string, std::string> struct_names_;
+  data schema_structs_{data::type::list};
+};
+
+}  // namespace
+
+std::string stem_of(const std::string& header) {
+  return std::filesystem::path(header).stem().string();
+}
+
+Context make_context(const model::Module& module) { return ViewBuilder(module).build(); }
+
+}  // namespace procxy::emit

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <cstdint>
+
+#include "model/model.h"
+
+namespace procxy::model {
+
+// A stable 64-bit fingerprint of everything about an interface that the wire
+// depends on: its constructors, methods (kinds, names, ordinals, types) and the
+// aggregates of the module. Parent and child compare it in the handshake.
+std::uint64_t interface_hash(const Module& module, const Interface& interface);
+
+}  // namespace procxy::model

@@ -1,0 +1,95 @@
+#pragma once
+
+// The plain model between the generator's stages: parse/ fills it from
+// libclang, check/ diagnoses it, emit/ renders it. No clang types here.
+
+#include <string>
+#include <vector>
+
+namespace procxy::model {
+
+struct SourceLocation {
+  std::string file;
+  unsigned line = 0;
+  unsigned column = 0;
+};
+
+enum class TypeKind {
+  kVoid,
+  kBool,
+  kInt,     // bits, is_signed; spelling is the builtin type ("unsigned long")
+  kFloat,   // bits 32 or 64
+  kEnum,    // name is qualified; bits, is_signed describe the underlying type
+  kString,  // std::string
+  kVector,  // args[0] is the element type
+  kStruct,  // an aggregate; name is qualified, its fields are in Module::structs
+  kUnsupported,  // spelling as written, reason says what to use instead
+};
+
+struct Type {
+  TypeKind kind = TypeKind::kUnsupported;
+  std::string spelling;  // the C++ spelling the generated code uses
+  std::string name;      // kEnum, kStruct: the qualified name ("demo::Point")
+  unsigned bits = 0;     // kInt, kFloat, kEnum
+  bool is_signed = false;
+  std::vector<Type> args;
+  std::string reason;  // kUnsupported
+};
+
+enum class PassBy { kValue, kConstRef };
+
+struct Param {
+  std::string name;  // may be empty: unnamed in the header
+  Type type;
+  PassBy pass = PassBy::kValue;
+  bool has_default = false;
+  SourceLocation location;
+};
+
+enum class MethodKind { kMutation, kQuery, kEvent };
+
+struct Method {
+  std::string name;
+  MethodKind kind = MethodKind::kMutation;
+  int cache_ms = 0;  // PROCXY_CACHE(ms); implies kQuery
+  bool is_const = false;
+  bool is_defined = false;  // has a body in the header (an error for events)
+  Type result;
+  std::vector<Param> params;
+  SourceLocation location;
+};
+
+struct Constructor {
+  std::vector<Param> params;
+  SourceLocation location;
+};
+
+struct Interface {
+  std::string name;            // "Calculator"
+  std::string qualified_name;  // "demo::Calculator"
+  SourceLocation location;
+  std::vector<Constructor> constructors;
+  std::vector<Method> methods;  // in declaration order, events included
+};
+
+struct Field {
+  std::string name;
+  Type type;
+  SourceLocation location;
+};
+
+struct Struct {
+  std::string qualified_name;
+  std::vector<Field> fields;
+  SourceLocation location;
+};
+
+// Everything procxy-gen learnt from one header.
+struct Module {
+  std::string header;  // as given on the command line
+  std::vector<Interface> interfaces;
+  std::vector<Struct> structs;  // aggregates that cross the boundary, dependencies first
+  std::vector<std::string> dependencies;  // every file the parse read, for --depfile
+};
+
+}  // namespace procxy::model

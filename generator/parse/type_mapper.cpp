@@ -1,0 +1,207 @@
+#include "parse/type_mapper.h"
+
+#include <utility>
+
+#include "parse/clang_handles.h"
+#include "parse/cursors.h"
+
+namespace procxy::parse {
+namespace {
+
+model::Type unsupported(std::string spelling, std::string reason) {
+  model::Type type;
+  type.kind = model::TypeKind::kUnsupported;
+  type.spelling = std::move(spelling);
+  type.reason = std::move(reason);
+  return type;
+}
+
+model::Type scalar(model::TypeKind kind, std::string spelling, unsigned bits, bool is_signed) {
+  model::Type type;
+  type.kind = kind;
+  type.spelling = std::move(spelling);
+  type.bits = bits;
+  type.is_signed = is_signed;
+  return type;
+}
+
+// The builtin integer types by canonical kind: spelling and signedness.
+bool integer_kind(CXTypeKind kind, const char** spelling, bool* is_signed) {
+  switch (kind) {
+    case CXType_Char_S: *spelling = "char"; *is_signed = true; return true;
+    case CXType_Char_U: *spelling = "char"; *is_signed = false; return true;
+    case CXType_SChar: *spelling = "signed char"; *is_signed = true; return true;
+    case CXType_UChar: *spelling = "unsigned char"; *is_signed = false; return true;
+    case CXType_Short: *spelling = "short"; *is_signed = true; return true;
+    case CXType_UShort: *spelling = "unsigned short"; *is_signed = false; return true;
+    case CXType_Int: *spelling = "int"; *is_signed = true; return true;
+    case CXType_UInt: *spelling = "unsigned int"; *is_signed = false; return true;
+    case CXType_Long: *spelling = "long"; *is_signed = true; return true;
+    case CXType_ULong: *spelling = "unsigned long"; *is_signed = false; return true;
+    case CXType_LongLong: *spelling = "long long"; *is_signed = true; return true;
+    case CXType_ULongLong: *spelling = "unsigned long long"; *is_signed = false; return true;
+    default: return false;
+  }
+}
+
+unsigned bits_of(CXType type) { return static_cast<unsigned>(clang_Type_getSizeOf(type) * 8); }
+
+}  // namespace
+
+model::Type TypeMapper::map_param(CXType type, model::PassBy& pass) {
+  pass = model::PassBy::kValue;
+  std::string written = to_string(clang_getTypeSpelling(type));
+  if (type.kind == CXType_LValueReference) {
+    CXType pointee = clang_getPointeeType(type);
+    if (!clang_isConstQualifiedType(pointee)) {
+      return unsupported(written, "out-parameters are not supported: return the value instead");
+    }
+    pass = model::PassBy::kConstRef;
+    return map(pointee);
+  }
+  if (type.kind == CXType_RValueReference) {
+    return unsupported(written, "take the parameter by value or const& instead");
+  }
+  return map(type);
+}
+
+model::Type TypeMapper::map(CXType type) {
+  std::string written = to_string(clang_getTypeSpelling(type));
+  CXType canonical = clang_getCanonicalType(type);
+  const char* spelling = nullptr;
+  bool is_signed = false;
+  if (integer_kind(canonical.kind, &spelling, &is_signed)) {
+    return scalar(model::TypeKind::kInt, spelling, bits_of(canonical), is_signed);
+  }
+  switch (canonical.kind) {
+    case CXType_Void: return scalar(model::TypeKind::kVoid, "void", 0, false);
+    case CXType_Bool: return scalar(model::TypeKind::kBool, "bool", 8, false);
+    case CXType_Float: return scalar(model::TypeKind::kFloat, "float", 32, true);
+    case CXType_Double: return scalar(model::TypeKind::kFloat, "double", 64, true);
+    case CXType_Enum: {
+      CXCursor decl = clang_getTypeDeclaration(canonical);
+      CXType underlying = clang_getCanonicalType(clang_getEnumDeclIntegerType(decl));
+      if (!integer_kind(underlying.kind, &spelling, &is_signed)) {
+        return unsupported(written, "give the enum an integer underlying type");
+      }
+      model::Type result = scalar(model::TypeKind::kEnum, "", bits_of(underlying), is_signed);
+      result.name = qualified_name(decl);
+      result.spelling = "::" + result.name;
+      return result;
+    }
+    case CXType_Record: return map_record(canonical, written);
+    case CXType_Pointer:
+    case CXType_BlockPointer:
+    case CXType_MemberPointer:
+      return unsupported(written, "pass the value itself, or a std::vector for several");
+    case CXType_LValueReference:
+    case CXType_RValueReference: return unsupported(written, "return the value itself");
+    case CXType_ConstantArray:
+    case CXType_IncompleteArray:
+    case CXType_VariableArray:
+    case CXType_DependentSizedArray: return unsupported(written, "use std::vector instead");
+    case CXType_LongDouble: return unsupported(written, "use double instead");
+    default: return unsupported(written, "see docs/types.md for the types that can");
+  }
+}
+
+model::Type TypeMapper::map_record(CXType canonical, const std::string& written) {
+  CXCursor decl = clang_getTypeDeclaration(canonical);
+  std::string name = qualified_name(decl);
+  if (name == "std::basic_string") {
+    CXType arg = clang_getCanonicalType(clang_Type_getTemplateArgumentAsType(canonical, 0));
+    if (arg.kind == CXType_Char_S || arg.kind == CXType_Char_U) {
+      model::Type result;
+      result.kind = model::TypeKind::kString;
+      result.spelling = "std::string";
+      return result;
+    }
+    return unsupported(written, "use std::string instead");
+  }
+  if (name == "std::vector") {
+    model::Type element = map(clang_Type_getTemplateArgumentAsType(canonical, 0));
+    if (element.kind == model::TypeKind::kUnsupported) {
+      return unsupported(written, "its element type '" + element.spelling + "' cannot: " + element.reason);
+    }
+    model::Type result;
+    result.kind = model::TypeKind::kVector;
+    result.spelling = "std::vector<" + element.spelling + ">";
+    result.args.push_back(std::move(element));
+    return result;
+  }
+  if (name == "std::function") {
+    return unsupported(written, "use a PROCXY_EVENT to call back into the parent");
+  }
+  if (name == "std::unique_ptr" || name == "std::shared_ptr" || name == "std::weak_ptr") {
+    return unsupported(written, "pass the pointed-to value itself");
+  }
+  if (name.rfind("std::", 0) == 0) {
+    return unsupported(written, "see docs/types.md for the standard types that can");
+  }
+  return map_aggregate(decl, name, written);
+}
+
+model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name,
+                                      const std::string& written) {
+  model::Type result;
+  result.kind = model::TypeKind::kStruct;
+  result.name = name;
+  result.spelling = "::" + name;
+  if (mapped_.count(name)) return result;
+  if (in_progress_.count(name)) {
+    return unsupported(written, "recursive aggregates cannot be sent; flatten the structure");
+  }
+  CXCursor definition = clang_getCursorDefinition(decl);
+  if (clang_Cursor_isNull(definition)) {
+    return unsupported(written, "the type is incomplete; include its definition");
+  }
+  if (clang_getCursorKind(definition) == CXCursor_ClassTemplate ||
+      clang_Type_getNumTemplateArguments(clang_getCursorType(definition)) > 0) {
+    return unsupported(written, "use a struct with only public data members");
+  }
+
+  in_progress_.insert(name);
+  model::Struct aggregate;
+  aggregate.qualified_name = name;
+  aggregate.location = location_of(definition);
+  std::string problem;
+  visit_children(definition, [&](CXCursor child) {
+    if (!problem.empty()) return;
+    switch (clang_getCursorKind(child)) {
+      case CXCursor_FieldDecl: {
+        std::string field = to_string(clang_getCursorSpelling(child));
+        if (clang_getCXXAccessSpecifier(child) != CX_CXXPublic) {
+          problem = "it has private state (field '" + field + "'); use a struct with only public data members";
+          return;
+        }
+        model::Type type = map(clang_getCursorType(child));
+        if (type.kind == model::TypeKind::kUnsupported) {
+          problem = "its field '" + field + "' has type '" + type.spelling + "', which cannot: " + type.reason;
+          return;
+        }
+        aggregate.fields.push_back({field, std::move(type), location_of(child)});
+        return;
+      }
+      case CXCursor_CXXBaseSpecifier:
+        problem = "it has a base class; use a struct with only public data members";
+        return;
+      case CXCursor_Constructor:
+        problem = "it has a user-declared constructor; use a struct with only public data members";
+        return;
+      case CXCursor_CXXMethod:
+        if (clang_CXXMethod_isVirtual(child)) {
+          problem = "it has virtual methods; use a struct with only public data members";
+        }
+        return;
+      default: return;
+    }
+  });
+  in_progress_.erase(name);
+  if (!problem.empty()) return unsupported(written, problem);
+
+  mapped_.insert(name);
+  module_.structs.push_back(std::move(aggregate));
+  return result;
+}
+
+}  // namespace procxy::parse

@@ -1,0 +1,105 @@
+#pragma once
+
+// What generated *.procxy.h / *.procxy.cpp files use from the runtime, and
+// nothing else: marshalling, the call entry points and class registration.
+// Not for direct use by applications.
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "procxy/detail/marshal.h"
+#include "procxy/procxy.h"
+
+namespace procxy::detail {
+
+// The words of one received Cap'n Proto message.
+using Words = kj::Array<capnp::word>;
+
+// A received message, ready to read.
+class Reply {
+ public:
+  explicit Reply(Words words);
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+
+  template <class S>
+  typename S::Reader root() {
+    return reader_.getRoot<S>();
+  }
+
+ private:
+  Words words_;
+  capnp::FlatArrayMessageReader reader_;
+};
+
+// A method form as the wire knows it.
+struct MethodInfo {
+  std::uint16_t ordinal;
+  const char* name;  // "demo::Calculator::add", for messages
+  bool query;        // PROCXY_QUERY / PROCXY_CACHE
+};
+
+// The constructor form chosen by ClassTraits<T>::construct() and its arguments.
+struct Construction {
+  std::uint16_t ordinal;
+  std::unique_ptr<capnp::MallocMessageBuilder> message;
+};
+
+// Sends the call and blocks for its result. Throws the errors of SPEC §3.
+Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
+           capnp::MessageBuilder& params);
+
+// Sends the call and returns; `done` runs once, on a runtime thread, with the
+// result or the error.
+using Completion = std::function<void(Words* result, std::exception_ptr error)>;
+void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+                capnp::MessageBuilder& params, Completion done);
+
+template <class R>
+std::future<R> call_async(Connection& connection, const CallOptions& options,
+                          const MethodInfo& method, capnp::MessageBuilder& params,
+                          R (*decode)(Words)) {
+  auto promise = std::make_shared<std::promise<R>>();
+  auto future = promise->get_future();
+  call_async(connection, options, method, params,
+             [promise, decode](Words* result, std::exception_ptr error) {
+               if (error) return promise->set_exception(error);
+               try {
+                 if constexpr (std::is_void_v<R>) {
+                   decode(std::move(*result));
+                   promise->set_value();
+                 } else {
+                   promise->set_value(decode(std::move(*result)));
+                 }
+               } catch (...) {
+                 promise->set_exception(std::current_exception());
+               }
+             });
+  return future;
+}
+
+// The child side of a class, registered by generated code at static
+// initialization.
+struct ClassEntry {
+  std::string_view name;
+  std::uint64_t interface_hash;
+  void* (*construct)(std::uint16_t ordinal, Reply& params);
+  void (*destroy)(void* object);
+  void (*dispatch)(void* object, std::uint16_t ordinal, Reply& params,
+                   capnp::MessageBuilder& results);
+};
+bool register_class(const ClassEntry& entry);
+
+// Raised by a generated stub for an ordinal it does not know.
+[[noreturn]] void unknown_method(std::string_view class_name, std::uint16_t ordinal);
+
+}  // namespace procxy::detail

@@ -1,0 +1,65 @@
+#pragma once
+
+// The procxy API: spawn<T>(), serve_if_child(), children().
+// Generated *.procxy.h files include this; applications include those.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "procxy/errors.h"
+#include "procxy/options.h"
+#include "procxy/proxy.h"
+#include "procxy/version.h"
+
+namespace procxy {
+
+// Call first thing in main(). In an ordinary process it returns at once. In a
+// process that procxy started it constructs the requested object, serves calls
+// until the parent lets go, and exits the process without returning.
+//
+// A program that spawns children of itself but never calls this function is
+// caught before its main() runs again: spawn() throws SpawnError naming the
+// missing call.
+void serve_if_child(int argc, char** argv);
+
+// The pids of this process's live children, in ascending order.
+std::vector<pid_t> children();
+
+namespace detail {
+// Specialized by generated code: the class's wire name, interface hash and one
+// construct() overload per constructor form. Not for direct use.
+template <class T>
+struct ClassTraits;
+
+struct Construction;
+std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name,
+                                  std::uint64_t interface_hash, Construction construction);
+
+template <class First, class... Rest>
+inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Options>;
+}  // namespace detail
+
+// Starts a child, constructs T(args...) in it and returns once the object
+// exists. Throws SpawnError when the child cannot be started or the
+// constructor throws (then the error is also a RemoteError). Blocks for at most
+// options.timeout.
+template <class T, class... Args>
+Proxy<T> spawn(const Options& options, Args&&... args) {
+  using Traits = detail::ClassTraits<T>;
+  return Proxy<T>(detail::spawn(options, Traits::kName, Traits::kInterfaceHash,
+                                Traits::construct(std::forward<Args>(args)...)));
+}
+
+template <class T, class... Args>
+  requires(sizeof...(Args) == 0 || !detail::kIsOptions<Args...>)
+Proxy<T> spawn(Args&&... args) {
+  return spawn<T>(Options{}, std::forward<Args>(args)...);
+}
+
+}  // namespace procxy

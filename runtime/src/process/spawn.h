@@ -1,0 +1,31 @@
+#pragma once
+
+// Starting a child process: re-executing this program (or Options::executable)
+// with the channel on fd 3, a clean set of file descriptors, default signal
+// handling, and death with its parent.
+
+#include <sys/types.h>
+
+#include <memory>
+
+#include "process/supervisor.h"
+#include "procxy/options.h"
+
+namespace procxy::detail {
+
+// The environment variable that tells a process it is a procxy child, and on
+// which fd its channel is.
+inline constexpr const char* kChildFdVariable = "PROCXY_CHILD_FD";
+inline constexpr int kChildChannelFd = 3;
+
+struct StartedProcess {
+  std::shared_ptr<ChildProcess> process;
+  int channel_fd;  // the parent's end of the socket pair
+  std::string executable;
+};
+
+// Forks and execs a child as `options` say. Throws SpawnError when the
+// executable cannot be run (then no child remains).
+StartedProcess start_process(const Options& options);
+
+}  // namespace procxy::detail

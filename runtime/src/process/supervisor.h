@@ -1,0 +1,82 @@
+#pragma once
+
+// Supervision of child processes: one runtime thread waits on the pidfds of
+// all children, reaps each the moment it exits (so none stays a zombie),
+// records how it ended and tells whoever asked. Signals go through the pidfd,
+// so a recycled pid can never be hit.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "procxy/proxy.h"
+
+namespace procxy::detail {
+
+class ChildProcess {
+ public:
+  ChildProcess(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool exited() const;
+  std::optional<ExitStatus> status() const;
+  // Blocks until the child has been reaped.
+  ExitStatus wait() const;
+  // Blocks for at most `timeout`; true once the child has been reaped.
+  bool wait_for(std::chrono::milliseconds timeout) const;
+  // Sends `signal` unless the child was already reaped.
+  void signal(int signal) const;
+  // Runs `handler` once with the exit status: at once if the child has already
+  // exited, else on the supervisor thread when it does. Must not block long.
+  void on_exit(std::function<void(const ExitStatus&)> handler);
+
+ private:
+  friend class Supervisor;
+  void set_exited(const ExitStatus& status);
+
+  const pid_t pid_;
+  int pidfd_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable exited_cv_;
+  std::optional<ExitStatus> status_;
+  std::vector<std::function<void(const ExitStatus&)>> handlers_;
+};
+
+class Supervisor {
+ public:
+  static Supervisor& instance();
+
+  // Starts watching a freshly forked child (takes ownership of its pidfd).
+  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd);
+  // SIGKILLs `child` at `deadline` unless it has exited by then.
+  void kill_at(std::shared_ptr<ChildProcess> child, std::chrono::steady_clock::time_point deadline);
+  // Pids of the children not yet reaped, ascending.
+  std::vector<pid_t> live_children() const;
+
+ private:
+  Supervisor();
+  void run();
+  void wake();
+
+  struct Timer {
+    std::chrono::steady_clock::time_point deadline;
+    std::weak_ptr<ChildProcess> child;
+  };
+
+  int epoll_fd_;
+  int wake_fd_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<ChildProcess>> children_;
+  std::vector<Timer> timers_;
+};
+
+}  // namespace procxy::detail

@@ -1,0 +1,57 @@
+// The public entry points that are not templates: handle operations, exit
+// statuses, and what generated code calls.
+
+#include <string.h>
+
+#include "dispatch/client.h"
+#include "process/supervisor.h"
+#include "procxy/procxy.h"
+
+namespace procxy {
+
+std::string ExitStatus::to_string() const {
+  if (exit_code) return "exited with code " + std::to_string(*exit_code);
+  if (signal) return "was killed by signal " + std::to_string(*signal) + " (" + strsignal(*signal) + ")";
+  return "exited (status unknown: SIGCHLD is ignored in this process)";
+}
+
+std::vector<pid_t> children() { return detail::Supervisor::instance().live_children(); }
+
+namespace detail {
+
+pid_t ProxyBase::pid() const { return connection_->pid(); }
+bool ProxyBase::alive() const { return connection_->alive(); }
+void ProxyBase::terminate(std::chrono::milliseconds grace) const { connection_->terminate(grace); }
+void ProxyBase::kill() const { connection_->kill(); }
+ExitStatus ProxyBase::wait() const { return connection_->wait(); }
+
+namespace {
+// Messages are bounded by the frame size limit, not by Cap'n Proto's default
+// 64 MiB traversal limit.
+capnp::ReaderOptions reader_options() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kj::maxValue;
+  return options;
+}
+}  // namespace
+
+Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options()) {}
+
+Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
+           capnp::MessageBuilder& params) {
+  return connection.call(method, params, options);
+}
+
+void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+                capnp::MessageBuilder& params, Completion done) {
+  connection.call_async(method, params, options, std::move(done));
+}
+
+void unknown_method(std::string_view class_name, std::uint16_t ordinal) {
+  throw ProtocolError("procxy: child " + std::to_string(getpid()) + ": " + std::string(class_name) +
+                      " has no method form " + std::to_string(ordinal) +
+                      "; the parent was built from a different interface");
+}
+
+}  // namespace detail
+}  // namespace procxy

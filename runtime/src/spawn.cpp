@@ -1,0 +1,74 @@
+// procxy::detail::spawn(): start a child, select the class, construct the
+// object, and hand back a live connection.
+
+#include <signal.h>
+
+#include "dispatch/client.h"
+#include "log.h"
+#include "process/spawn.h"
+#include "procxy/version.h"
+#include "remote_error.h"
+#include "wire/protocol.capnp.h"
+
+namespace procxy::detail {
+
+std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+                                  Construction construction) {
+  if (options.concurrency != 1) {
+    throw SpawnError("procxy: parent: Options::concurrency other than 1 is not supported by this version of procxy");
+  }
+  std::string name(class_name);
+  StartedProcess started = start_process(options);
+  auto channel = std::make_unique<Channel>(started.channel_fd);
+  pid_t pid = started.process->pid();
+  std::string what = name + " in child " + std::to_string(pid) + " (" + started.executable + ")";
+
+  capnp::MallocMessageBuilder select_message;
+  auto select = select_message.initRoot<wire::Select>();
+  select.setClassName(name);
+  select.setInterfaceHash(interface_hash);
+  select.setRuntimeVersion(PROCXY_VERSION);
+  // Both frames go at once; the child answers with Ready or a Failure.
+  channel->write(FrameKind::kSelect, 0, 0, select_message.getSegmentsForOutput());
+  channel->write(FrameKind::kConstruct, construction.ordinal, 0, construction.message->getSegmentsForOutput());
+
+  auto deadline = options.timeout.count() <= 0 ? Channel::Clock::time_point::max()
+                                               : Channel::Clock::now() + options.timeout;
+  Frame frame;
+  Channel::ReadStatus status;
+  try {
+    status = channel->read(frame, deadline, -1, "parent");
+  } catch (const ProtocolError&) {
+    started.process->signal(SIGKILL);
+    throw;
+  }
+  if (status == Channel::ReadStatus::kTimeout) {
+    started.process->signal(SIGKILL);
+    started.process->wait();
+    throw SpawnError("procxy: parent: starting " + what + " timed out after " + std::to_string(options.timeout.count()) +
+                     " ms (the constructor is slow, or the program does not reach serve_if_child(); raise "
+                     "Options::timeout if the constructor needs longer)");
+  }
+  if (status != Channel::ReadStatus::kFrame) {
+    ExitStatus exit = started.process->wait();
+    throw SpawnError("procxy: parent: " + what + " " + exit.to_string() +
+                     " before constructing the object; is it a procxy program that calls "
+                     "procxy::serve_if_child(argc, argv) first thing in main()?");
+  }
+  if (frame.header.kind == FrameKind::kError) {
+    std::exception_ptr error = to_exception(std::move(frame.payload), FailureContext::kStart, name, pid);
+    started.process->wait();  // the child exits after reporting
+    std::rethrow_exception(error);
+  }
+  if (frame.header.kind != FrameKind::kReady) {
+    started.process->signal(SIGKILL);
+    throw ProtocolError("procxy: parent: " + what + " answered the start with frame kind " +
+                        std::to_string(static_cast<int>(frame.header.kind)));
+  }
+  log(LogCategory::kSpawn, "constructed %s", what.c_str());
+  auto connection = std::make_shared<Connection>(std::move(channel), started.process, name, options);
+  connection->start();
+  return connection;
+}
+
+}  // namespace procxy::detail

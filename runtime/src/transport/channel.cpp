@@ -1,0 +1,167 @@
+#include "transport/channel.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace procxy::detail {
+namespace {
+
+constexpr std::size_t kBufferBytes = 64 * 1024;
+
+// Reads exactly `size` bytes, blocking. False on EOF or error.
+bool read_fully(int fd, char* out, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = ::recv(fd, out, size, MSG_WAITALL);
+    if (n > 0) {
+      out += n;
+      size -= static_cast<std::size_t>(n);
+    } else if (n == 0 || errno != EINTR) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Channel::Channel(int fd) : fd_(fd), buffer_(kBufferBytes / sizeof(capnp::word)) {}
+
+Channel::~Channel() { ::close(fd_); }
+
+void Channel::shutdown() { ::shutdown(fd_, SHUT_RDWR); }
+
+bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
+                    kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
+  // The standard Cap'n Proto stream framing: segment count - 1, the size of
+  // each segment in words, padding to a whole word.
+  std::uint32_t table[64];
+  std::vector<std::uint32_t> large_table;
+  std::size_t table_words = segments.size() == 0 ? 0 : (segments.size() + 2) / 2;
+  std::uint32_t* segment_table = table;
+  if (table_words * 2 > 64) {
+    large_table.resize(table_words * 2);
+    segment_table = large_table.data();
+  }
+  std::size_t payload = table_words * sizeof(capnp::word);
+  if (segments.size() > 0) {
+    segment_table[0] = static_cast<std::uint32_t>(segments.size() - 1);
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      segment_table[i + 1] = static_cast<std::uint32_t>(segments[i].size());
+      payload += segments[i].size() * sizeof(capnp::word);
+    }
+    if (segments.size() % 2 == 0) segment_table[segments.size() + 1] = 0;
+  }
+  FrameHeader header{static_cast<std::uint32_t>(payload), kind, ordinal, id};
+
+  std::vector<iovec> iov;
+  iov.reserve(segments.size() + 2);
+  iov.push_back({&header, sizeof header});
+  if (table_words) iov.push_back({segment_table, table_words * sizeof(capnp::word)});
+  for (const auto& segment : segments) {
+    iov.push_back({const_cast<capnp::word*>(segment.begin()), segment.size() * sizeof(capnp::word)});
+  }
+
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  std::size_t index = 0;
+  while (index < iov.size()) {
+    msghdr message{};
+    message.msg_iov = iov.data() + index;
+    message.msg_iovlen = std::min<std::size_t>(iov.size() - index, IOV_MAX);
+    ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    auto left = static_cast<std::size_t>(n);
+    while (index < iov.size() && left >= iov[index].iov_len) left -= iov[index++].iov_len;
+    if (left) {
+      iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + left;
+      iov[index].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
+  auto* bytes = reinterpret_cast<char*>(buffer_.data());
+  if (end_ - begin_ < kFrameHeaderSize) return Take::kNeedMore;
+  FrameHeader header;
+  std::memcpy(&header, bytes + begin_, sizeof header);
+  validate(header, where);
+  std::size_t available = end_ - begin_ - kFrameHeaderSize;
+  if (header.size > available && kFrameHeaderSize + header.size <= kBufferBytes) return Take::kNeedMore;
+
+  frame.header = header;
+  frame.payload = kj::heapArray<capnp::word>(header.size / sizeof(capnp::word));
+  auto* out = reinterpret_cast<char*>(frame.payload.begin());
+  std::size_t buffered = std::min<std::size_t>(available, header.size);
+  std::memcpy(out, bytes + begin_ + kFrameHeaderSize, buffered);
+  begin_ += kFrameHeaderSize + buffered;
+  if (buffered < header.size) {
+    // Larger than the buffer: the rest goes straight into the payload.
+    if (!read_fully(fd_, out + buffered, header.size - buffered)) return Take::kClosed;
+  }
+  return Take::kFrame;
+}
+
+bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) {
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (begin_ > 0) {
+    auto* bytes = reinterpret_cast<char*>(buffer_.data());
+    std::memmove(bytes, bytes + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  for (;;) {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    int timeout = -1;
+    if (deadline != Clock::time_point::max()) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      timeout = left < 0 ? 0 : left > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(left);
+    }
+    int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = ReadStatus::kClosed;
+      return false;
+    }
+    if (n == 0) {
+      status = ReadStatus::kTimeout;
+      return false;
+    }
+    if (wake_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      status = ReadStatus::kWoken;
+      return false;
+    }
+    ssize_t got = ::recv(fd_, reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_, MSG_DONTWAIT);
+    if (got > 0) {
+      end_ += static_cast<std::size_t>(got);
+      return true;
+    }
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    status = ReadStatus::kClosed;
+    return false;
+  }
+}
+
+Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where) {
+  for (;;) {
+    switch (take_buffered(frame, where)) {
+      case Take::kFrame: return ReadStatus::kFrame;
+      case Take::kClosed: return ReadStatus::kClosed;
+      case Take::kNeedMore: break;
+    }
+    ReadStatus status;
+    if (!fill(deadline, wake_fd, status)) return status;
+  }
+}
+
+}  // namespace procxy::detail

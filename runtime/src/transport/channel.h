@@ -1,0 +1,64 @@
+#pragma once
+
+// Framed messages on a connected stream socket. Writes are whole frames,
+// atomic with respect to other writers. Reads are buffered, so one recv()
+// usually yields a whole frame; they are not thread-safe: one reader at a time.
+
+#include <capnp/common.h>
+#include <kj/array.h>
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "transport/frame.h"
+
+namespace procxy::detail {
+
+struct Frame {
+  FrameHeader header;
+  kj::Array<capnp::word> payload;
+};
+
+class Channel {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit Channel(int fd);  // takes ownership
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  int fd() const { return fd_; }
+
+  // Writes one frame whose payload is the given Cap'n Proto segments (none:
+  // empty payload). Returns false when the peer is gone. Thread-safe.
+  bool write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
+             kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = {});
+
+  enum class ReadStatus { kFrame, kTimeout, kWoken, kClosed };
+
+  // Reads the next frame into `frame`. Waits until `deadline` at most, and
+  // returns kWoken early when `wake_fd` (an eventfd, or -1) becomes readable.
+  // kClosed: the peer closed the connection or the socket failed. Throws
+  // ProtocolError (naming `where`) for an invalid frame.
+  ReadStatus read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where);
+
+  // Makes pending and later reads on this end return kClosed.
+  void shutdown();
+
+ private:
+  enum class Take { kFrame, kNeedMore, kClosed };
+  Take take_buffered(Frame& frame, const char* where);
+  bool fill(Clock::time_point deadline, int wake_fd, ReadStatus& status);
+
+  int fd_;
+  std::mutex write_mutex_;
+  std::vector<capnp::word> buffer_;  // word-aligned, so payloads can be copied as words
+  std::size_t begin_ = 0;            // bytes consumed
+  std::size_t end_ = 0;              // bytes filled
+};
+
+}  // namespace procxy::detail

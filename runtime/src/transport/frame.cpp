@@ -1,0 +1,22 @@
+#include "transport/frame.h"
+
+#include <string>
+
+#include "procxy/errors.h"
+
+namespace procxy::detail {
+
+void validate(const FrameHeader& header, const char* where) {
+  auto kind = static_cast<std::uint16_t>(header.kind);
+  if (kind < static_cast<std::uint16_t>(FrameKind::kSelect) || kind > static_cast<std::uint16_t>(FrameKind::kShutdown)) {
+    throw ProtocolError(std::string("procxy: ") + where + ": received a frame of unknown kind " +
+                        std::to_string(kind) + "; both sides must be built from the same procxy version");
+  }
+  if (header.size % 8 != 0 || header.size > kMaxFrameSize) {
+    throw ProtocolError(std::string("procxy: ") + where + ": received a frame with invalid payload size " +
+                        std::to_string(header.size) + " (must be a multiple of 8 and at most " +
+                        std::to_string(kMaxFrameSize) + ")");
+  }
+}
+
+}  // namespace procxy::detail

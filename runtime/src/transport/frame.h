@@ -1,0 +1,37 @@
+#pragma once
+
+// The frame: a fixed 16-byte header followed by a Cap'n Proto message in its
+// standard flat encoding (segment table, then segments). The header carries
+// what routing needs, so no message is decoded to find its destination.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace procxy::detail {
+
+enum class FrameKind : std::uint16_t {
+  kSelect = 1,     // parent -> child: class name, interface hash (wire::Select)
+  kConstruct = 2,  // parent -> child: constructor ordinal + params
+  kReady = 3,      // child -> parent: the object exists (empty payload)
+  kCall = 4,       // parent -> child: method ordinal + params
+  kResult = 5,     // child -> parent: results of request `id`
+  kError = 6,      // child -> parent: wire::Failure for request `id` (0: the start)
+  kShutdown = 7,   // parent -> child: destroy the object and exit
+};
+
+struct FrameHeader {
+  std::uint32_t size = 0;  // payload bytes, a multiple of 8
+  FrameKind kind = FrameKind::kCall;
+  std::uint16_t ordinal = 0;  // constructor or method form
+  std::uint64_t id = 0;       // request id, echoed in the reply
+};
+static_assert(sizeof(FrameHeader) == 16);
+
+inline constexpr std::size_t kFrameHeaderSize = sizeof(FrameHeader);
+// Larger payloads are refused as a protocol error rather than allocated.
+inline constexpr std::uint32_t kMaxFrameSize = 1u << 30;
+
+// Throws ProtocolError naming `where` when the header cannot be valid.
+void validate(const FrameHeader& header, const char* where);
+
+}  // namespace procxy::detail

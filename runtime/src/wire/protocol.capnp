@@ -1,0 +1,30 @@
+# The runtime's own messages: the start of a child and failures. Method
+# params and results are in each class's generated *.procxy.capnp.
+@0xd4c2a1f0e5b39a77;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("procxy::wire");
+
+# Parent -> child, first frame: which class to construct.
+struct Select {
+  className @0 :Text;
+  interfaceHash @1 :UInt64;
+  runtimeVersion @2 :UInt32;
+}
+
+# Child -> parent: why a start or a call failed.
+struct Failure {
+  kind @0 :Kind;
+  typeName @1 :Text;     # the exception's type, demangled (kind = exception)
+  message @2 :Text;      # what(), or the runtime's explanation
+  stack @3 :Text;        # the child's stack at the throw, where captured
+  pid @4 :Int32;
+
+  enum Kind {
+    exception @0;            # the object (or its constructor) threw
+    unknownClass @1;         # the child has no such class registered
+    interfaceMismatch @2;    # parent and child were built from different headers
+    missingServeIfChild @3;  # the program never calls procxy::serve_if_child
+    protocol @4;             # the child received something it cannot decode
+  }
+}
