@@ -90,7 +90,8 @@ function(procxy_generate)
       COMMENT "procxy-gen ${stem}.h"
       COMMAND_EXPAND_LISTS VERBATIM)
     target_sources(${t} PRIVATE "${out}.cpp" "${out}.capnp.c++")
-    target_include_directories(${t} PRIVATE "${arg_OUTPUT_DIR}" "${header_dir}")
+    # PUBLIC: code that links a library uses its proxies too.
+    target_include_directories(${t} PUBLIC "$<BUILD_INTERFACE:${arg_OUTPUT_DIR}>" "$<BUILD_INTERFACE:${header_dir}>")
   endforeach()
   target_link_libraries(${t} PUBLIC procxy::runtime)
 endfunction()

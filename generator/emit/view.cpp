@@ -246,6 +246,7 @@ class ViewBuilder {
     view.set("constructors", constructors);
 
     data forms{data::type::list};
+    bool reads_params = false;
     ordinal = 0;
     for (size_t m = 0; m < interface.methods.size(); ++m) {
       const model::Method& method = interface.methods[m];
@@ -269,12 +270,14 @@ class ViewBuilder {
         f.set("is_void", is_void);
         f.set("query", method.kind == model::MethodKind::kQuery ? "true" : "false");
         f.set("result_setter", is_void ? "" : setter("value", method.result));
+        reads_params = reads_params || arity > 0;
         forms.push_back(f);
         ++ordinal;
       }
     }
     view.set("forms", forms);
     view.set("has_forms", ordinal > 0);
+    view.set("reads_params", reads_params);
     return view;
   }
 

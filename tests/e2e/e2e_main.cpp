@@ -1,0 +1,37 @@
+// The e2e test program. It is also the children's program: procxy re-executes
+// it, and serve_if_child() serves there. With --spawn-and-hang it plays a
+// parent that the process tests kill.
+
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "service.procxy.h"
+
+namespace {
+
+// Spawns `count` children busy in long calls, prints their pids, waits to be killed.
+int spawn_and_hang(int count) {
+  std::vector<procxy::Proxy<e2e::Service>> children;
+  std::vector<std::future<void>> calls;
+  for (int i = 0; i < count; ++i) {
+    children.push_back(procxy::spawn<e2e::Service>());
+    calls.push_back(children.back().async()->sleep_ms(60'000));
+    std::printf("%d\n", static_cast<int>(children.back().pid()));
+  }
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::minutes(1));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  procxy::serve_if_child(argc, argv);
+  if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
+  return Catch::Session().run(argc, argv);
+}

@@ -1,0 +1,2 @@
+// Gives the mismatch library an object file of its own.
+#include "service.h"

@@ -1,0 +1,122 @@
+// The child's process: options, descriptors, agents, lifetime and parent death.
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "service.procxy.h"
+
+using e2e::Service;
+
+TEST_CASE("Options args, env, inherit_env and cwd reach the child", "[process]") {
+  ::setenv("PROCXY_E2E_INHERITED", "yes", 1);
+  procxy::Options options;
+  options.args = {"--flag", "value with space"};
+  options.env = {{"PROCXY_E2E_SET", "42"}};
+  options.cwd = "/tmp";
+  auto service = procxy::spawn<Service>(options);
+  std::vector<std::string> argv = service->argv();
+  REQUIRE(argv.size() == 3);
+  CHECK(argv[1] == "--flag");
+  CHECK(argv[2] == "value with space");
+  CHECK(service->env("PROCXY_E2E_SET") == "42");
+  CHECK(service->env("PROCXY_E2E_INHERITED") == "yes");
+  CHECK_FALSE(service->has_env("PROCXY_CHILD_FD"));  // serve_if_child removes its own variable
+  CHECK(service->cwd() == "/tmp");
+
+  procxy::Options clean;
+  clean.inherit_env = false;
+  clean.env = {{"ONLY", "this"}};
+  auto isolated = procxy::spawn<Service>(clean);
+  CHECK_FALSE(isolated->has_env("PROCXY_E2E_INHERITED"));
+  CHECK_FALSE(isolated->has_env("PATH"));
+  CHECK(isolated->env("ONLY") == "this");
+}
+
+TEST_CASE("the child inherits no file descriptors but stdio and its channel", "[process]") {
+  int leaked = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  REQUIRE(leaked >= 0);
+  auto service = procxy::spawn<Service>();
+  CHECK(service->open_fds() == std::vector<int>{0, 1, 2, 3});
+  ::close(leaked);
+}
+
+TEST_CASE("an agent executable serves the classes of its library", "[process]") {
+  procxy::Options options;
+  options.executable = E2E_AGENT;
+  auto service = procxy::spawn<Service>(options, 4);
+  CHECK(service->add(1, 1) == 6);
+  CHECK(service->argv().at(0) == E2E_AGENT);
+}
+
+TEST_CASE("the last handle going away ends the child", "[process]") {
+  pid_t pid;
+  {
+    auto service = procxy::spawn<Service>();
+    auto copy = service;  // shared ownership
+    pid = copy.pid();
+    CHECK(copy->add(1, 1) == 2);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto live = procxy::children();
+    if (std::find(live.begin(), live.end(), pid) == live.end()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto live = procxy::children();
+  CHECK(std::find(live.begin(), live.end(), pid) == live.end());
+  CHECK(::kill(pid, 0) == -1);  // reaped, not a zombie
+}
+
+TEST_CASE("children die within 1 s when their parent is SIGKILLed", "[process]") {
+  // Orphaned grandchildren are re-parented to us, so we can reap and time them.
+  REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  for (int round = 0; round < 3; ++round) {
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    pid_t parent = ::fork();
+    if (parent == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::execl("/proc/self/exe", "e2e_tests", "--spawn-and-hang", "3", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ::close(out[1]);
+    std::vector<pid_t> grandchildren;
+    FILE* lines = ::fdopen(out[0], "r");
+    char line[32];
+    while (grandchildren.size() < 3 && std::fgets(line, sizeof line, lines)) grandchildren.push_back(std::atoi(line));
+    ::fclose(lines);
+    REQUIRE(grandchildren.size() == 3);
+
+    ::kill(parent, SIGKILL);
+    ::waitpid(parent, nullptr, 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (pid_t child : grandchildren) {
+      bool gone = false;
+      while (!gone && std::chrono::steady_clock::now() < deadline) {
+        gone = ::waitpid(child, nullptr, WNOHANG) == child;
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      CHECK(gone);
+      if (!gone) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+      }
+    }
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+TEST_CASE("children() lists live children", "[process]") {
+  auto a = procxy::spawn<Service>();
+  auto b = procxy::spawn<Service>();
+  auto live = procxy::children();
+  CHECK(std::find(live.begin(), live.end(), a.pid()) != live.end());
+  CHECK(std::find(live.begin(), live.end(), b.pid()) != live.end());
+  CHECK(std::is_sorted(live.begin(), live.end()));
+}

@@ -1,0 +1,119 @@
+#include "service.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <thread>
+
+namespace e2e {
+
+struct CustomError {
+  std::string message;
+};
+
+Service::Service() = default;
+Service::Service(int base) : base_(base) {}
+Service::Service(const std::string& name, int base) : name_(name), base_(base) {}
+
+int Service::add(int a, int b) { return base_ + a + b; }
+long Service::add(long a, long b, long c) { return base_ + a + b + c; }
+int Service::base() const { return base_; }
+std::string Service::name() const { return name_; }
+std::string Service::echo(const std::string& text) { return text; }
+std::vector<std::int32_t> Service::reverse(std::vector<std::int32_t> values) {
+  std::reverse(values.begin(), values.end());
+  return values;
+}
+Nested Service::roundtrip(const Nested& value) { return value; }
+Color Service::next(Color color) { return color == Color::red ? Color::green : Color::red; }
+Plain Service::flip(Plain plain) { return plain == kZero ? kOne : kZero; }
+std::uint64_t Service::u64(std::uint64_t value) { return value; }
+std::int64_t Service::i64(std::int64_t value) { return value; }
+std::int8_t Service::i8(std::int8_t value) { return value; }
+double Service::f64(double value) { return value; }
+float Service::f32(float value) { return value; }
+bool Service::negate(bool value) { return !value; }
+char Service::upper(char value) { return static_cast<char>(std::toupper(static_cast<unsigned char>(value))); }
+std::int64_t Service::increment() { return ++counter_; }
+
+void Service::throw_std(const std::string& type, const std::string& message) {
+  if (type == "invalid_argument") throw std::invalid_argument(message);
+  if (type == "domain_error") throw std::domain_error(message);
+  if (type == "length_error") throw std::length_error(message);
+  if (type == "out_of_range") throw std::out_of_range(message);
+  if (type == "logic_error") throw std::logic_error(message);
+  if (type == "range_error") throw std::range_error(message);
+  if (type == "overflow_error") throw std::overflow_error(message);
+  if (type == "underflow_error") throw std::underflow_error(message);
+  if (type == "runtime_error") throw std::runtime_error(message);
+  throw std::bad_alloc();
+}
+
+void Service::throw_custom(const std::string& message) { throw CustomError{message}; }
+void Service::throw_int(int value) { throw value; }
+
+void Service::crash(const std::string& how) {
+  if (how == "segv") ::raise(SIGSEGV);
+  if (how == "abort") std::abort();
+  if (how == "exit3") std::exit(3);
+  if (how == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+void Service::sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::int32_t Service::pid() const { return static_cast<std::int32_t>(getpid()); }
+
+std::string Service::env(const std::string& name) const {
+  const char* value = std::getenv(name.c_str());
+  return value ? value : "";
+}
+
+bool Service::has_env(const std::string& name) const { return std::getenv(name.c_str()) != nullptr; }
+
+std::string Service::cwd() const {
+  char buffer[4096];
+  return ::getcwd(buffer, sizeof buffer) ? buffer : "";
+}
+
+std::vector<std::string> Service::argv() const {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t end = all.find('\0', start);
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
+}
+
+std::vector<int> Service::open_fds() const {
+  std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  int own = ::dirfd(dir);
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    int fd = std::atoi(entry->d_name);
+    if (fd != own) fds.push_back(fd);
+  }
+  ::closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+Fragile::Fragile(int code) : code_(code) {
+  if (code < 0) throw std::invalid_argument("code must not be negative, got " + std::to_string(code));
+}
+
+int Fragile::code() const { return code_; }
+
+}  // namespace e2e
