@@ -45,7 +45,13 @@ std::string escape_make(const std::string& path) {
 
 std::string depfile_text(const std::string& target, const std::vector<std::string>& dependencies) {
   std::string text = escape_make(target) + ":";
-  for (const std::string& dependency : dependencies) text += " \\\n  " + escape_make(dependency);
+  for (const std::string& dependency : dependencies) {
+    // clang reports paths such as /usr/bin/../lib/gcc/../../include/c++/12;
+    // build tools compare paths as text, so give them the real one.
+    std::error_code error;
+    std::filesystem::path path = std::filesystem::weakly_canonical(dependency, error);
+    text += " \\\n  " + escape_make(error ? dependency : path.string());
+  }
   return text + "\n";
 }
 

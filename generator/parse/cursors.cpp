@@ -26,7 +26,6 @@ model::SourceLocation location_of(CXCursor cursor) {
 
 std::vector<std::string> annotations(CXCursor cursor) {
   std::vector<std::string> result;
-  if (!clang_Cursor_hasAttrs(cursor)) return result;
   visit_children(cursor, [&](CXCursor child) {
     if (child.kind != CXCursor_AnnotateAttr) return;
     std::string text = to_string(clang_getCursorSpelling(child));
@@ -35,11 +34,27 @@ std::vector<std::string> annotations(CXCursor cursor) {
   return result;
 }
 
+namespace {
+
+// The same location, moved out of any macro expansion it is in: a range that
+// starts inside PROCXY_EVENT would tokenize to nothing.
+CXSourceLocation expansion_of(CXTranslationUnit tu, CXSourceLocation location) {
+  CXFile file;
+  unsigned line = 0, column = 0;
+  clang_getExpansionLocation(location, &file, &line, &column, nullptr);
+  return clang_getLocation(tu, file, line, column);
+}
+
+}  // namespace
+
 std::vector<std::string> tokens(CXCursor cursor) {
   CXTranslationUnit tu = clang_Cursor_getTranslationUnit(cursor);
+  CXSourceRange extent = clang_getCursorExtent(cursor);
+  CXSourceRange range = clang_getRange(expansion_of(tu, clang_getRangeStart(extent)),
+                                       expansion_of(tu, clang_getRangeEnd(extent)));
   CXToken* list = nullptr;
   unsigned count = 0;
-  clang_tokenize(tu, clang_getCursorExtent(cursor), &list, &count);
+  clang_tokenize(tu, range, &list, &count);
   std::vector<std::string> result;
   result.reserve(count);
   for (unsigned i = 0; i < count; ++i) result.push_back(to_string(clang_getTokenSpelling(tu, list[i])));

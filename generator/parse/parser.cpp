@@ -55,7 +55,9 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
   CXErrorCode code = clang_parseTranslationUnit2(
       index.get(), input.header.c_str(), argv.data(), static_cast<int>(argv.size()),
       input.text ? &unsaved : nullptr, input.text ? 1 : 0,
-      CXTranslationUnit_SkipFunctionBodies | CXTranslationUnit_KeepGoing, &raw);
+      // Bodies are parsed: skipping them saves little, and an event's body
+      // must be seen to be refused.
+      CXTranslationUnit_KeepGoing, &raw);
   TranslationUnit tu(raw);
   if (code != CXError_Success || !tu) {
     sink.error({}, "cannot parse '" + input.header + "' (libclang error " + std::to_string(code) +

@@ -57,7 +57,9 @@ model::Type TypeMapper::map_param(CXType type, model::PassBy& pass) {
       return unsupported(written, "out-parameters are not supported: return the value instead");
     }
     pass = model::PassBy::kConstRef;
-    return map(pointee);
+    model::Type type = map(pointee);
+    if (type.kind == model::TypeKind::kUnsupported) type.spelling = written;
+    return type;
   }
   if (type.kind == CXType_RValueReference) {
     return unsupported(written, "take the parameter by value or const& instead");
@@ -121,7 +123,7 @@ model::Type TypeMapper::map_record(CXType canonical, const std::string& written)
   if (name == "std::vector") {
     model::Type element = map(clang_Type_getTemplateArgumentAsType(canonical, 0));
     if (element.kind == model::TypeKind::kUnsupported) {
-      return unsupported(written, "its element type '" + element.spelling + "' cannot: " + element.reason);
+      return unsupported(written, "element type '" + element.spelling + "': " + element.reason);
     }
     model::Type result;
     result.kind = model::TypeKind::kVector;
@@ -176,7 +178,7 @@ model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name,
         }
         model::Type type = map(clang_getCursorType(child));
         if (type.kind == model::TypeKind::kUnsupported) {
-          problem = "its field '" + field + "' has type '" + type.spelling + "', which cannot: " + type.reason;
+          problem = "field '" + field + "' of type '" + type.spelling + "': " + type.reason;
           return;
         }
         aggregate.fields.push_back({field, std::move(type), location_of(child)});

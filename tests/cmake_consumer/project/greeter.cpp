@@ -1,0 +1,3 @@
+#include "greeter.h"
+
+std::string Greeter::greet(const std::string& name) { return "hello, " + name; }

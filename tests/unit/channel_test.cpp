@@ -1,0 +1,138 @@
+// Frames on a real socket pair: round trips, batching, large frames,
+// timeouts, wake-ups, a vanished peer and invalid headers.
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <catch2/catch.hpp>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "procxy/errors.h"
+#include "transport/channel.h"
+#include "wire/protocol.capnp.h"
+
+using namespace procxy::detail;
+
+namespace {
+
+struct Pair {
+  std::unique_ptr<Channel> a;
+  std::unique_ptr<Channel> b;
+};
+
+Pair make_pair() {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  return {std::make_unique<Channel>(fds[0]), std::make_unique<Channel>(fds[1])};
+}
+
+Channel::Clock::time_point in(std::chrono::milliseconds ms) { return Channel::Clock::now() + ms; }
+
+std::string class_name_of(Frame& frame) {
+  capnp::FlatArrayMessageReader reader(frame.payload.asPtr());
+  return reader.getRoot<procxy::wire::Select>().getClassName();
+}
+
+void write_select(Channel& channel, std::uint64_t id, const std::string& name) {
+  capnp::MallocMessageBuilder message;
+  message.initRoot<procxy::wire::Select>().setClassName(name);
+  REQUIRE(channel.write(FrameKind::kSelect, 7, id, message.getSegmentsForOutput()));
+}
+
+}  // namespace
+
+TEST_CASE("a frame arrives whole with its header", "[channel]") {
+  Pair p = make_pair();
+  write_select(*p.a, 42, "demo::Calculator");
+  Frame frame;
+  REQUIRE(p.b->read(frame, in(std::chrono::seconds(5)), -1, "test") == Channel::ReadStatus::kFrame);
+  CHECK(frame.header.kind == FrameKind::kSelect);
+  CHECK(frame.header.ordinal == 7);
+  CHECK(frame.header.id == 42);
+  CHECK(class_name_of(frame) == "demo::Calculator");
+}
+
+TEST_CASE("an empty payload and many frames in one read", "[channel]") {
+  Pair p = make_pair();
+  REQUIRE(p.a->write(FrameKind::kReady, 0, 1));
+  for (std::uint64_t id = 2; id < 200; ++id) write_select(*p.a, id, "c" + std::to_string(id));
+  Frame frame;
+  REQUIRE(p.b->read(frame, in(std::chrono::seconds(5)), -1, "test") == Channel::ReadStatus::kFrame);
+  CHECK(frame.header.kind == FrameKind::kReady);
+  CHECK(frame.payload.size() == 0);
+  for (std::uint64_t id = 2; id < 200; ++id) {
+    REQUIRE(p.b->read(frame, in(std::chrono::seconds(5)), -1, "test") == Channel::ReadStatus::kFrame);
+    CHECK(frame.header.id == id);
+    CHECK(class_name_of(frame) == "c" + std::to_string(id));
+  }
+}
+
+TEST_CASE("frames larger than the read buffer and with many segments", "[channel]") {
+  Pair p = make_pair();
+  std::string big(3 * 1024 * 1024 + 5, 'q');
+  std::thread writer([&] {
+    // A small first segment forces Cap'n Proto to use several segments.
+    capnp::MallocMessageBuilder message(16, capnp::AllocationStrategy::FIXED_SIZE);
+    message.initRoot<procxy::wire::Select>().setClassName(big);
+    CHECK(message.getSegmentsForOutput().size() > 1);
+    p.a->write(FrameKind::kSelect, 0, 9, message.getSegmentsForOutput());
+  });
+  Frame frame;
+  REQUIRE(p.b->read(frame, in(std::chrono::seconds(10)), -1, "test") == Channel::ReadStatus::kFrame);
+  writer.join();
+  CHECK(class_name_of(frame) == big);
+}
+
+TEST_CASE("read returns kTimeout, kWoken and kClosed", "[channel]") {
+  Pair p = make_pair();
+  Frame frame;
+  CHECK(p.b->read(frame, in(std::chrono::milliseconds(20)), -1, "test") == Channel::ReadStatus::kTimeout);
+
+  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::uint64_t one = 1;
+  REQUIRE(::write(wake, &one, sizeof one) == sizeof one);
+  CHECK(p.b->read(frame, in(std::chrono::seconds(5)), wake, "test") == Channel::ReadStatus::kWoken);
+  ::close(wake);
+
+  p.a.reset();  // the peer goes away
+  CHECK(p.b->read(frame, in(std::chrono::seconds(5)), -1, "test") == Channel::ReadStatus::kClosed);
+  CHECK_FALSE(p.b->write(FrameKind::kReady, 0, 0));  // no SIGPIPE, just false
+}
+
+TEST_CASE("a peer that dies mid-frame is seen as closed", "[channel]") {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  Channel reader(fds[1]);
+  FrameHeader header{800, FrameKind::kResult, 0, 1};
+  REQUIRE(::write(fds[0], &header, sizeof header) == sizeof header);
+  REQUIRE(::write(fds[0], "12345678", 8) == 8);
+  ::close(fds[0]);
+  Frame frame;
+  CHECK(reader.read(frame, in(std::chrono::seconds(5)), -1, "test") == Channel::ReadStatus::kClosed);
+}
+
+TEST_CASE("invalid headers are protocol errors naming the side", "[channel]") {
+  struct Bad {
+    const char* what;
+    FrameHeader header;
+  };
+  for (const Bad& bad : {Bad{"unknown kind", {8, static_cast<FrameKind>(99), 0, 1}},
+                         Bad{"kind zero", {8, static_cast<FrameKind>(0), 0, 1}},
+                         Bad{"unaligned size", {13, FrameKind::kResult, 0, 1}},
+                         Bad{"oversized", {kMaxFrameSize + 8, FrameKind::kResult, 0, 1}}}) {
+    DYNAMIC_SECTION(bad.what) {
+      int fds[2];
+      REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+      Channel reader(fds[1]);
+      REQUIRE(::write(fds[0], &bad.header, sizeof bad.header) == sizeof bad.header);
+      Frame frame;
+      CHECK_THROWS_AS(reader.read(frame, in(std::chrono::seconds(5)), -1, "parent"), procxy::ProtocolError);
+      CHECK_THROWS_WITH(reader.read(frame, in(std::chrono::seconds(5)), -1, "parent"),
+                        Catch::Contains("procxy: parent:"));
+      ::close(fds[0]);
+    }
+  }
+}
