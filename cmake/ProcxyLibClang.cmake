@@ -1,20 +1,22 @@
-# Finds libclang 14 and clang's resource directory (its builtin headers such as
-# stddef.h), which procxy-gen must pass to libclang to parse system headers.
-find_program(PROCXY_LLVM_CONFIG NAMES llvm-config-14 llvm-config
-             HINTS /usr/lib/llvm-14/bin REQUIRED)
-execute_process(COMMAND ${PROCXY_LLVM_CONFIG} --includedir OUTPUT_VARIABLE _llvm_include
-                OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
-execute_process(COMMAND ${PROCXY_LLVM_CONFIG} --libdir OUTPUT_VARIABLE _llvm_libdir
-                OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
-execute_process(COMMAND ${PROCXY_LLVM_CONFIG} --version OUTPUT_VARIABLE _llvm_version
-                OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
-find_library(PROCXY_LIBCLANG NAMES clang libclang HINTS ${_llvm_libdir} NO_DEFAULT_PATH REQUIRED)
-set(PROCXY_CLANG_RESOURCE_DIR "${_llvm_libdir}/clang/${_llvm_version}")
-if(NOT EXISTS "${PROCXY_CLANG_RESOURCE_DIR}/include/stddef.h")
-  message(FATAL_ERROR "procxy: clang's resource directory ${PROCXY_CLANG_RESOURCE_DIR} has no include/stddef.h "
-                      "(install clang-14 / libclang-common-14-dev)")
+# Finds libclang 14 and clang's resource directory (its builtin headers such
+# as stddef.h), which procxy-gen passes to libclang so it can parse system
+# headers. Debian installs them under /usr/lib/llvm-14.
+set(PROCXY_LLVM_ROOT "/usr/lib/llvm-14" CACHE PATH "Root of the LLVM 14 installation that provides libclang")
+find_path(PROCXY_LIBCLANG_INCLUDE clang-c/Index.h HINTS "${PROCXY_LLVM_ROOT}/include" NO_DEFAULT_PATH)
+find_library(PROCXY_LIBCLANG NAMES clang libclang HINTS "${PROCXY_LLVM_ROOT}/lib" NO_DEFAULT_PATH)
+if(NOT PROCXY_LIBCLANG_INCLUDE OR NOT PROCXY_LIBCLANG)
+  message(FATAL_ERROR "procxy: libclang 14 not found under ${PROCXY_LLVM_ROOT} "
+                      "(install libclang-14-dev, or set PROCXY_LLVM_ROOT)")
 endif()
+file(GLOB _resource_headers "${PROCXY_LLVM_ROOT}/lib/clang/*/include/stddef.h")
+if(NOT _resource_headers)
+  message(FATAL_ERROR "procxy: clang's resource directory (lib/clang/<version>/include) is missing under "
+                      "${PROCXY_LLVM_ROOT} (install libclang-common-14-dev)")
+endif()
+list(GET _resource_headers 0 _stddef)
+get_filename_component(_resource_include "${_stddef}" DIRECTORY)
+get_filename_component(PROCXY_CLANG_RESOURCE_DIR "${_resource_include}" DIRECTORY)
 
 add_library(procxy_libclang INTERFACE)
-target_include_directories(procxy_libclang SYSTEM INTERFACE ${_llvm_include})
-target_link_libraries(procxy_libclang INTERFACE ${PROCXY_LIBCLANG})
+target_include_directories(procxy_libclang SYSTEM INTERFACE "${PROCXY_LIBCLANG_INCLUDE}")
+target_link_libraries(procxy_libclang INTERFACE "${PROCXY_LIBCLANG}")

@@ -15,7 +15,12 @@ namespace procxy::detail {
 std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction) {
   if (options.concurrency != 1) {
-    throw SpawnError("procxy: parent: Options::concurrency other than 1 is not supported by this version of procxy");
+    throw SpawnError("procxy: parent: Options::concurrency other than 1 is not supported by procxy " PROCXY_VERSION_STRING
+                     " yet; leave it at 1");
+  }
+  if (options.restart) {
+    throw SpawnError("procxy: parent: Options::restart is not supported by procxy " PROCXY_VERSION_STRING
+                     " yet; leave it false and spawn a new proxy when a child dies");
   }
   std::string name(class_name);
   StartedProcess started = start_process(options);

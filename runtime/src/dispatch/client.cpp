@@ -98,12 +98,13 @@ std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& 
   std::uint64_t id;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (terminated_ || exit_status_ || channel_closed_ || protocol_error_) {
-      std::rethrow_exception(closed_error(method));
-    }
+    if (terminated_ || exit_status_ || protocol_error_) std::rethrow_exception(closed_error(method));
     id = ++next_id_;
     if (pending.done) ++async_pending_;
     pending_.emplace(id, std::move(pending));
+    // The channel closed but the child is not reaped yet: its exit, moments
+    // away, fails this call with the exit status.
+    if (channel_closed_) return id;
   }
   log(LogCategory::kCall, "call %llu %s -> child %d", static_cast<unsigned long long>(id), method.name,
       static_cast<int>(process_->pid()));
@@ -168,10 +169,15 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
                             Completion done) {
   std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
   Pending pending;
-  pending.done = std::move(done);
+  pending.done = done;
   pending.deadline = deadline_for(options);
   pending.method = &method;
-  send(method, params, std::move(pending));
+  try {
+    send(method, params, std::move(pending));
+  } catch (...) {
+    done(nullptr, std::current_exception());  // the error belongs in the future
+    return;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   if (!reading_) helper_cv_.notify_one();
 }

@@ -185,7 +185,11 @@ void Supervisor::run() {
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
       siginfo_t info{};
       ExitStatus status;  // stays empty if the application reaps children itself (SIGCHLD ignored)
-      if (::waitid(kPidfdIdType, static_cast<id_t>(fd), &info, WEXITED) == 0) status = status_of(info);
+      int rc;
+      do {
+        rc = ::waitid(kPidfdIdType, static_cast<id_t>(fd), &info, WEXITED);
+      } while (rc != 0 && errno == EINTR);
+      if (rc == 0) status = status_of(info);
       log(LogCategory::kSpawn, "child %d %s", static_cast<int>(child->pid()), status.to_string().c_str());
       child->set_exited(status);
     }
