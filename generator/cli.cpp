@@ -8,7 +8,7 @@ namespace {
 struct Option {
   const char* short_name;  // may be empty
   const char* long_name;
-  const char* value;       // name of the value, or nullptr for a flag
+  const char* value;  // name of the value, or nullptr for a flag
   const char* help;
   void (*apply)(Options&, const std::string&);
 };
@@ -20,7 +20,8 @@ const Option kOptions[] = {
      [](Options& o, const std::string& v) { o.build_path = v; }},
     {"", "--depfile", "FILE", "write a Makefile-style depfile of every file read",
      [](Options& o, const std::string& v) { o.depfile = v; }},
-    {"", "--check", nullptr, "diagnose only; write nothing", [](Options& o, const std::string&) { o.check_only = true; }},
+    {"", "--check", nullptr, "diagnose only; write nothing",
+     [](Options& o, const std::string&) { o.check_only = true; }},
     {"", "--dump-model", nullptr, "print the parsed model and write nothing",
      [](Options& o, const std::string&) { o.dump_model = true; }},
     {"", "--version", nullptr, "print the version and exit", [](Options& o, const std::string&) { o.version = true; }},

@@ -5,17 +5,19 @@ namespace {
 
 const char* severity_name(Severity severity) {
   switch (severity) {
-    case Severity::kNote: return "note";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
+    case Severity::kNote:
+      return "note";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
   }
   return "error";
 }
 
 }  // namespace
 
-void DiagnosticSink::report(Severity severity, const model::SourceLocation& location,
-                            const std::string& message) {
+void DiagnosticSink::report(Severity severity, const model::SourceLocation& location, const std::string& message) {
   if (severity == Severity::kError) ++errors_;
   if (!location.file.empty()) {
     out_ << location.file << ':' << location.line << ':' << location.column << ": ";

@@ -13,13 +13,12 @@ std::string param_name(const model::Param& param, size_t index) {
   return param.name.empty() ? std::to_string(index + 1) : "'" + param.name + "'";
 }
 
-void check_params(const std::vector<model::Param>& params, const std::string& owner,
-                  DiagnosticSink& sink) {
+void check_params(const std::vector<model::Param>& params, const std::string& owner, DiagnosticSink& sink) {
   for (size_t i = 0; i < params.size(); ++i) {
     const model::Param& param = params[i];
     if (param.type.kind == model::TypeKind::kUnsupported) {
-      sink.error(param.location, "parameter " + param_name(param, i) + " of '" + owner + "' has type " +
-                                     cannot_cross(param.type));
+      sink.error(param.location,
+                 "parameter " + param_name(param, i) + " of '" + owner + "' has type " + cannot_cross(param.type));
     } else if (param.type.kind == model::TypeKind::kVoid) {
       sink.error(param.location, "parameter " + param_name(param, i) + " of '" + owner + "' has type void");
     }
@@ -35,8 +34,9 @@ void check_method(const model::Interface& interface, const model::Method& method
     if (method.is_defined) {
       sink.error(method.location, "event '" + owner + "' has a body; declare it only, procxy-gen writes its body");
     }
-    sink.error(method.location, "event '" + owner + "': PROCXY_EVENT is not supported by this version of procxy "
-                                "yet (remove the annotation, or wait for event support)");
+    sink.error(method.location, "event '" + owner +
+                                    "': PROCXY_EVENT is not supported by this version of procxy "
+                                    "yet (remove the annotation, or wait for event support)");
   } else if (method.result.kind == model::TypeKind::kUnsupported) {
     sink.error(method.location, "return type of '" + owner + "' is " + cannot_cross(method.result));
   }

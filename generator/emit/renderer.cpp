@@ -1,8 +1,8 @@
 #include "emit/renderer.h"
 
 #include <map>
-#include <vector>
 #include <stdexcept>
+#include <vector>
 
 namespace procxy::emit {
 

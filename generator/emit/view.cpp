@@ -71,7 +71,8 @@ class ViewBuilder {
     for (const model::Interface& interface : module_.interfaces) id_source += ";" + interface.qualified_name;
     context.set("file_id", hex(fnv1a(id_source) | (1ULL << 63)));
 
-    for (const model::Struct& s : module_.structs) struct_names_[s.qualified_name] = names_.unique(camel(s.qualified_name));
+    for (const model::Struct& s : module_.structs)
+      struct_names_[s.qualified_name] = names_.unique(camel(s.qualified_name));
     data aggregates{data::type::list};
     for (const model::Struct& s : module_.structs) aggregates.push_back(aggregate(s));
     context.set("aggregates", aggregates);
@@ -99,16 +100,22 @@ class ViewBuilder {
 
   std::string wire_type(const model::Type& type) const {
     switch (type.kind) {
-      case model::TypeKind::kBool: return "Bool";
+      case model::TypeKind::kBool:
+        return "Bool";
       case model::TypeKind::kInt:
       case model::TypeKind::kEnum:
         return std::string(type.is_signed ? "Int" : "UInt") + std::to_string(type.bits);
-      case model::TypeKind::kFloat: return "Float" + std::to_string(type.bits);
-      case model::TypeKind::kString: return "Text";
-      case model::TypeKind::kVector: return "List(" + wire_type(type.args.at(0)) + ")";
-      case model::TypeKind::kStruct: return struct_names_.at(type.name);
+      case model::TypeKind::kFloat:
+        return "Float" + std::to_string(type.bits);
+      case model::TypeKind::kString:
+        return "Text";
+      case model::TypeKind::kVector:
+        return "List(" + wire_type(type.args.at(0)) + ")";
+      case model::TypeKind::kStruct:
+        return struct_names_.at(type.name);
       case model::TypeKind::kVoid:
-      case model::TypeKind::kUnsupported: break;
+      case model::TypeKind::kUnsupported:
+        break;
     }
     throw std::logic_error("procxy-gen: no wire type for " + type.spelling);
   }
@@ -132,8 +139,8 @@ class ViewBuilder {
     schema_structs_.push_back(s);
   }
 
-  static data field(const std::string& wire_name, unsigned index, const model::Type& type,
-                    const std::string& comment, const std::string& wire_type) {
+  static data field(const std::string& wire_name, unsigned index, const model::Type& type, const std::string& comment,
+                    const std::string& wire_type) {
     data f;
     f.set("wire_name", wire_name);
     f.set("index", std::to_string(index));
@@ -178,8 +185,8 @@ class ViewBuilder {
   data params_struct(const std::string& name, const std::string& comment, const std::vector<model::Param>& params) {
     data fields{data::type::list};
     for (size_t i = 0; i < params.size(); ++i) {
-      data f = field("arg" + std::to_string(i), static_cast<unsigned>(i), params[i].type,
-                     param_name(params[i], i), wire_type(params[i].type));
+      data f = field("arg" + std::to_string(i), static_cast<unsigned>(i), params[i].type, param_name(params[i], i),
+                     wire_type(params[i].type));
       fields.push_back(f);
     }
     add_schema_struct(name, comment, fields);
@@ -188,8 +195,7 @@ class ViewBuilder {
 
   // One callable form: a constructor or method called with its first `arity`
   // parameters (the others take their defaults in the child).
-  data form(unsigned ordinal, const std::string& params_struct, const std::vector<model::Param>& params,
-            size_t arity) {
+  data form(unsigned ordinal, const std::string& params_struct, const std::vector<model::Param>& params, size_t arity) {
     data view;
     view.set("ordinal", std::to_string(ordinal));
     view.set("params_struct", params_struct);
@@ -290,9 +296,7 @@ class ViewBuilder {
 
 }  // namespace
 
-std::string stem_of(const std::string& header) {
-  return std::filesystem::path(header).stem().string();
-}
+std::string stem_of(const std::string& header) { return std::filesystem::path(header).stem().string(); }
 
 Context make_context(const model::Module& module) { return ViewBuilder(module).build(); }
 

@@ -5,7 +5,6 @@
 // computed here, so templates only substitute and loop.
 
 #include <kainjow/mustache.hpp>
-
 #include <string>
 
 #include "model/model.h"

@@ -7,9 +7,12 @@ namespace {
 
 const char* kind_name(MethodKind kind) {
   switch (kind) {
-    case MethodKind::kMutation: return "method";
-    case MethodKind::kQuery: return "query";
-    case MethodKind::kEvent: return "event";
+    case MethodKind::kMutation:
+      return "method";
+    case MethodKind::kQuery:
+      return "query";
+    case MethodKind::kEvent:
+      return "event";
   }
   return "?";
 }
@@ -30,17 +33,24 @@ void dump_params(std::ostringstream& out, const std::vector<Param>& params) {
 
 std::string dump(const Type& type) {
   switch (type.kind) {
-    case TypeKind::kVoid: return "void";
-    case TypeKind::kBool: return "bool";
+    case TypeKind::kVoid:
+      return "void";
+    case TypeKind::kBool:
+      return "bool";
     case TypeKind::kInt:
       return (type.is_signed ? "int" : "uint") + std::to_string(type.bits) + "{" + type.spelling + "}";
-    case TypeKind::kFloat: return "float" + std::to_string(type.bits);
+    case TypeKind::kFloat:
+      return "float" + std::to_string(type.bits);
     case TypeKind::kEnum:
       return "enum " + type.name + ":" + (type.is_signed ? "int" : "uint") + std::to_string(type.bits);
-    case TypeKind::kString: return "string";
-    case TypeKind::kVector: return "vector<" + dump(type.args.at(0)) + ">";
-    case TypeKind::kStruct: return "struct " + type.name;
-    case TypeKind::kUnsupported: return "unsupported{" + type.spelling + "}";
+    case TypeKind::kString:
+      return "string";
+    case TypeKind::kVector:
+      return "vector<" + dump(type.args.at(0)) + ">";
+    case TypeKind::kStruct:
+      return "struct " + type.name;
+    case TypeKind::kUnsupported:
+      return "unsupported{" + type.spelling + "}";
   }
   return "?";
 }

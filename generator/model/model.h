@@ -17,12 +17,12 @@ struct SourceLocation {
 enum class TypeKind {
   kVoid,
   kBool,
-  kInt,     // bits, is_signed; spelling is the builtin type ("unsigned long")
-  kFloat,   // bits 32 or 64
-  kEnum,    // name is qualified; bits, is_signed describe the underlying type
-  kString,  // std::string
-  kVector,  // args[0] is the element type
-  kStruct,  // an aggregate; name is qualified, its fields are in Module::structs
+  kInt,          // bits, is_signed; spelling is the builtin type ("unsigned long")
+  kFloat,        // bits 32 or 64
+  kEnum,         // name is qualified; bits, is_signed describe the underlying type
+  kString,       // std::string
+  kVector,       // args[0] is the element type
+  kStruct,       // an aggregate; name is qualified, its fields are in Module::structs
   kUnsupported,  // spelling as written, reason says what to use instead
 };
 
@@ -88,7 +88,7 @@ struct Struct {
 struct Module {
   std::string header;  // as given on the command line
   std::vector<Interface> interfaces;
-  std::vector<Struct> structs;  // aggregates that cross the boundary, dependencies first
+  std::vector<Struct> structs;            // aggregates that cross the boundary, dependencies first
   std::vector<std::string> dependencies;  // every file the parse read, for --depfile
 };
 

@@ -19,8 +19,7 @@ using Index = std::unique_ptr<void, IndexDeleter>;
 struct TranslationUnitDeleter {
   void operator()(CXTranslationUnit tu) const { clang_disposeTranslationUnit(tu); }
 };
-using TranslationUnit =
-    std::unique_ptr<std::remove_pointer_t<CXTranslationUnit>, TranslationUnitDeleter>;
+using TranslationUnit = std::unique_ptr<std::remove_pointer_t<CXTranslationUnit>, TranslationUnitDeleter>;
 
 // Takes ownership of a CXString and returns its text.
 inline std::string to_string(CXString text) {

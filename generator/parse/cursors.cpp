@@ -50,8 +50,8 @@ CXSourceLocation expansion_of(CXTranslationUnit tu, CXSourceLocation location) {
 std::vector<std::string> tokens(CXCursor cursor) {
   CXTranslationUnit tu = clang_Cursor_getTranslationUnit(cursor);
   CXSourceRange extent = clang_getCursorExtent(cursor);
-  CXSourceRange range = clang_getRange(expansion_of(tu, clang_getRangeStart(extent)),
-                                       expansion_of(tu, clang_getRangeEnd(extent)));
+  CXSourceRange range =
+      clang_getRange(expansion_of(tu, clang_getRangeStart(extent)), expansion_of(tu, clang_getRangeEnd(extent)));
   CXToken* list = nullptr;
   unsigned count = 0;
   clang_tokenize(tu, range, &list, &count);

@@ -14,9 +14,7 @@ bool has(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-bool in_main_file(CXCursor cursor) {
-  return clang_Location_isFromMainFile(clang_getCursorLocation(cursor)) != 0;
-}
+bool in_main_file(CXCursor cursor) { return clang_Location_isFromMainFile(clang_getCursorLocation(cursor)) != 0; }
 
 class Extractor {
  public:
@@ -26,7 +24,9 @@ class Extractor {
     visit_children(scope, [&](CXCursor child) {
       if (!in_main_file(child)) return;
       switch (clang_getCursorKind(child)) {
-        case CXCursor_Namespace: visit_scope(child); return;
+        case CXCursor_Namespace:
+          visit_scope(child);
+          return;
         case CXCursor_ClassDecl:
         case CXCursor_StructDecl:
           if (clang_isCursorDefinition(child) && has(annotations(child), "procxy:remote")) {
@@ -39,7 +39,8 @@ class Extractor {
                                                 "' cannot be PROCXY_REMOTE; annotate a class instead");
           }
           return;
-        default: return;
+        default:
+          return;
       }
     });
   }
@@ -110,20 +111,23 @@ class Extractor {
           }
           interface.constructors.push_back({params_of(child), location_of(child)});
           return;
-        case CXCursor_CXXMethod: extract_method(child, interface); return;
+        case CXCursor_CXXMethod:
+          extract_method(child, interface);
+          return;
         case CXCursor_FunctionTemplate:
           if (has(annotations(child), "procxy:hidden")) return;
           sink_.error(location_of(child), "member template '" + interface.qualified_name +
                                               "::" + to_string(clang_getCursorSpelling(child)) +
                                               "' cannot be exposed (mark it PROCXY_HIDDEN)");
           return;
-        default: return;
+        default:
+          return;
       }
     });
     if (!declares_constructor) interface.constructors.push_back({{}, interface.location});
     if (interface.constructors.empty()) {
-      sink_.error(interface.location, "'" + interface.qualified_name +
-                                          "' has no public constructor, so a child cannot create it");
+      sink_.error(interface.location,
+                  "'" + interface.qualified_name + "' has no public constructor, so a child cannot create it");
     }
     module_.interfaces.push_back(std::move(interface));
   }

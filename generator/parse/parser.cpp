@@ -1,10 +1,10 @@
 #include "parse/parser.h"
 
+#include <clang-c/CXCompilationDatabase.h>
+
 #include <algorithm>
 #include <set>
 #include <stdexcept>
-
-#include <clang-c/CXCompilationDatabase.h>
 
 #include "parse/clang_handles.h"
 #include "parse/extract.h"
@@ -40,9 +40,14 @@ std::vector<std::string> included_files(CXTranslationUnit tu) {
 
 std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink) {
   // The defaults come first so that the user's flags (a later -std=) win.
-  std::vector<std::string> args = {"-x", "c++", "-std=c++20", "-DPROCXY_GENERATOR=1",
-                                   "-resource-dir", PROCXY_CLANG_RESOURCE_DIR,
-                                   "-I", PROCXY_RUNTIME_INCLUDE_DIR,
+  std::vector<std::string> args = {"-x",
+                                   "c++",
+                                   "-std=c++20",
+                                   "-DPROCXY_GENERATOR=1",
+                                   "-resource-dir",
+                                   PROCXY_CLANG_RESOURCE_DIR,
+                                   "-I",
+                                   PROCXY_RUNTIME_INCLUDE_DIR,
                                    "-Wno-everything"};
   args.insert(args.end(), input.flags.begin(), input.flags.end());
   std::vector<const char*> argv;
@@ -52,12 +57,12 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
                         input.text ? static_cast<unsigned long>(input.text->size()) : 0};
   Index index(clang_createIndex(/*excludeDeclarationsFromPCH=*/0, /*displayDiagnostics=*/0));
   CXTranslationUnit raw = nullptr;
-  CXErrorCode code = clang_parseTranslationUnit2(
-      index.get(), input.header.c_str(), argv.data(), static_cast<int>(argv.size()),
-      input.text ? &unsaved : nullptr, input.text ? 1 : 0,
-      // Bodies are parsed: skipping them saves little, and an event's body
-      // must be seen to be refused.
-      CXTranslationUnit_KeepGoing, &raw);
+  CXErrorCode code =
+      clang_parseTranslationUnit2(index.get(), input.header.c_str(), argv.data(), static_cast<int>(argv.size()),
+                                  input.text ? &unsaved : nullptr, input.text ? 1 : 0,
+                                  // Bodies are parsed: skipping them saves little, and an event's body
+                                  // must be seen to be refused.
+                                  CXTranslationUnit_KeepGoing, &raw);
   TranslationUnit tu(raw);
   if (code != CXError_Success || !tu) {
     sink.error({}, "cannot parse '" + input.header + "' (libclang error " + std::to_string(code) +
@@ -75,8 +80,7 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
   return module;
 }
 
-std::vector<std::string> flags_from_compile_commands(const std::string& build_path,
-                                                     const std::string& header) {
+std::vector<std::string> flags_from_compile_commands(const std::string& build_path, const std::string& header) {
   CXCompilationDatabase_Error error;
   CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(build_path.c_str(), &error);
   if (error != CXCompilationDatabase_NoError) {

@@ -25,7 +25,6 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
 // The flags of `header` in the compile_commands.json of `build_path`: the
 // header's own entry if it has one, else the first entry (headers are rarely
 // listed). Throws std::runtime_error when there is no usable database.
-std::vector<std::string> flags_from_compile_commands(const std::string& build_path,
-                                                     const std::string& header);
+std::vector<std::string> flags_from_compile_commands(const std::string& build_path, const std::string& header);
 
 }  // namespace procxy::parse

@@ -28,19 +28,56 @@ model::Type scalar(model::TypeKind kind, std::string spelling, unsigned bits, bo
 // The builtin integer types by canonical kind: spelling and signedness.
 bool integer_kind(CXTypeKind kind, const char** spelling, bool* is_signed) {
   switch (kind) {
-    case CXType_Char_S: *spelling = "char"; *is_signed = true; return true;
-    case CXType_Char_U: *spelling = "char"; *is_signed = false; return true;
-    case CXType_SChar: *spelling = "signed char"; *is_signed = true; return true;
-    case CXType_UChar: *spelling = "unsigned char"; *is_signed = false; return true;
-    case CXType_Short: *spelling = "short"; *is_signed = true; return true;
-    case CXType_UShort: *spelling = "unsigned short"; *is_signed = false; return true;
-    case CXType_Int: *spelling = "int"; *is_signed = true; return true;
-    case CXType_UInt: *spelling = "unsigned int"; *is_signed = false; return true;
-    case CXType_Long: *spelling = "long"; *is_signed = true; return true;
-    case CXType_ULong: *spelling = "unsigned long"; *is_signed = false; return true;
-    case CXType_LongLong: *spelling = "long long"; *is_signed = true; return true;
-    case CXType_ULongLong: *spelling = "unsigned long long"; *is_signed = false; return true;
-    default: return false;
+    case CXType_Char_S:
+      *spelling = "char";
+      *is_signed = true;
+      return true;
+    case CXType_Char_U:
+      *spelling = "char";
+      *is_signed = false;
+      return true;
+    case CXType_SChar:
+      *spelling = "signed char";
+      *is_signed = true;
+      return true;
+    case CXType_UChar:
+      *spelling = "unsigned char";
+      *is_signed = false;
+      return true;
+    case CXType_Short:
+      *spelling = "short";
+      *is_signed = true;
+      return true;
+    case CXType_UShort:
+      *spelling = "unsigned short";
+      *is_signed = false;
+      return true;
+    case CXType_Int:
+      *spelling = "int";
+      *is_signed = true;
+      return true;
+    case CXType_UInt:
+      *spelling = "unsigned int";
+      *is_signed = false;
+      return true;
+    case CXType_Long:
+      *spelling = "long";
+      *is_signed = true;
+      return true;
+    case CXType_ULong:
+      *spelling = "unsigned long";
+      *is_signed = false;
+      return true;
+    case CXType_LongLong:
+      *spelling = "long long";
+      *is_signed = true;
+      return true;
+    case CXType_ULongLong:
+      *spelling = "unsigned long long";
+      *is_signed = false;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -76,10 +113,14 @@ model::Type TypeMapper::map(CXType type) {
     return scalar(model::TypeKind::kInt, spelling, bits_of(canonical), is_signed);
   }
   switch (canonical.kind) {
-    case CXType_Void: return scalar(model::TypeKind::kVoid, "void", 0, false);
-    case CXType_Bool: return scalar(model::TypeKind::kBool, "bool", 8, false);
-    case CXType_Float: return scalar(model::TypeKind::kFloat, "float", 32, true);
-    case CXType_Double: return scalar(model::TypeKind::kFloat, "double", 64, true);
+    case CXType_Void:
+      return scalar(model::TypeKind::kVoid, "void", 0, false);
+    case CXType_Bool:
+      return scalar(model::TypeKind::kBool, "bool", 8, false);
+    case CXType_Float:
+      return scalar(model::TypeKind::kFloat, "float", 32, true);
+    case CXType_Double:
+      return scalar(model::TypeKind::kFloat, "double", 64, true);
     case CXType_Enum: {
       CXCursor decl = clang_getTypeDeclaration(canonical);
       CXType underlying = clang_getCanonicalType(clang_getEnumDeclIntegerType(decl));
@@ -91,19 +132,24 @@ model::Type TypeMapper::map(CXType type) {
       result.spelling = "::" + result.name;
       return result;
     }
-    case CXType_Record: return map_record(canonical, written);
+    case CXType_Record:
+      return map_record(canonical, written);
     case CXType_Pointer:
     case CXType_BlockPointer:
     case CXType_MemberPointer:
       return unsupported(written, "pass the value itself, or a std::vector for several");
     case CXType_LValueReference:
-    case CXType_RValueReference: return unsupported(written, "return the value itself");
+    case CXType_RValueReference:
+      return unsupported(written, "return the value itself");
     case CXType_ConstantArray:
     case CXType_IncompleteArray:
     case CXType_VariableArray:
-    case CXType_DependentSizedArray: return unsupported(written, "use std::vector instead");
-    case CXType_LongDouble: return unsupported(written, "use double instead");
-    default: return unsupported(written, "see docs/types.md for the types that can");
+    case CXType_DependentSizedArray:
+      return unsupported(written, "use std::vector instead");
+    case CXType_LongDouble:
+      return unsupported(written, "use double instead");
+    default:
+      return unsupported(written, "see docs/types.md for the types that can");
   }
 }
 
@@ -143,8 +189,7 @@ model::Type TypeMapper::map_record(CXType canonical, const std::string& written)
   return map_aggregate(decl, name, written);
 }
 
-model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name,
-                                      const std::string& written) {
+model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name, const std::string& written) {
   model::Type result;
   result.kind = model::TypeKind::kStruct;
   result.name = name;
@@ -195,7 +240,8 @@ model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name,
           problem = "it has virtual methods; use a struct with only public data members";
         }
         return;
-      default: return;
+      default:
+        return;
     }
   });
   in_progress_.erase(name);

@@ -1,9 +1,9 @@
 // The main() of an agent executable made by procxy_add_agent(): a program
 // that does nothing but serve the classes linked into it.
 
-#include <cstdio>
-
 #include <procxy/procxy.h>
+
+#include <cstdio>
 
 int main(int argc, char** argv) {
   procxy::serve_if_child(argc, argv);

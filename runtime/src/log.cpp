@@ -16,8 +16,8 @@ struct Category {
   LogCategory category;
 };
 constexpr Category kCategories[] = {
-    {"spawn", LogCategory::kSpawn},   {"call", LogCategory::kCall},         {"event", LogCategory::kEvent},
-    {"dedup", LogCategory::kDedup},   {"coalesce", LogCategory::kCoalesce}, {"attach", LogCategory::kAttach},
+    {"spawn", LogCategory::kSpawn}, {"call", LogCategory::kCall},         {"event", LogCategory::kEvent},
+    {"dedup", LogCategory::kDedup}, {"coalesce", LogCategory::kCoalesce}, {"attach", LogCategory::kAttach},
 };
 
 unsigned parse_mask() {

@@ -77,9 +77,8 @@ std::exception_ptr to_exception(Words words, FailureContext context, const std::
     text = failure.getMessage();
     stack = failure.getStack();
   } catch (const std::exception& e) {
-    return std::make_exception_ptr(ProtocolError("procxy: parent: the failure report of child " +
-                                                 std::to_string(pid) + " for " + what +
-                                                 " cannot be decoded: " + e.what()));
+    return std::make_exception_ptr(ProtocolError("procxy: parent: the failure report of child " + std::to_string(pid) +
+                                                 " for " + what + " cannot be decoded: " + e.what()));
   }
   std::string where = "child " + std::to_string(pid);
   if (kind == wire::Failure::Kind::EXCEPTION) {

@@ -1,11 +1,12 @@
 // procxy::detail::spawn(): start a child, select the class, construct the
 // object, and hand back a live connection.
 
+#include "process/spawn.h"
+
 #include <signal.h>
 
 #include "dispatch/client.h"
 #include "log.h"
-#include "process/spawn.h"
 #include "procxy/version.h"
 #include "remote_error.h"
 #include "wire/protocol.capnp.h"
@@ -15,8 +16,9 @@ namespace procxy::detail {
 std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction) {
   if (options.concurrency != 1) {
-    throw SpawnError("procxy: parent: Options::concurrency other than 1 is not supported by procxy " PROCXY_VERSION_STRING
-                     " yet; leave it at 1");
+    throw SpawnError(
+        "procxy: parent: Options::concurrency other than 1 is not supported by procxy " PROCXY_VERSION_STRING
+        " yet; leave it at 1");
   }
   if (options.restart) {
     throw SpawnError("procxy: parent: Options::restart is not supported by procxy " PROCXY_VERSION_STRING
@@ -37,8 +39,8 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
   channel->write(FrameKind::kSelect, 0, 0, select_message.getSegmentsForOutput());
   channel->write(FrameKind::kConstruct, construction.ordinal, 0, construction.message->getSegmentsForOutput());
 
-  auto deadline = options.timeout.count() <= 0 ? Channel::Clock::time_point::max()
-                                               : Channel::Clock::now() + options.timeout;
+  auto deadline =
+      options.timeout.count() <= 0 ? Channel::Clock::time_point::max() : Channel::Clock::now() + options.timeout;
   Frame frame;
   Channel::ReadStatus status;
   try {
@@ -50,7 +52,8 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
   if (status == Channel::ReadStatus::kTimeout) {
     started.process->signal(SIGKILL);
     started.process->wait();
-    throw SpawnError("procxy: parent: starting " + what + " timed out after " + std::to_string(options.timeout.count()) +
+    throw SpawnError("procxy: parent: starting " + what + " timed out after " +
+                     std::to_string(options.timeout.count()) +
                      " ms (the constructor is slow, or the program does not reach serve_if_child(); raise "
                      "Options::timeout if the constructor needs longer)");
   }

@@ -1,11 +1,10 @@
 // Calls through a proxy: values, overloads, default arguments, async calls,
 // per-call options, and many threads at once.
 
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <thread>

@@ -3,9 +3,9 @@
 // parent that the process tests kill.
 
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
 #include <thread>

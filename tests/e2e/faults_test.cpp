@@ -1,8 +1,9 @@
 // Failures a user meets: exceptions from the child, a child that dies
 // mid-call, terminate/kill, and failed starts.
 
-#include <catch2/catch.hpp>
 #include <signal.h>
+
+#include <catch2/catch.hpp>
 
 #include "extra.procxy.h"
 #include "service.procxy.h"

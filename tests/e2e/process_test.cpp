@@ -1,6 +1,5 @@
 // The child's process: options, descriptors, agents, lifetime and parent death.
 
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -8,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "service.procxy.h"
 

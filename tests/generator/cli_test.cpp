@@ -1,8 +1,8 @@
 // procxy-gen's argument parsing.
 
-#include <catch2/catch.hpp>
-
 #include "cli.h"
+
+#include <catch2/catch.hpp>
 
 using procxy::cli::parse;
 
@@ -35,7 +35,8 @@ TEST_CASE("bad usage is reported with the offending argument", "[cli]") {
 
 TEST_CASE("--help lists every option", "[cli]") {
   std::string help = procxy::cli::help_text();
-  for (const char* option : {"--out-dir", "--build-path", "--depfile", "--check", "--dump-model", "--version", "--help"}) {
+  for (const char* option :
+       {"--out-dir", "--build-path", "--depfile", "--check", "--dump-model", "--version", "--help"}) {
     CHECK_THAT(help, Catch::Contains(option));
   }
 }

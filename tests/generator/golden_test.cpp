@@ -4,9 +4,9 @@
 // PROCXY_UPDATE_GOLDENS=1 rewrites the goldens instead of comparing; review
 // the diff like code.
 
-#include <catch2/catch.hpp>
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>

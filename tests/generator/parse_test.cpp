@@ -1,7 +1,6 @@
 // The parser on inline headers: what reaches the model.
 
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 #include "model/dump.h"

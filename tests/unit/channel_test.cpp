@@ -1,17 +1,18 @@
 // Frames on a real socket pair: round trips, batching, large frames,
 // timeouts, wake-ups, a vanished peer and invalid headers.
 
+#include "transport/channel.h"
+
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <catch2/catch.hpp>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <thread>
 
 #include "procxy/errors.h"
-#include "transport/channel.h"
 #include "wire/protocol.capnp.h"
 
 using namespace procxy::detail;
@@ -119,10 +120,10 @@ TEST_CASE("invalid headers are protocol errors naming the side", "[channel]") {
     const char* what;
     FrameHeader header;
   };
-  for (const Bad& bad : {Bad{"unknown kind", {8, static_cast<FrameKind>(99), 0, 1}},
-                         Bad{"kind zero", {8, static_cast<FrameKind>(0), 0, 1}},
-                         Bad{"unaligned size", {13, FrameKind::kResult, 0, 1}},
-                         Bad{"oversized", {kMaxFrameSize + 8, FrameKind::kResult, 0, 1}}}) {
+  for (const Bad& bad :
+       {Bad{"unknown kind", {8, static_cast<FrameKind>(99), 0, 1}},
+        Bad{"kind zero", {8, static_cast<FrameKind>(0), 0, 1}}, Bad{"unaligned size", {13, FrameKind::kResult, 0, 1}},
+        Bad{"oversized", {kMaxFrameSize + 8, FrameKind::kResult, 0, 1}}}) {
     DYNAMIC_SECTION(bad.what) {
       int fds[2];
       REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);

@@ -33,8 +33,7 @@ class TimeoutError : public Error {
 // status could not be collected (SIGCHLD ignored by the application).
 class ChildExitedError : public Error {
  public:
-  ChildExitedError(const std::string& what, std::optional<int> exit_code,
-                   std::optional<int> signal)
+  ChildExitedError(const std::string& what, std::optional<int> exit_code, std::optional<int> signal)
       : Error(what), exit_code_(exit_code), signal_(signal) {}
   std::optional<int> exit_code() const { return exit_code_; }
   std::optional<int> signal() const { return signal_; }
@@ -67,9 +66,7 @@ class ProtocolError : public Error {
 class RemoteError {
  public:
   RemoteError(std::string type_name, std::string message, std::string remote_stack)
-      : type_name_(std::move(type_name)),
-        message_(std::move(message)),
-        remote_stack_(std::move(remote_stack)) {}
+      : type_name_(std::move(type_name)), message_(std::move(message)), remote_stack_(std::move(remote_stack)) {}
   virtual ~RemoteError() = default;
 
   // The demangled type of the exception thrown in the child.
@@ -89,8 +86,7 @@ class RemoteError {
 // from the child; type_name() names the original type.
 class RemoteException : public Error, public RemoteError {
  public:
-  RemoteException(const std::string& what, RemoteError remote)
-      : Error(what), RemoteError(std::move(remote)) {}
+  RemoteException(const std::string& what, RemoteError remote) : Error(what), RemoteError(std::move(remote)) {}
 };
 
 namespace detail {
@@ -99,8 +95,7 @@ namespace detail {
 template <class Std>
 class RemoteStd : public Std, public RemoteError {
  public:
-  RemoteStd(const std::string& what, RemoteError remote)
-      : Std(what), RemoteError(std::move(remote)) {}
+  RemoteStd(const std::string& what, RemoteError remote) : Std(what), RemoteError(std::move(remote)) {}
 };
 }  // namespace detail
 

@@ -38,8 +38,8 @@ template <class T>
 struct ClassTraits;
 
 struct Construction;
-std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name,
-                                  std::uint64_t interface_hash, Construction construction);
+std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+                                  Construction construction);
 
 template <class First, class... Rest>
 inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Options>;
@@ -52,13 +52,12 @@ inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Op
 template <class T, class... Args>
 Proxy<T> spawn(const Options& options, Args&&... args) {
   using Traits = detail::ClassTraits<T>;
-  return Proxy<T>(detail::spawn(options, Traits::kName, Traits::kInterfaceHash,
-                                Traits::construct(std::forward<Args>(args)...)));
+  return Proxy<T>(
+      detail::spawn(options, Traits::kName, Traits::kInterfaceHash, Traits::construct(std::forward<Args>(args)...)));
 }
 
 template <class T, class... Args>
-  requires(sizeof...(Args) == 0 || !detail::kIsOptions<Args...>)
-Proxy<T> spawn(Args&&... args) {
+requires(sizeof...(Args) == 0 || !detail::kIsOptions<Args...>) Proxy<T> spawn(Args&&... args) {
   return spawn<T>(Options{}, std::forward<Args>(args)...);
 }
 

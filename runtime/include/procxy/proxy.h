@@ -69,9 +69,7 @@ template <class T>
 class CallScope : public Scope<Methods<T>> {
  public:
   CallScope(std::shared_ptr<Connection> connection, CallOptions options)
-      : Scope<Methods<T>>(connection, options),
-        connection_(std::move(connection)),
-        options_(std::move(options)) {}
+      : Scope<Methods<T>>(connection, options), connection_(std::move(connection)), options_(std::move(options)) {}
   Scope<AsyncMethods<T>> async() const { return {connection_, options_}; }
 
  private:
@@ -82,8 +80,7 @@ class CallScope : public Scope<Methods<T>> {
 // The class-independent half of Proxy<T>: the child's lifecycle.
 class ProxyBase {
  public:
-  explicit ProxyBase(std::shared_ptr<Connection> connection)
-      : connection_(std::move(connection)) {}
+  explicit ProxyBase(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
 
   // The child's process id.
   pid_t pid() const;
@@ -123,9 +120,7 @@ class Proxy : public detail::ProxyBase {
   // p.async()->m(args...): returns std::future<R> at once.
   detail::Scope<AsyncMethods<T>> async() const { return {connection(), CallOptions{}}; }
   // p.with(options)->m(...) and p.with(options).async()->m(...).
-  detail::CallScope<T> with(CallOptions options) const {
-    return {connection(), std::move(options)};
-  }
+  detail::CallScope<T> with(CallOptions options) const { return {connection(), std::move(options)}; }
 
  private:
   mutable Methods<T> methods_;

@@ -24,8 +24,8 @@ long long ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-Connection::Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process,
-                       std::string class_name, Options options)
+Connection::Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, std::string class_name,
+                       Options options)
     : channel_(std::move(channel)),
       process_(std::move(process)),
       class_name_(std::move(class_name)),
@@ -80,18 +80,18 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
   }
   if (protocol_error_) return protocol_error_;
   ExitStatus status = exit_status_.value_or(ExitStatus{});
-  return std::make_exception_ptr(ChildExitedError(
-      "procxy: parent: " + what + " failed: the child " + status.to_string() +
-          (options_.restart ? "" : "; spawn a new proxy to continue (or set Options::restart)"),
-      status.exit_code, status.signal));
+  return std::make_exception_ptr(
+      ChildExitedError("procxy: parent: " + what + " failed: the child " + status.to_string() +
+                           (options_.restart ? "" : "; spawn a new proxy to continue (or set Options::restart)"),
+                       status.exit_code, status.signal));
 }
 
 std::exception_ptr Connection::timeout_error(const MethodInfo& method, Clock::duration waited) const {
-  return std::make_exception_ptr(TimeoutError(
-      "procxy: parent: " + std::string(method.name) + " on child " + std::to_string(process_->pid()) +
-      " timed out after " + std::to_string(ms(waited)) +
-      " ms; the child keeps running (raise Options::timeout or CallOptions::timeout, or set "
-      "Options::kill_on_timeout)"));
+  return std::make_exception_ptr(
+      TimeoutError("procxy: parent: " + std::string(method.name) + " on child " + std::to_string(process_->pid()) +
+                   " timed out after " + std::to_string(ms(waited)) +
+                   " ms; the child keeps running (raise Options::timeout or CallOptions::timeout, or set "
+                   "Options::kill_on_timeout)"));
 }
 
 std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& params, Pending pending) {
@@ -194,14 +194,18 @@ Connection::Read Connection::read_and_deliver(Clock::time_point deadline) {
     return Read::kClosed;
   }
   switch (status) {
-    case Channel::ReadStatus::kFrame: deliver(frame); return Read::kProgress;
-    case Channel::ReadStatus::kTimeout: return Read::kTimeout;
+    case Channel::ReadStatus::kFrame:
+      deliver(frame);
+      return Read::kProgress;
+    case Channel::ReadStatus::kTimeout:
+      return Read::kTimeout;
     case Channel::ReadStatus::kWoken: {
       std::uint64_t count;
       [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
       return Read::kProgress;
     }
-    case Channel::ReadStatus::kClosed: return Read::kClosed;
+    case Channel::ReadStatus::kClosed:
+      return Read::kClosed;
   }
   return Read::kClosed;
 }

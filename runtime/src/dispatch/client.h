@@ -39,8 +39,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   Words call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options);
-  void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
-                  Completion done);
+  void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, Completion done);
 
   pid_t pid() const { return process_->pid(); }
   bool alive() const;

@@ -160,8 +160,8 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 StartedProcess start_process(const Options& options) {
   std::string path = options.executable.empty() ? "/proc/self/exe" : options.executable.string();
-  std::string shown = options.executable.empty() ? "this program (" + std::string(program_invocation_name) + ")"
-                                                 : "'" + path + "'";
+  std::string shown =
+      options.executable.empty() ? "this program (" + std::string(program_invocation_name) + ")" : "'" + path + "'";
   std::vector<std::string> args = {options.executable.empty() ? program_invocation_name : path};
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env = child_environment(options);

@@ -155,9 +155,12 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
 Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where) {
   for (;;) {
     switch (take_buffered(frame, where)) {
-      case Take::kFrame: return ReadStatus::kFrame;
-      case Take::kClosed: return ReadStatus::kClosed;
-      case Take::kNeedMore: break;
+      case Take::kFrame:
+        return ReadStatus::kFrame;
+      case Take::kClosed:
+        return ReadStatus::kClosed;
+      case Take::kNeedMore:
+        break;
     }
     ReadStatus status;
     if (!fill(deadline, wake_fd, status)) return status;

@@ -55,8 +55,7 @@ struct Construction {
 };
 
 // Sends the call and blocks for its result. Throws the errors of SPEC §3.
-Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
-           capnp::MessageBuilder& params);
+Words call(Connection& connection, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params);
 
 // Sends the call and returns; `done` runs once, on a runtime thread, with the
 // result or the error.
@@ -65,25 +64,23 @@ void call_async(Connection& connection, const CallOptions& options, const Method
                 capnp::MessageBuilder& params, Completion done);
 
 template <class R>
-std::future<R> call_async(Connection& connection, const CallOptions& options,
-                          const MethodInfo& method, capnp::MessageBuilder& params,
-                          R (*decode)(Words)) {
+std::future<R> call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+                          capnp::MessageBuilder& params, R (*decode)(Words)) {
   auto promise = std::make_shared<std::promise<R>>();
   auto future = promise->get_future();
-  call_async(connection, options, method, params,
-             [promise, decode](Words* result, std::exception_ptr error) {
-               if (error) return promise->set_exception(error);
-               try {
-                 if constexpr (std::is_void_v<R>) {
-                   decode(std::move(*result));
-                   promise->set_value();
-                 } else {
-                   promise->set_value(decode(std::move(*result)));
-                 }
-               } catch (...) {
-                 promise->set_exception(std::current_exception());
-               }
-             });
+  call_async(connection, options, method, params, [promise, decode](Words* result, std::exception_ptr error) {
+    if (error) return promise->set_exception(error);
+    try {
+      if constexpr (std::is_void_v<R>) {
+        decode(std::move(*result));
+        promise->set_value();
+      } else {
+        promise->set_value(decode(std::move(*result)));
+      }
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
   return future;
 }
 
@@ -94,8 +91,7 @@ struct ClassEntry {
   std::uint64_t interface_hash;
   void* (*construct)(std::uint16_t ordinal, Reply& params);
   void (*destroy)(void* object);
-  void (*dispatch)(void* object, std::uint16_t ordinal, Reply& params,
-                   capnp::MessageBuilder& results);
+  void (*dispatch)(void* object, std::uint16_t ordinal, Reply& params, capnp::MessageBuilder& results);
 };
 bool register_class(const ClassEntry& entry);
 

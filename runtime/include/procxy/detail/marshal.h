@@ -46,8 +46,7 @@ capnp::Orphan<W> to_orphan(capnp::Orphanage orphanage, const T& value);
 
 // Writes element `i` of a list whose elements are of wire type E.
 template <class E, class T>
-void write_element(typename capnp::List<E>::Builder list, unsigned i, const T& value,
-                   capnp::Orphanage orphanage) {
+void write_element(typename capnp::List<E>::Builder list, unsigned i, const T& value, capnp::Orphanage orphanage) {
   constexpr capnp::Kind kind = capnp::kind<E>();
   if constexpr (kind == capnp::Kind::PRIMITIVE) {
     list.set(i, to_wire(value));

@@ -138,23 +138,27 @@ procxy::detail::Construction procxy::detail::ClassTraits<::outer::inner::Counter
 long procxy::Methods<::outer::inner::Counter>::next() {
   capnp::MallocMessageBuilder message_;
   CounterForm0::encode(message_);
-  return CounterForm0::decode(detail::call(*connection(), options(), CounterForm0::kInfo, message_));
+  return CounterForm0::decode(
+      detail::call(*connection(), options(), CounterForm0::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::next() {
   capnp::MallocMessageBuilder message_;
   CounterForm0::encode(message_);
-  return detail::call_async(*connection(), options(), CounterForm0::kInfo, message_, &CounterForm0::decode);
+  return detail::call_async(*connection(), options(), CounterForm0::kInfo, message_,
+                            &CounterForm0::decode);
 }
 
 long procxy::Methods<::outer::inner::Counter>::peek() {
   capnp::MallocMessageBuilder message_;
   CounterForm1::encode(message_);
-  return CounterForm1::decode(detail::call(*connection(), options(), CounterForm1::kInfo, message_));
+  return CounterForm1::decode(
+      detail::call(*connection(), options(), CounterForm1::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::peek() {
   capnp::MallocMessageBuilder message_;
   CounterForm1::encode(message_);
-  return detail::call_async(*connection(), options(), CounterForm1::kInfo, message_, &CounterForm1::decode);
+  return detail::call_async(*connection(), options(), CounterForm1::kInfo, message_,
+                            &CounterForm1::decode);
 }
