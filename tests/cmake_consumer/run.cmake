@@ -11,7 +11,9 @@ macro(step)
 endmacro()
 step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 step(${CMAKE_COMMAND} -S "${SOURCE_DIR}/project" -B "${WORK_DIR}/build" -G Ninja
-     "-DCMAKE_PREFIX_PATH=${prefix}")
+     "-DCMAKE_PREFIX_PATH=${prefix}"
+     # The same flags as this build (sanitizers link only when both sides use them).
+     "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}")
 step(${CMAKE_COMMAND} --build "${WORK_DIR}/build" -j2)
 step("${WORK_DIR}/build/consumer")
 # Nothing to rebuild when nothing changed: the generator reruns only on input change.

@@ -110,10 +110,11 @@ TEST_CASE("a call that exceeds its timeout raises TimeoutError and the child kee
 
 TEST_CASE("kill_on_timeout kills the child", "[calls]") {
   procxy::Options options;
-  options.timeout = std::chrono::milliseconds(100);
   options.kill_on_timeout = true;
   auto service = procxy::spawn<Service>(options);
-  CHECK_THROWS_AS(service->crash("hang"), procxy::TimeoutError);
+  procxy::CallOptions quick;
+  quick.timeout = std::chrono::milliseconds(100);
+  CHECK_THROWS_AS(service.with(quick)->crash("hang"), procxy::TimeoutError);
   procxy::ExitStatus status = service.wait();
   CHECK(status.signal == SIGKILL);
   CHECK_THROWS_AS(service->add(1, 1), procxy::ChildExitedError);
