@@ -69,7 +69,7 @@ class ViewBuilder {
     context.set("schema_namespace", schema_namespace_ = "procxy_schema::" + identifier(stem));
     std::string id_source = stem;
     for (const model::Interface& interface : module_.interfaces) id_source += ";" + interface.qualified_name;
-    context.set("file_id", hex(fnv1a(id_source) | (1ULL << 63)));
+    context.set("file_id", hex(model::fnv1a(id_source) | (1ULL << 63)));
 
     for (const model::Struct& s : module_.structs)
       struct_names_[s.qualified_name] = names_.unique(camel(s.qualified_name));
@@ -85,12 +85,6 @@ class ViewBuilder {
   }
 
  private:
-  static std::uint64_t fnv1a(const std::string& text) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
-    return hash;
-  }
-
   static std::string identifier(const std::string& text) {
     std::string out;
     for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';

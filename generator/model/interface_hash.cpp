@@ -5,20 +5,12 @@
 #include "model/dump.h"
 
 namespace procxy::model {
-namespace {
 
-// FNV-1a: tiny, stable across platforms and releases, good enough to tell
-// interfaces apart (this is a consistency check, not a security boundary).
 std::uint64_t fnv1a(const std::string& text) {
   std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
+  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
   return hash;
 }
-
-}  // namespace
 
 std::uint64_t interface_hash(const Module& module, const Interface& interface) {
   std::string text = dump(interface);

@@ -66,35 +66,45 @@ fs::path scratch(const std::string& name) {
   return dir;
 }
 
+// A case is a directory with `input.h`, or with `header.txt` naming a header
+// elsewhere in the tree (relative to the case), such as an example's.
+fs::path case_header(const fs::path& dir) {
+  if (fs::exists(dir / "input.h")) return dir / "input.h";
+  std::string relative = read(dir / "header.txt");
+  while (!relative.empty() && (relative.back() == '\n' || relative.back() == ' ')) relative.pop_back();
+  return fs::canonical(dir / relative);
+}
+
 }  // namespace
 
 TEST_CASE("generated files match the goldens and are deterministic", "[golden]") {
   fs::path cases = fs::path(PROCXY_GOLDEN_DIR) / "cases";
-  int count = 0;
   for (const auto& entry : fs::directory_iterator(cases)) {
     const std::string name = entry.path().filename().string();
     DYNAMIC_SECTION("case " << name) {
-      ++count;
+      fs::path header = case_header(entry.path());
+      std::string file = header.filename().string();
+      std::string stem = header.stem().string();
       fs::path out = scratch(name);
       // Relative paths, so that banners and diagnostics do not depend on the checkout.
-      std::string cd = "cd '" + entry.path().string() + "' && ";
-      Run model = run(cd + gen() + " --dump-model input.h");
+      std::string cd = "cd '" + header.parent_path().string() + "' && ";
+      Run model = run(cd + gen() + " --dump-model " + file);
       REQUIRE(model.exit_code == 0);
       check_golden(entry.path() / "expected" / "model.txt", model.output);
 
-      Run generated = run(cd + gen() + " -o '" + out.string() + "' input.h");
+      Run generated = run(cd + gen() + " -o '" + out.string() + "' " + file);
       INFO(generated.output);
       REQUIRE(generated.exit_code == 0);
       for (const char* ext : {"h", "cpp", "capnp"}) {
-        std::string file = std::string("input.procxy.") + ext;
-        check_golden(entry.path() / "expected" / file, read(out / file));
+        std::string output = stem + ".procxy." + ext;
+        check_golden(entry.path() / "expected" / output, read(out / output));
       }
       // A second run writes the same bytes.
       fs::path again = scratch(name + "_again");
-      REQUIRE(run(cd + gen() + " -o '" + again.string() + "' input.h").exit_code == 0);
+      REQUIRE(run(cd + gen() + " -o '" + again.string() + "' " + file).exit_code == 0);
       for (const char* ext : {"h", "cpp", "capnp"}) {
-        std::string file = std::string("input.procxy.") + ext;
-        CHECK(read(out / file) == read(again / file));
+        std::string output = stem + ".procxy." + ext;
+        CHECK(read(out / output) == read(again / output));
       }
       fs::remove_all(out);
       fs::remove_all(again);
