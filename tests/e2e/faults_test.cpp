@@ -92,11 +92,13 @@ TEST_CASE("a child that dies mid-call fails that call and every pending one", "[
   };
   for (const Case& c : {Case{"segv", {}, SIGSEGV}, Case{"abort", {}, SIGABRT}, Case{"exit3", 3, {}}}) {
     DYNAMIC_SECTION("crash by " << c.how) {
-      // Under AddressSanitizer the child would report the signal and exit
-      // with code 1; the test is about how procxy reports a death by signal.
+      // Under a sanitizer the child would report the signal and exit with
+      // code 1; the test is about how procxy reports a death by signal.
       procxy::Options options;
-      const char* asan = std::getenv("ASAN_OPTIONS");
-      options.env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + ":handle_segv=0:handle_abort=0";
+      for (const char* variable : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
+        const char* value = std::getenv(variable);
+        options.env[variable] = std::string(value ? value : "") + ":handle_segv=0:handle_abort=0";
+      }
       auto service = procxy::spawn<Service>(options);
       pid_t pid = service.pid();
       // Calls queued behind the crash: they must fail too, not hang.
