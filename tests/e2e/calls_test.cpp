@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "extra.procxy.h"
@@ -138,16 +139,24 @@ TEST_CASE("8 threads x 12,500 calls on one proxy: every result reaches its calle
   auto service = procxy::spawn<Service>(0);
   std::atomic<int> mismatches{0};
   std::atomic<int> calls{0};
+  std::mutex errors_mutex;
+  std::vector<std::string> errors;
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 12'500; ++i) {
-        if (service->add(t * 1'000'000, i) != t * 1'000'000 + i) ++mismatches;
-        ++calls;
+      try {
+        for (int i = 0; i < 12'500; ++i) {
+          if (service->add(t * 1'000'000, i) != t * 1'000'000 + i) ++mismatches;
+          ++calls;
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(errors_mutex);
+        errors.push_back(e.what());
       }
     });
   }
   for (auto& thread : threads) thread.join();
+  CHECK(errors == std::vector<std::string>{});
   CHECK(calls == 100'000);
   CHECK(mismatches == 0);
 }
