@@ -119,6 +119,7 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
   Waiter waiter;
   Pending pending;
   pending.waiter = &waiter;
+  pending.start = start;
   pending.deadline = deadline;
   pending.method = &method;
   std::uint64_t id = send(method, params, std::move(pending));
@@ -170,6 +171,7 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
   std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
   Pending pending;
   pending.done = done;
+  pending.start = Clock::now();
   pending.deadline = deadline_for(options);
   pending.method = &method;
   try {
@@ -276,8 +278,7 @@ void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
   std::vector<std::pair<Completion, std::exception_ptr>> expired;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.done && it->second.deadline <= now) {
-      std::chrono::milliseconds timeout = options_.timeout;
-      expired.emplace_back(std::move(it->second.done), timeout_error(*it->second.method, timeout));
+      expired.emplace_back(std::move(it->second.done), timeout_error(*it->second.method, now - it->second.start));
       it = pending_.erase(it);
       --async_pending_;
     } else {

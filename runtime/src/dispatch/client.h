@@ -58,6 +58,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Pending {
     Waiter* waiter = nullptr;  // a blocked caller, or
     Completion done;           // an asynchronous one
+    Clock::time_point start;
     Clock::time_point deadline;
     const MethodInfo* method = nullptr;
   };
