@@ -37,6 +37,10 @@ void check_method(const model::Interface& interface, const model::Method& method
     sink.error(method.location, "event '" + owner +
                                     "': PROCXY_EVENT is not supported by this version of procxy "
                                     "yet (remove the annotation, or wait for event support)");
+  } else if (method.result.kind == model::TypeKind::kStringView) {
+    sink.error(method.location, "return type of '" + owner +
+                                    "' is 'std::string_view', which would dangle once the reply is decoded "
+                                    "(return std::string instead)");
   } else if (method.result.kind == model::TypeKind::kUnsupported) {
     sink.error(method.location, "return type of '" + owner + "' is " + cannot_cross(method.result));
   }

@@ -71,11 +71,13 @@ class ViewBuilder {
     for (const model::Interface& interface : module_.interfaces) id_source += ";" + interface.qualified_name;
     context.set("file_id", hex(model::fnv1a(id_source) | (1ULL << 63)));
 
-    for (const model::Struct& s : module_.structs)
+    for (const model::Struct& s : module_.structs) {
       struct_names_[s.qualified_name] = names_.unique(camel(s.qualified_name));
-    data aggregates{data::type::list};
-    for (const model::Struct& s : module_.structs) aggregates.push_back(aggregate(s));
-    context.set("aggregates", aggregates);
+    }
+    declare_composites_of(module_);
+    for (const model::Struct& s : module_.structs) records_.push_back(aggregate(s));
+    context.set("records", records_);
+    context.set("variants", variants_);
 
     data interfaces{data::type::list};
     for (const model::Interface& interface : module_.interfaces) interfaces.push_back(this->interface(interface));
@@ -107,6 +109,27 @@ class ViewBuilder {
         return "List(" + wire_type(type.args.at(0)) + ")";
       case model::TypeKind::kStruct:
         return struct_names_.at(type.name);
+      case model::TypeKind::kArray:
+      case model::TypeKind::kSet:
+      case model::TypeKind::kUnorderedSet:
+      case model::TypeKind::kOptional:  // zero or one element
+        return "List(" + wire_type(type.args.at(0)) + ")";
+      case model::TypeKind::kMap:
+      case model::TypeKind::kUnorderedMap:
+        return "List(" + composite_names_.at(pair_spelling(type)) + ")";
+      case model::TypeKind::kPair:
+      case model::TypeKind::kTuple:
+      case model::TypeKind::kVariant:
+        return composite_names_.at(type.spelling);
+      case model::TypeKind::kBytes:
+        return "Data";
+      case model::TypeKind::kDuration:
+        return type.args.at(0).kind == model::TypeKind::kFloat ? "Float64" : type.args.at(0).is_signed ? "Int64" : "UInt64";
+      case model::TypeKind::kTimePoint:
+        return wire_type(type.args.at(0));
+      case model::TypeKind::kPath:
+      case model::TypeKind::kStringView:
+        return "Text";
       case model::TypeKind::kVoid:
       case model::TypeKind::kUnsupported:
         break;
@@ -116,7 +139,103 @@ class ViewBuilder {
 
   static bool is_scalar(const model::Type& type) {
     return type.kind == model::TypeKind::kBool || type.kind == model::TypeKind::kInt ||
-           type.kind == model::TypeKind::kFloat || type.kind == model::TypeKind::kEnum;
+           type.kind == model::TypeKind::kFloat || type.kind == model::TypeKind::kEnum ||
+           type.kind == model::TypeKind::kDuration || type.kind == model::TypeKind::kTimePoint;
+  }
+
+  // The C++ type a parameter is decoded as in the child: a std::string_view
+  // parameter is backed by a std::string that lives through the call.
+  static std::string decoded_spelling(const model::Type& type) {
+    return type.kind == model::TypeKind::kStringView ? "std::string" : type.spelling;
+  }
+
+  // A map travels as a list of pairs.
+  static std::string pair_spelling(const model::Type& map) {
+    return "std::pair<" + map.args.at(0).spelling + ", " + map.args.at(1).spelling + ">";
+  }
+
+  // Gives every pair, tuple and variant in `type` (elements first) a schema
+  // struct and generated write_fields/read_fields.
+  void declare_composites(const model::Type& type) {
+    for (const model::Type& arg : type.args) declare_composites(arg);
+    switch (type.kind) {
+      case model::TypeKind::kMap:
+      case model::TypeKind::kUnorderedMap: {
+        model::Type pair;
+        pair.kind = model::TypeKind::kPair;
+        pair.spelling = pair_spelling(type);
+        pair.args = type.args;
+        declare_composites(pair);
+        return;
+      }
+      case model::TypeKind::kPair:
+      case model::TypeKind::kTuple:
+        if (!composite_names_.count(type.spelling)) declare_record(type);
+        return;
+      case model::TypeKind::kVariant:
+        if (!composite_names_.count(type.spelling)) declare_variant(type);
+        return;
+      default:
+        return;
+    }
+  }
+
+  void declare_record(const model::Type& type) {
+    bool pair = type.kind == model::TypeKind::kPair;
+    std::string name = names_.unique(pair ? "Pair" : "Tuple");
+    composite_names_[type.spelling] = name;
+    data fields{data::type::list};
+    for (size_t i = 0; i < type.args.size(); ++i) {
+      std::string member = pair ? (i == 0 ? "first" : "second") : "element" + std::to_string(i);
+      data f = field(member, static_cast<unsigned>(i), type.args[i], member, wire_type(type.args[i]));
+      f.set("member_expr", pair ? "value." + member : "std::get<" + std::to_string(i) + ">(value)");
+      fields.push_back(f);
+    }
+    add_schema_struct(name, type.spelling, fields, false);
+    data view;
+    view.set("struct_name", name);
+    // A map's elements are std::pair<const K, V>: write any pair-like value.
+    view.set("write_type", pair ? "auto" : type.spelling);
+    view.set("read_type", type.spelling);
+    view.set("fields", fields);
+    view.set("empty", type.args.empty());
+    records_.push_back(view);
+  }
+
+  void declare_variant(const model::Type& type) {
+    std::string name = names_.unique("Variant");
+    composite_names_[type.spelling] = name;
+    data alternatives{data::type::list};
+    for (size_t i = 0; i < type.args.size(); ++i) {
+      std::string member = "alt" + std::to_string(i);
+      data f = field(member, static_cast<unsigned>(i), type.args[i], type.args[i].spelling, wire_type(type.args[i]));
+      f.set("alternative", std::to_string(i));
+      std::string which = member;
+      for (char& c : which) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      f.set("which", which);
+      alternatives.push_back(f);
+    }
+    add_schema_struct(name, type.spelling, alternatives, true);
+    data view;
+    view.set("struct_name", name);
+    view.set("cpp_name", type.spelling);
+    view.set("alternatives", alternatives);
+    variants_.push_back(view);
+  }
+
+  void declare_composites_of(const model::Module& module) {
+    for (const model::Struct& s : module.structs) {
+      for (const model::Field& f : s.fields) declare_composites(f.type);
+    }
+    for (const model::Interface& interface : module.interfaces) {
+      for (const model::Constructor& c : interface.constructors) {
+        for (const model::Param& p : c.params) declare_composites(p.type);
+      }
+      for (const model::Method& m : interface.methods) {
+        declare_composites(m.result);
+        for (const model::Param& p : m.params) declare_composites(p.type);
+      }
+    }
   }
 
   // put(builder, &Builder::<setter>, value): set for scalars, adopt otherwise.
@@ -125,11 +244,12 @@ class ViewBuilder {
   }
 
   // A schema struct: its name, a comment, and its fields.
-  void add_schema_struct(const std::string& name, const std::string& comment, data fields) {
+  void add_schema_struct(const std::string& name, const std::string& comment, data fields, bool is_union = false) {
     data s;
     s.set("name", name);
     s.set("comment", comment);
     s.set("fields", fields);
+    s.set("is_union", is_union);
     schema_structs_.push_back(s);
   }
 
@@ -153,13 +273,14 @@ class ViewBuilder {
       const model::Field& member = s.fields[i];
       data f = field("field" + std::to_string(i), static_cast<unsigned>(i), member.type, member.name,
                      wire_type(member.type));
-      f.set("member", member.name);
+      f.set("member_expr", "value." + member.name);
       fields.push_back(f);
     }
     add_schema_struct(name, s.qualified_name, fields);
     data view;
     view.set("struct_name", name);
-    view.set("cpp_name", "::" + s.qualified_name);
+    view.set("write_type", "::" + s.qualified_name);
+    view.set("read_type", "::" + s.qualified_name);
     view.set("fields", fields);
     view.set("empty", s.fields.empty());
     return view;
@@ -200,7 +321,7 @@ class ViewBuilder {
       std::string wire = "arg" + std::to_string(i);
       decl += (i ? ", " : "") + param_decl(params[i], i);
       args += ", " + name;
-      call_args += (i ? ", " : "") + ("get<" + params[i].type.spelling + ">(wire.get" + capitalize(wire) + "())");
+      call_args += (i ? ", " : "") + ("get<" + decoded_spelling(params[i].type) + ">(wire.get" + capitalize(wire) + "())");
       data put;
       put.set("setter", setter(wire, params[i].type));
       put.set("name", name);
@@ -284,8 +405,11 @@ class ViewBuilder {
   const model::Module& module_;
   Names names_;
   std::string schema_namespace_;
-  std::map<std::string, std::string> struct_names_;
+  std::map<std::string, std::string> struct_names_;     // aggregate -> schema name
+  std::map<std::string, std::string> composite_names_;  // pair/tuple/variant spelling -> schema name
   data schema_structs_{data::type::list};
+  data records_{data::type::list};   // aggregates, pairs, tuples: written field by field
+  data variants_{data::type::list};  // written as a union
 };
 
 }  // namespace

@@ -29,6 +29,12 @@ void dump_params(std::ostringstream& out, const std::vector<Param>& params) {
   out << ')';
 }
 
+std::string dump_list(const std::vector<Type>& types) {
+  std::string out;
+  for (size_t i = 0; i < types.size(); ++i) out += (i ? ", " : "") + dump(types[i]);
+  return out;
+}
+
 }  // namespace
 
 std::string dump(const Type& type) {
@@ -49,6 +55,34 @@ std::string dump(const Type& type) {
       return "vector<" + dump(type.args.at(0)) + ">";
     case TypeKind::kStruct:
       return "struct " + type.name;
+    case TypeKind::kArray:
+      return "array<" + dump(type.args.at(0)) + ", " + std::to_string(type.count) + ">";
+    case TypeKind::kSet:
+      return "set<" + dump(type.args.at(0)) + ">";
+    case TypeKind::kUnorderedSet:
+      return "unordered_set<" + dump(type.args.at(0)) + ">";
+    case TypeKind::kMap:
+      return "map<" + dump_list(type.args) + ">";
+    case TypeKind::kUnorderedMap:
+      return "unordered_map<" + dump_list(type.args) + ">";
+    case TypeKind::kOptional:
+      return "optional<" + dump(type.args.at(0)) + ">";
+    case TypeKind::kVariant:
+      return "variant<" + dump_list(type.args) + ">";
+    case TypeKind::kPair:
+      return "pair<" + dump_list(type.args) + ">";
+    case TypeKind::kTuple:
+      return "tuple<" + dump_list(type.args) + ">";
+    case TypeKind::kBytes:
+      return "bytes";
+    case TypeKind::kDuration:
+      return "duration<" + dump(type.args.at(0)) + ", " + type.name + ">";
+    case TypeKind::kTimePoint:
+      return "time_point<" + dump(type.args.at(0)) + ">";
+    case TypeKind::kPath:
+      return "path";
+    case TypeKind::kStringView:
+      return "string_view";
     case TypeKind::kUnsupported:
       return "unsupported{" + type.spelling + "}";
   }

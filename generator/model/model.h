@@ -23,7 +23,21 @@ enum class TypeKind {
   kString,       // std::string
   kVector,       // args[0] is the element type
   kStruct,       // an aggregate; name is qualified, its fields are in Module::structs
-  kUnsupported,  // spelling as written, reason says what to use instead
+  kArray,        // std::array: args[0], count
+  kSet,          // std::set: args[0]
+  kUnorderedSet,  // std::unordered_set: args[0]
+  kMap,           // std::map: args[0] key, args[1] value
+  kUnorderedMap,  // std::unordered_map: args[0] key, args[1] value
+  kOptional,      // std::optional: args[0]
+  kVariant,       // std::variant: args are the alternatives
+  kPair,          // std::pair: args[0], args[1]
+  kTuple,         // std::tuple: args are the elements
+  kBytes,         // std::vector<std::byte> or std::vector<std::uint8_t>: one blob
+  kDuration,      // std::chrono::duration: args[0] the representation, name the period
+  kTimePoint,     // a std::chrono::system_clock time point: args[0] its duration
+  kPath,          // std::filesystem::path
+  kStringView,    // std::string_view, as a parameter only
+  kUnsupported,   // spelling as written, reason says what to use instead
 };
 
 struct Type {
@@ -32,6 +46,7 @@ struct Type {
   std::string name;      // kEnum, kStruct: the qualified name ("demo::Point")
   unsigned bits = 0;     // kInt, kFloat, kEnum
   bool is_signed = false;
+  unsigned long long count = 0;  // kArray: the number of elements
   std::vector<Type> args;
   std::string reason;  // kUnsupported
 };

@@ -153,40 +153,130 @@ model::Type TypeMapper::map(CXType type) {
   }
 }
 
+namespace {
+
+model::Type composite(model::TypeKind kind, std::string spelling, std::vector<model::Type> args) {
+  model::Type type;
+  type.kind = kind;
+  type.spelling = std::move(spelling);
+  type.args = std::move(args);
+  return type;
+}
+
+std::string join_spellings(const std::vector<model::Type>& types) {
+  std::string out;
+  for (size_t i = 0; i < types.size(); ++i) out += (i ? ", " : "") + types[i].spelling;
+  return out;
+}
+
+// "std::array<int, 4>" -> 4: libclang 14 has no accessor for a non-type
+// template argument, but the canonical spelling holds it.
+unsigned long long array_count(const std::string& canonical_spelling) {
+  size_t comma = canonical_spelling.rfind(',');
+  return std::stoull(canonical_spelling.substr(comma + 1));
+}
+
+bool is_byte(CXType type) {
+  CXType canonical = clang_getCanonicalType(type);
+  if (canonical.kind == CXType_UChar) return true;
+  return canonical.kind == CXType_Enum && qualified_name(clang_getTypeDeclaration(canonical)) == "std::byte";
+}
+
+}  // namespace
+
 model::Type TypeMapper::map_record(CXType canonical, const std::string& written) {
   CXCursor decl = clang_getTypeDeclaration(canonical);
   std::string name = qualified_name(decl);
-  if (name == "std::basic_string") {
-    CXType arg = clang_getCanonicalType(clang_Type_getTemplateArgumentAsType(canonical, 0));
-    if (arg.kind == CXType_Char_S || arg.kind == CXType_Char_U) {
-      model::Type result;
-      result.kind = model::TypeKind::kString;
-      result.spelling = "std::string";
-      return result;
+  if (name.rfind("std::", 0) != 0) return map_aggregate(decl, name, written);
+
+  auto arg_type = [&](int i) { return clang_Type_getTemplateArgumentAsType(canonical, static_cast<unsigned>(i)); };
+  // The template arguments as model types; nullopt (and `problem` set) when
+  // one of them cannot cross.
+  std::string problem;
+  auto args = [&](int count) {
+    std::vector<model::Type> types;
+    for (int i = 0; i < count && problem.empty(); ++i) {
+      model::Type type = map(arg_type(i));
+      if (type.kind == model::TypeKind::kUnsupported) {
+        problem = "element type '" + type.spelling + "': " + type.reason;
+      } else if (type.kind == model::TypeKind::kStringView) {
+        problem = "use std::string instead of std::string_view inside other types";
+      } else if (type.kind == model::TypeKind::kVoid) {
+        problem = "void cannot be an element";
+      }
+      types.push_back(std::move(type));
     }
-    return unsupported(written, "use std::string instead");
-  }
-  if (name == "std::vector") {
-    model::Type element = map(clang_Type_getTemplateArgumentAsType(canonical, 0));
-    if (element.kind == model::TypeKind::kUnsupported) {
-      return unsupported(written, "element type '" + element.spelling + "': " + element.reason);
+    return types;
+  };
+  int template_args = clang_Type_getNumTemplateArguments(canonical);
+
+  model::Type result;
+  if (name == "std::basic_string" || name == "std::basic_string_view") {
+    CXType character = clang_getCanonicalType(arg_type(0));
+    if (character.kind != CXType_Char_S && character.kind != CXType_Char_U) {
+      return unsupported(written, "use std::string instead");
     }
-    model::Type result;
-    result.kind = model::TypeKind::kVector;
-    result.spelling = "std::vector<" + element.spelling + ">";
-    result.args.push_back(std::move(element));
-    return result;
-  }
-  if (name == "std::function") {
+    bool view = name == "std::basic_string_view";
+    result = composite(view ? model::TypeKind::kStringView : model::TypeKind::kString,
+                       view ? "std::string_view" : "std::string", {});
+  } else if (name == "std::vector" && is_byte(arg_type(0))) {
+    std::string element = clang_getCanonicalType(arg_type(0)).kind == CXType_UChar ? "unsigned char" : "std::byte";
+    result = composite(model::TypeKind::kBytes, "std::vector<" + element + ">", {});
+  } else if (name == "std::vector" || name == "std::set" || name == "std::unordered_set" ||
+             name == "std::optional") {
+    auto element = args(1);
+    model::TypeKind kind = name == "std::vector"  ? model::TypeKind::kVector
+                           : name == "std::set"   ? model::TypeKind::kSet
+                           : name == "std::optional" ? model::TypeKind::kOptional
+                                                     : model::TypeKind::kUnorderedSet;
+    result = composite(kind, name + "<" + join_spellings(element) + ">", element);
+  } else if (name == "std::array") {
+    auto element = args(1);
+    result = composite(model::TypeKind::kArray, "", element);
+    result.count = array_count(to_string(clang_getTypeSpelling(canonical)));
+    result.spelling = "std::array<" + join_spellings(element) + ", " + std::to_string(result.count) + ">";
+  } else if (name == "std::map" || name == "std::unordered_map") {
+    auto key_value = args(2);
+    result = composite(name == "std::map" ? model::TypeKind::kMap : model::TypeKind::kUnorderedMap,
+                       name + "<" + join_spellings(key_value) + ">", key_value);
+  } else if (name == "std::pair" || name == "std::tuple" || name == "std::variant") {
+    auto elements = args(template_args);
+    model::TypeKind kind = name == "std::pair"    ? model::TypeKind::kPair
+                           : name == "std::tuple" ? model::TypeKind::kTuple
+                                                  : model::TypeKind::kVariant;
+    if (kind == model::TypeKind::kVariant && elements.size() < 2) {
+      return unsupported(written, "a std::variant needs at least two alternatives to cross");
+    }
+    result = composite(kind, name + "<" + join_spellings(elements) + ">", elements);
+  } else if (name == "std::chrono::duration") {
+    auto rep = args(1);
+    if (problem.empty() && rep[0].kind != model::TypeKind::kInt && rep[0].kind != model::TypeKind::kFloat) {
+      problem = "a duration needs an arithmetic representation";
+    }
+    std::string period = to_string(clang_getTypeSpelling(clang_getCanonicalType(arg_type(1))));
+    result = composite(model::TypeKind::kDuration, "std::chrono::duration<" + join_spellings(rep) + ", " + period + ">",
+                       rep);
+    result.name = period;
+  } else if (name == "std::chrono::time_point") {
+    std::string clock = qualified_name(clang_getTypeDeclaration(clang_getCanonicalType(arg_type(0))));
+    if (clock != "std::chrono::system_clock") {
+      return unsupported(written, "only std::chrono::system_clock time points cross; convert to system_clock");
+    }
+    model::Type duration = map(arg_type(1));
+    if (duration.kind != model::TypeKind::kDuration) return unsupported(written, duration.reason);
+    result = composite(model::TypeKind::kTimePoint,
+                       "std::chrono::time_point<std::chrono::system_clock, " + duration.spelling + ">", {duration});
+  } else if (name == "std::filesystem::path") {
+    result = composite(model::TypeKind::kPath, "std::filesystem::path", {});
+  } else if (name == "std::function") {
     return unsupported(written, "use a PROCXY_EVENT to call back into the parent");
-  }
-  if (name == "std::unique_ptr" || name == "std::shared_ptr" || name == "std::weak_ptr") {
+  } else if (name == "std::unique_ptr" || name == "std::shared_ptr" || name == "std::weak_ptr") {
     return unsupported(written, "pass the pointed-to value itself");
-  }
-  if (name.rfind("std::", 0) == 0) {
+  } else {
     return unsupported(written, "see docs/types.md for the standard types that can");
   }
-  return map_aggregate(decl, name, written);
+  if (!problem.empty()) return unsupported(written, problem);
+  return result;
 }
 
 model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name, const std::string& written) {
@@ -224,6 +314,10 @@ model::Type TypeMapper::map_aggregate(CXCursor decl, const std::string& name, co
         model::Type type = map(clang_getCursorType(child));
         if (type.kind == model::TypeKind::kUnsupported) {
           problem = "field '" + field + "' of type '" + type.spelling + "': " + type.reason;
+          return;
+        }
+        if (type.kind == model::TypeKind::kStringView) {
+          problem = "field '" + field + "' is a std::string_view, which would dangle; use std::string";
           return;
         }
         aggregate.fields.push_back({field, std::move(type), location_of(child)});

@@ -2,8 +2,10 @@
 // statuses, and what generated code calls.
 
 #include <string.h>
+#include <unistd.h>
 
 #include "dispatch/client.h"
+#include "dispatch/server.h"
 #include "process/supervisor.h"
 #include "procxy/procxy.h"
 
@@ -34,6 +36,8 @@ capnp::ReaderOptions reader_options() {
   return options;
 }
 }  // namespace
+
+std::string this_side() { return serving() ? "child " + std::to_string(getpid()) : "parent"; }
 
 Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options()) {}
 

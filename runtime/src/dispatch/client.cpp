@@ -95,6 +95,12 @@ std::exception_ptr Connection::timeout_error(const MethodInfo& method, Clock::du
 }
 
 std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& params, Pending pending) {
+  auto segments = params.getSegmentsForOutput();
+  if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
+    throw Error("procxy: parent: the arguments of " + std::string(method.name) + " encode to " + std::to_string(size) +
+                " bytes, more than procxy's frame limit of " + std::to_string(kMaxFrameSize) +
+                " bytes; pass less data per call, or pass large data through a file");
+  }
   std::uint64_t id;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -109,7 +115,7 @@ std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& 
   log(LogCategory::kCall, "call %llu %s -> child %d", static_cast<unsigned long long>(id), method.name,
       static_cast<int>(process_->pid()));
   // A failed write means the child is gone; its exit fails the call.
-  channel_->write(FrameKind::kCall, method.ordinal, id, params.getSegmentsForOutput());
+  channel_->write(FrameKind::kCall, method.ordinal, id, segments);
   return id;
 }
 

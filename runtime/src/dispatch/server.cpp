@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
@@ -41,9 +42,14 @@ Frame read_start_frame(Channel& channel, FrameKind expected) {
   return frame;
 }
 
+std::atomic<bool> g_serving{false};
+
 }  // namespace
 
+bool serving() { return g_serving.load(std::memory_order_relaxed); }
+
 void serve(int fd) {
+  g_serving = true;
   Channel channel(fd);
   const ClassEntry* entry = nullptr;
   void* object = nullptr;
@@ -101,6 +107,16 @@ void serve(int fd) {
       encode_current_exception(failure);
       kind = FrameKind::kError;
       if (!channel.write(kind, 0, frame.header.id, failure.getSegmentsForOutput())) break;
+      continue;
+    }
+    if (std::size_t size = Channel::payload_bytes(reply.getSegmentsForOutput()); size > kMaxFrameSize) {
+      capnp::MallocMessageBuilder failure;
+      encode_failure(failure, wire::Failure::Kind::EXCEPTION,
+                     me() + ": the result encodes to " + std::to_string(size) + " bytes, more than procxy's frame " +
+                         "limit of " + std::to_string(kMaxFrameSize) + " bytes; return less data per call, or " +
+                         "pass large data through a file");
+      failure.getRoot<wire::Failure>().setTypeName("procxy::Error");
+      if (!channel.write(FrameKind::kError, 0, frame.header.id, failure.getSegmentsForOutput())) break;
       continue;
     }
     if (!channel.write(kind, 0, frame.header.id, reply.getSegmentsForOutput())) break;

@@ -8,4 +8,7 @@ namespace procxy::detail {
 // the process; never returns.
 [[noreturn]] void serve(int fd);
 
+// True in a process that serves an object (for messages: "child <pid>").
+bool serving();
+
 }  // namespace procxy::detail

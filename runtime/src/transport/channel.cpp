@@ -37,6 +37,12 @@ Channel::~Channel() { ::close(fd_); }
 
 void Channel::shutdown() { ::shutdown(fd_, SHUT_RDWR); }
 
+std::size_t Channel::payload_bytes(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
+  std::size_t words = 0;
+  for (const auto& segment : segments) words += segment.size();
+  return detail::payload_bytes(segments.size(), words);
+}
+
 bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
                     kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
   // The standard Cap'n Proto stream framing: segment count - 1, the size of

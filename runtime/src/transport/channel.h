@@ -33,8 +33,12 @@ class Channel {
 
   int fd() const { return fd_; }
 
+  // The payload size of a frame carrying these segments.
+  static std::size_t payload_bytes(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments);
+
   // Writes one frame whose payload is the given Cap'n Proto segments (none:
-  // empty payload). Returns false when the peer is gone. Thread-safe.
+  // empty payload); the payload must not exceed kMaxFrameSize (check with
+  // payload_bytes first). Returns false when the peer is gone. Thread-safe.
   bool write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
              kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = {});
 

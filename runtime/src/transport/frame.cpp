@@ -20,4 +20,9 @@ void validate(const FrameHeader& header, const char* where) {
   }
 }
 
+std::size_t payload_bytes(std::size_t segment_count, std::size_t total_words) {
+  if (segment_count == 0) return 0;
+  return ((segment_count + 2) / 2 + total_words) * 8;
+}
+
 }  // namespace procxy::detail

@@ -34,4 +34,8 @@ inline constexpr std::uint32_t kMaxFrameSize = 1u << 30;
 // Throws ProtocolError naming `where` when the header cannot be valid.
 void validate(const FrameHeader& header, const char* where);
 
+// The payload size of a message with these segment sizes (in words),
+// segment table included.
+std::size_t payload_bytes(std::size_t segment_count, std::size_t total_words);
+
 }  // namespace procxy::detail

@@ -5,32 +5,89 @@
 // builder's setter (scalars) or adopter (everything else) and the value, and
 // reads back with get<T>(reader).
 //
-// Wire forms: bool, integers and floats as themselves; enums as their
-// underlying integer; std::string as Text; std::vector<T> as List(T);
-// aggregates as a generated struct, written and read by the generated
-// write_fields()/read_fields() overloads found by argument-dependent lookup.
+// Wire forms (docs/types.md): bool, integers and floats as themselves; enums
+// as their underlying integer; durations and system_clock time points as
+// their tick count; std::string, std::string_view and std::filesystem::path
+// as Text; byte vectors as Data; vector, array, set, unordered_set as
+// List(T); optional as a List(T) of zero or one element; map and
+// unordered_map as a List of pairs; aggregates, pairs, tuples and variants as
+// generated structs, written and read by generated write_fields()/read_fields()
+// overloads found by argument-dependent lookup.
 
 #include <capnp/list.h>
 #include <capnp/orphan.h>
 
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
+
+#include "procxy/errors.h"
 
 namespace procxy::detail {
 
+template <class T, template <class...> class Template>
+struct IsInstance : std::false_type {};
+template <template <class...> class Template, class... Args>
+struct IsInstance<Template<Args...>, Template> : std::true_type {};
+template <class T, template <class...> class Template>
+inline constexpr bool kIs = IsInstance<std::remove_cvref_t<T>, Template>::value;
+
 template <class T>
-struct IsVector : std::false_type {};
-template <class T, class A>
-struct IsVector<std::vector<T, A>> : std::true_type {};
+struct IsArray : std::false_type {};
+template <class T, std::size_t N>
+struct IsArray<std::array<T, N>> : std::true_type {};
+
+template <class T>
+inline constexpr bool kIsBytes =
+    std::is_same_v<T, std::vector<std::byte>> || std::is_same_v<T, std::vector<unsigned char>>;
+
+template <class T>
+struct IsDuration : std::false_type {};
+template <class Rep, class Period>
+struct IsDuration<std::chrono::duration<Rep, Period>> : std::true_type {};
+
+template <class T>
+struct IsTimePoint : std::false_type {};
+template <class Duration>
+struct IsTimePoint<std::chrono::time_point<std::chrono::system_clock, Duration>> : std::true_type {};
 
 template <class T>
 auto to_wire(const T& value) {
   if constexpr (std::is_enum_v<T>) {
     return static_cast<std::underlying_type_t<T>>(value);
+  } else if constexpr (IsDuration<T>::value) {
+    return value.count();
+  } else if constexpr (IsTimePoint<T>::value) {
+    return value.time_since_epoch().count();
   } else {
     static_assert(std::is_arithmetic_v<T>, "procxy: not a scalar type");
     return value;
+  }
+}
+
+// "parent" or "child <pid>", for messages raised while marshalling.
+std::string this_side();
+
+// Cap'n Proto holds at most this many bytes in one blob and elements in one list.
+inline constexpr std::size_t kMaxWireElements = (std::size_t{1} << 29) - 1;
+
+inline void check_wire_size(std::size_t size, const char* what) {
+  if (size > kMaxWireElements) {
+    throw Error("procxy: " + this_side() + ": a " + what + " of " + std::to_string(size) +
+                " elements is larger than Cap'n Proto's limit of " + std::to_string(kMaxWireElements) +
+                " per blob or list; split it across calls, or pass large data through a file");
   }
 }
 
@@ -57,20 +114,42 @@ void write_element(typename capnp::List<E>::Builder list, unsigned i, const T& v
   }
 }
 
+template <class W, class Range>
+capnp::Orphan<W> list_orphan(capnp::Orphanage orphanage, const Range& range, std::size_t size) {
+  using E = typename ListElement<W>::type;
+  check_wire_size(size, "list");
+  auto orphan = orphanage.newOrphan<W>(static_cast<unsigned>(size));
+  auto list = orphan.get();
+  unsigned i = 0;
+  for (const auto& element : range) write_element<E>(list, i++, element, orphanage);
+  return orphan;
+}
+
 // Builds the wire form W of `value` as an orphan in the message of `orphanage`;
 // adopting it into its field costs no copy.
 template <class W, class T>
 capnp::Orphan<W> to_orphan(capnp::Orphanage orphanage, const T& value) {
   constexpr capnp::Kind kind = capnp::kind<W>();
   if constexpr (std::is_same_v<W, capnp::Text>) {
-    return orphanage.newOrphanCopy(capnp::Text::Reader(value.data(), value.size()));
+    if constexpr (std::is_same_v<T, std::filesystem::path>) {
+      return to_orphan<W>(orphanage, value.native());
+    } else {
+      check_wire_size(value.size(), "string");
+      return orphanage.newOrphanCopy(capnp::Text::Reader(value.data(), value.size()));
+    }
+  } else if constexpr (std::is_same_v<W, capnp::Data>) {
+    check_wire_size(value.size(), "byte vector");
+    return orphanage.newOrphanCopy(
+        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(value.data()), value.size()));
   } else if constexpr (kind == capnp::Kind::LIST) {
-    using E = typename ListElement<W>::type;
-    auto orphan = orphanage.newOrphan<W>(static_cast<unsigned>(value.size()));
-    auto list = orphan.get();
-    unsigned i = 0;
-    for (const auto& element : value) write_element<E>(list, i++, element, orphanage);
-    return orphan;
+    if constexpr (kIs<T, std::optional>) {
+      using E = typename ListElement<W>::type;
+      auto orphan = orphanage.newOrphan<W>(value ? 1 : 0);
+      if (value) write_element<E>(orphan.get(), 0, *value, orphanage);
+      return orphan;
+    } else {
+      return list_orphan<W>(orphanage, value, value.size());
+    }
   } else {
     static_assert(kind == capnp::Kind::STRUCT, "procxy: no wire form for this type");
     auto orphan = orphanage.newOrphan<W>();
@@ -91,17 +170,50 @@ void put(B& builder, void (B::*adopt)(capnp::Orphan<W>&&), const T& value) {
   (builder.*adopt)(to_orphan<W>(capnp::Orphanage::getForMessageContaining(builder), value));
 }
 
-// get<T>(reader.getX()): the C++ value of a field.
+// get<T>(reader.getX()): the C++ value of a field. Throws ProtocolError for a
+// value that cannot be one (an array of the wrong length).
 template <class T, class R>
 T get(R wire) {
   if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
     return static_cast<T>(wire);
+  } else if constexpr (IsDuration<T>::value) {
+    return T(static_cast<typename T::rep>(wire));
+  } else if constexpr (IsTimePoint<T>::value) {
+    return T(typename T::duration(static_cast<typename T::rep>(wire)));
   } else if constexpr (std::is_same_v<T, std::string>) {
     return std::string(wire.begin(), wire.size());
-  } else if constexpr (IsVector<T>::value) {
+  } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
+    return T(std::string(wire.begin(), wire.size()));
+  } else if constexpr (kIsBytes<T>) {
+    const auto* bytes = reinterpret_cast<const typename T::value_type*>(wire.begin());
+    return T(bytes, bytes + wire.size());
+  } else if constexpr (kIs<T, std::vector>) {
     T out;
     out.reserve(wire.size());
     for (auto element : wire) out.push_back(get<typename T::value_type>(element));
+    return out;
+  } else if constexpr (IsArray<T>::value) {
+    T out{};
+    if (wire.size() != out.size()) {
+      throw ProtocolError("procxy: received " + std::to_string(wire.size()) + " elements for a std::array of " +
+                          std::to_string(out.size()) + "; both sides must be built from the same header");
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = get<typename T::value_type>(wire[static_cast<unsigned>(i)]);
+    return out;
+  } else if constexpr (kIs<T, std::set> || kIs<T, std::unordered_set>) {
+    T out;
+    for (auto element : wire) out.insert(get<typename T::value_type>(element));
+    return out;
+  } else if constexpr (kIs<T, std::optional>) {
+    if (wire.size() == 0) return std::nullopt;
+    return get<typename T::value_type>(wire[0]);
+  } else if constexpr (kIs<T, std::map> || kIs<T, std::unordered_map>) {
+    T out;
+    for (auto element : wire) {
+      std::pair<typename T::key_type, typename T::mapped_type> entry;
+      read_fields(element, entry);
+      out.insert(std::move(entry));
+    }
     return out;
   } else {
     T out{};

@@ -3,9 +3,17 @@
 
 #include "input.procxy.capnp.h"
 
-// Aggregates, written and read field by field; the runtime's marshalling
-// templates find these overloads by argument-dependent lookup.
+// Aggregates, pairs, tuples and variants, written and read field by field;
+// the runtime's marshalling templates find these overloads by
+// argument-dependent lookup.
 namespace procxy_schema::input {
+void write_fields(StorePrice::Builder wire, const ::store::Price& value);
+void read_fields(StorePrice::Reader wire, ::store::Price& value);
+void write_fields(StoreItem::Builder wire, const ::store::Item& value);
+void read_fields(StoreItem::Reader wire, ::store::Item& value);
+void write_fields(StoreEmpty::Builder wire, const ::store::Empty& value);
+void read_fields(StoreEmpty::Reader wire, ::store::Empty& value);
+
 void write_fields(StorePrice::Builder wire, const ::store::Price& value) {
   procxy::detail::put(wire, &StorePrice::Builder::setField0, value.cents);
   procxy::detail::put(wire, &StorePrice::Builder::adoptField1, value.currency);
@@ -39,6 +47,7 @@ void write_fields([[maybe_unused]] StoreEmpty::Builder wire, [[maybe_unused]] co
 
 void read_fields([[maybe_unused]] StoreEmpty::Reader wire, [[maybe_unused]] ::store::Empty& value) {
 }
+
 }  // namespace procxy_schema::input
 
 namespace {

@@ -3,9 +3,13 @@
 
 #include "calculator.procxy.capnp.h"
 
-// Aggregates, written and read field by field; the runtime's marshalling
-// templates find these overloads by argument-dependent lookup.
+// Aggregates, pairs, tuples and variants, written and read field by field;
+// the runtime's marshalling templates find these overloads by
+// argument-dependent lookup.
 namespace procxy_schema::calculator {
+void write_fields(DemoPoint::Builder wire, const ::demo::Point& value);
+void read_fields(DemoPoint::Reader wire, ::demo::Point& value);
+
 void write_fields(DemoPoint::Builder wire, const ::demo::Point& value) {
   procxy::detail::put(wire, &DemoPoint::Builder::setField0, value.x);
   procxy::detail::put(wire, &DemoPoint::Builder::setField1, value.y);
@@ -15,6 +19,7 @@ void read_fields(DemoPoint::Reader wire, ::demo::Point& value) {
   value.x = procxy::detail::get<double>(wire.getField0());
   value.y = procxy::detail::get<double>(wire.getField1());
 }
+
 }  // namespace procxy_schema::calculator
 
 namespace {

@@ -3,8 +3,9 @@
 
 #include "input.procxy.capnp.h"
 
-// Aggregates, written and read field by field; the runtime's marshalling
-// templates find these overloads by argument-dependent lookup.
+// Aggregates, pairs, tuples and variants, written and read field by field;
+// the runtime's marshalling templates find these overloads by
+// argument-dependent lookup.
 namespace procxy_schema::input {
 }  // namespace procxy_schema::input
 
