@@ -72,6 +72,13 @@ function(procxy_generate)
     "$<$<BOOL:${defines}>:-D$<JOIN:${defines},$<SEMICOLON>-D>>"
     "$<$<BOOL:${standard}>:-std=c++${standard}>")
 
+  # One procxy-gen run for all headers, so that it can diagnose clashes
+  # between them (the same class in two headers, two headers named alike).
+  set(headers "")
+  set(outputs "")
+  set(schemas "")
+  set(sources "")
+  set(include_dirs "${arg_OUTPUT_DIR}")
   foreach(header IN LISTS arg_HEADERS)
     get_filename_component(header "${header}" ABSOLUTE)
     if(NOT EXISTS "${header}")
@@ -80,18 +87,28 @@ function(procxy_generate)
     get_filename_component(stem "${header}" NAME_WE)
     get_filename_component(header_dir "${header}" DIRECTORY)
     set(out "${arg_OUTPUT_DIR}/${stem}.procxy")
-    add_custom_command(
-      OUTPUT "${out}.h" "${out}.cpp" "${out}.capnp" "${out}.capnp.h" "${out}.capnp.c++"
-      COMMAND procxy::gen -o "${arg_OUTPUT_DIR}" --depfile "${out}.d" "${header}" -- ${flags}
-      COMMAND "${CAPNP_EXECUTABLE}" compile "-o${CAPNPC_CXX_EXECUTABLE}:${arg_OUTPUT_DIR}"
-              "--src-prefix=${arg_OUTPUT_DIR}" "${out}.capnp"
-      DEPENDS "${header}" procxy::gen
-      DEPFILE "${out}.d"
-      COMMENT "procxy-gen ${stem}.h"
-      COMMAND_EXPAND_LISTS VERBATIM)
-    target_sources(${t} PRIVATE "${out}.cpp" "${out}.capnp.c++")
-    # PUBLIC: code that links a library uses its proxies too.
-    target_include_directories(${t} PUBLIC "$<BUILD_INTERFACE:${arg_OUTPUT_DIR}>" "$<BUILD_INTERFACE:${header_dir}>")
+    list(APPEND headers "${header}")
+    list(APPEND outputs "${out}.h" "${out}.cpp" "${out}.capnp" "${out}.capnp.h" "${out}.capnp.c++")
+    list(APPEND schemas "${out}.capnp")
+    list(APPEND sources "${out}.cpp" "${out}.capnp.c++")
+    list(APPEND include_dirs "${header_dir}")
+  endforeach()
+  list(GET outputs 0 first_output)
+  string(REGEX REPLACE "\\.h$" ".d" depfile "${first_output}")
+  list(REMOVE_DUPLICATES include_dirs)
+  add_custom_command(
+    OUTPUT ${outputs}
+    COMMAND procxy::gen -o "${arg_OUTPUT_DIR}" --depfile "${depfile}" ${headers} -- ${flags}
+    COMMAND "${CAPNP_EXECUTABLE}" compile "-o${CAPNPC_CXX_EXECUTABLE}:${arg_OUTPUT_DIR}"
+            "--src-prefix=${arg_OUTPUT_DIR}" ${schemas}
+    DEPENDS ${headers} procxy::gen
+    DEPFILE "${depfile}"
+    COMMENT "procxy-gen for ${t}"
+    COMMAND_EXPAND_LISTS VERBATIM)
+  target_sources(${t} PRIVATE ${sources})
+  # PUBLIC: code that links a library uses its proxies too.
+  foreach(dir IN LISTS include_dirs)
+    target_include_directories(${t} PUBLIC "$<BUILD_INTERFACE:${dir}>")
   endforeach()
   target_link_libraries(${t} PUBLIC procxy::runtime)
 endfunction()

@@ -21,13 +21,11 @@ constexpr int kUsage = 2;
 
 int run(const procxy::cli::Options& options) {
   procxy::DiagnosticSink sink(std::cerr);
-  std::vector<std::string> dependencies;
+  std::vector<procxy::model::Module> modules;
   for (const std::string& header : options.headers) {
     std::vector<std::string> flags;
     if (options.build_path) flags = procxy::parse::flags_from_compile_commands(*options.build_path, header);
     flags.insert(flags.end(), options.compiler_flags.begin(), options.compiler_flags.end());
-
-    int errors_before = sink.error_count();
     std::optional<procxy::model::Module> module = procxy::parse::parse({header, flags, std::nullopt}, sink);
     if (!module) continue;
     procxy::check::check(*module, sink);
@@ -35,16 +33,22 @@ int run(const procxy::cli::Options& options) {
       sink.report(procxy::Severity::kWarning, {header, 1, 1},
                   "no PROCXY_REMOTE class in this header; nothing to generate");
     }
-    if (sink.error_count() > errors_before) continue;
-    if (options.dump_model) {
-      std::cout << procxy::model::dump(*module);
-      continue;
-    }
-    dependencies.insert(dependencies.end(), module->dependencies.begin(), module->dependencies.end());
-    if (!options.check_only) procxy::emit::write_files(options.out_dir, procxy::emit::render_module(*module));
+    modules.push_back(std::move(*module));
   }
+  procxy::check::check_together(modules, sink);
   if (sink.error_count() > 0) return kDiagnostics;
-  if (options.depfile && !options.check_only && !options.dump_model) {
+  if (options.dump_model) {
+    for (const auto& module : modules) std::cout << procxy::model::dump(module);
+    return kOk;
+  }
+  if (options.check_only) return kOk;
+
+  std::vector<std::string> dependencies;
+  for (const auto& module : modules) {
+    procxy::emit::write_files(options.out_dir, procxy::emit::render_module(module));
+    dependencies.insert(dependencies.end(), module.dependencies.begin(), module.dependencies.end());
+  }
+  if (options.depfile) {
     std::filesystem::path target = std::filesystem::absolute(
         std::filesystem::path(options.out_dir) / (procxy::emit::stem_of(options.headers.front()) + ".procxy.h"));
     std::ofstream out(*options.depfile);

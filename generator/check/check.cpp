@@ -1,5 +1,7 @@
 #include "check/check.h"
 
+#include <filesystem>
+#include <map>
 #include <string>
 
 namespace procxy::check {
@@ -55,6 +57,27 @@ void check(const model::Module& module, DiagnosticSink& sink) {
       check_params(constructor.params, interface.qualified_name + "::" + interface.name, sink);
     }
     for (const model::Method& method : interface.methods) check_method(interface, method, sink);
+  }
+}
+
+void check_together(const std::vector<model::Module>& modules, DiagnosticSink& sink) {
+  std::map<std::string, const model::Interface*> classes;
+  std::map<std::string, std::string> stems;
+  for (const model::Module& module : modules) {
+    std::string stem = std::filesystem::path(module.header).stem().string();
+    auto [previous_stem, fresh_stem] = stems.emplace(stem, module.header);
+    if (!fresh_stem) {
+      sink.error({module.header, 1, 1}, "headers '" + previous_stem->second + "' and '" + module.header +
+                                            "' would both generate " + stem + ".procxy.*; rename one of them");
+    }
+    for (const model::Interface& interface : module.interfaces) {
+      auto [previous, fresh] = classes.emplace(interface.qualified_name, &interface);
+      if (fresh) continue;
+      const model::SourceLocation& first = previous->second->location;
+      sink.error(interface.location, "class '" + interface.qualified_name + "' is also PROCXY_REMOTE in " + first.file +
+                                         ":" + std::to_string(first.line) +
+                                         "; the remote classes of one target need different qualified names");
+    }
   }
 }
 

@@ -126,6 +126,13 @@ TEST_CASE("diagnostics match the goldens, all of them in one run", "[golden]") {
   }
 }
 
+TEST_CASE("headers of one run that clash are diagnosed", "[golden]") {
+  fs::path clash = fs::path(PROCXY_GOLDEN_DIR) / "errors" / "clash";
+  Run result = run("cd '" + clash.string() + "' && " + gen() + " --check one/widget.h two/widget.h");
+  CHECK(result.exit_code == 1);
+  check_golden(fs::path(PROCXY_GOLDEN_DIR) / "errors" / "clash.expected", result.output);
+}
+
 TEST_CASE("exit codes: 0 success, 1 diagnostics, 2 usage", "[cli]") {
   CHECK(run(gen() + " --version").output == "procxy-gen 0.1.0\n");
   CHECK(run(gen() + " --help").exit_code == 0);

@@ -38,15 +38,17 @@ namespace detail {
 class Connection;
 
 // What generated Methods<T>/AsyncMethods<T> specializations derive from: the
-// connection the calls go to and the options that apply to them.
+// connection the calls go to and the options that apply to them. The
+// accessors carry a procxy_ prefix so that no user method or parameter name
+// hides them in generated code.
 class MethodsBase {
  public:
   MethodsBase(std::shared_ptr<Connection> connection, CallOptions options)
       : connection_(std::move(connection)), options_(std::move(options)) {}
 
  protected:
-  const std::shared_ptr<Connection>& connection() const { return connection_; }
-  const CallOptions& options() const { return options_; }
+  Connection& procxy_connection() const { return *connection_; }
+  const CallOptions& procxy_call_options() const { return options_; }
 
  private:
   std::shared_ptr<Connection> connection_;

@@ -2,6 +2,8 @@
 
 #include <procxy/annotate.h>
 
+#include <string>
+
 namespace outer {
 
 // A class with no declared constructor and no methods.
@@ -25,3 +27,22 @@ class NotExposed {
 };
 
 }  // namespace outer
+
+namespace handles {
+
+// Methods named like the operations of a Proxy handle: they live behind ->,
+// the handle's behind ., so neither hides the other.
+class PROCXY_REMOTE LooksLikeAHandle {
+ public:
+  int pid();
+  void terminate();
+  void kill();
+  int wait();
+  bool alive();
+  void async();
+  void with(int options);
+  int connection(int connection);
+  void options(const std::string& procxy_connection);
+};
+
+}  // namespace handles

@@ -1412,13 +1412,13 @@ bool procxy::Methods<::e2e::types::Types>::boolean(bool value) {
   capnp::MallocMessageBuilder message_;
   TypesForm0::encode(message_, value);
   return TypesForm0::decode(
-      detail::call(*connection(), options(), TypesForm0::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_));
 }
 
 std::future<bool> procxy::AsyncMethods<::e2e::types::Types>::boolean(bool value) {
   capnp::MallocMessageBuilder message_;
   TypesForm0::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm0::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_,
                             &TypesForm0::decode);
 }
 
@@ -1426,13 +1426,13 @@ char procxy::Methods<::e2e::types::Types>::character(char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm1::encode(message_, value);
   return TypesForm1::decode(
-      detail::call(*connection(), options(), TypesForm1::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_));
 }
 
 std::future<char> procxy::AsyncMethods<::e2e::types::Types>::character(char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm1::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm1::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_,
                             &TypesForm1::decode);
 }
 
@@ -1440,13 +1440,13 @@ signed char procxy::Methods<::e2e::types::Types>::signed_char(signed char value)
   capnp::MallocMessageBuilder message_;
   TypesForm2::encode(message_, value);
   return TypesForm2::decode(
-      detail::call(*connection(), options(), TypesForm2::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_));
 }
 
 std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::signed_char(signed char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm2::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm2::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_,
                             &TypesForm2::decode);
 }
 
@@ -1454,13 +1454,13 @@ unsigned char procxy::Methods<::e2e::types::Types>::unsigned_char(unsigned char 
   capnp::MallocMessageBuilder message_;
   TypesForm3::encode(message_, value);
   return TypesForm3::decode(
-      detail::call(*connection(), options(), TypesForm3::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_));
 }
 
 std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::unsigned_char(unsigned char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm3::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm3::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_,
                             &TypesForm3::decode);
 }
 
@@ -1468,13 +1468,13 @@ signed char procxy::Methods<::e2e::types::Types>::i8(signed char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm4::encode(message_, value);
   return TypesForm4::decode(
-      detail::call(*connection(), options(), TypesForm4::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_));
 }
 
 std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::i8(signed char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm4::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm4::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_,
                             &TypesForm4::decode);
 }
 
@@ -1482,13 +1482,13 @@ unsigned char procxy::Methods<::e2e::types::Types>::u8(unsigned char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm5::encode(message_, value);
   return TypesForm5::decode(
-      detail::call(*connection(), options(), TypesForm5::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_));
 }
 
 std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::u8(unsigned char value) {
   capnp::MallocMessageBuilder message_;
   TypesForm5::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm5::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_,
                             &TypesForm5::decode);
 }
 
@@ -1496,13 +1496,13 @@ short procxy::Methods<::e2e::types::Types>::i16(short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm6::encode(message_, value);
   return TypesForm6::decode(
-      detail::call(*connection(), options(), TypesForm6::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_));
 }
 
 std::future<short> procxy::AsyncMethods<::e2e::types::Types>::i16(short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm6::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm6::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_,
                             &TypesForm6::decode);
 }
 
@@ -1510,13 +1510,13 @@ unsigned short procxy::Methods<::e2e::types::Types>::u16(unsigned short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm7::encode(message_, value);
   return TypesForm7::decode(
-      detail::call(*connection(), options(), TypesForm7::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_));
 }
 
 std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::u16(unsigned short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm7::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm7::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_,
                             &TypesForm7::decode);
 }
 
@@ -1524,13 +1524,13 @@ int procxy::Methods<::e2e::types::Types>::i32(int value) {
   capnp::MallocMessageBuilder message_;
   TypesForm8::encode(message_, value);
   return TypesForm8::decode(
-      detail::call(*connection(), options(), TypesForm8::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::e2e::types::Types>::i32(int value) {
   capnp::MallocMessageBuilder message_;
   TypesForm8::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm8::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_,
                             &TypesForm8::decode);
 }
 
@@ -1538,13 +1538,13 @@ unsigned int procxy::Methods<::e2e::types::Types>::u32(unsigned int value) {
   capnp::MallocMessageBuilder message_;
   TypesForm9::encode(message_, value);
   return TypesForm9::decode(
-      detail::call(*connection(), options(), TypesForm9::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_));
 }
 
 std::future<unsigned int> procxy::AsyncMethods<::e2e::types::Types>::u32(unsigned int value) {
   capnp::MallocMessageBuilder message_;
   TypesForm9::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm9::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_,
                             &TypesForm9::decode);
 }
 
@@ -1552,13 +1552,13 @@ long procxy::Methods<::e2e::types::Types>::i64(long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm10::encode(message_, value);
   return TypesForm10::decode(
-      detail::call(*connection(), options(), TypesForm10::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::e2e::types::Types>::i64(long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm10::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm10::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_,
                             &TypesForm10::decode);
 }
 
@@ -1566,13 +1566,13 @@ unsigned long procxy::Methods<::e2e::types::Types>::u64(unsigned long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm11::encode(message_, value);
   return TypesForm11::decode(
-      detail::call(*connection(), options(), TypesForm11::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::u64(unsigned long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm11::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm11::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_,
                             &TypesForm11::decode);
 }
 
@@ -1580,13 +1580,13 @@ short procxy::Methods<::e2e::types::Types>::short_int(short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm12::encode(message_, value);
   return TypesForm12::decode(
-      detail::call(*connection(), options(), TypesForm12::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_));
 }
 
 std::future<short> procxy::AsyncMethods<::e2e::types::Types>::short_int(short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm12::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm12::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_,
                             &TypesForm12::decode);
 }
 
@@ -1594,13 +1594,13 @@ unsigned short procxy::Methods<::e2e::types::Types>::unsigned_short(unsigned sho
   capnp::MallocMessageBuilder message_;
   TypesForm13::encode(message_, value);
   return TypesForm13::decode(
-      detail::call(*connection(), options(), TypesForm13::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_));
 }
 
 std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::unsigned_short(unsigned short value) {
   capnp::MallocMessageBuilder message_;
   TypesForm13::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm13::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_,
                             &TypesForm13::decode);
 }
 
@@ -1608,13 +1608,13 @@ long procxy::Methods<::e2e::types::Types>::long_int(long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm14::encode(message_, value);
   return TypesForm14::decode(
-      detail::call(*connection(), options(), TypesForm14::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::e2e::types::Types>::long_int(long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm14::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm14::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_,
                             &TypesForm14::decode);
 }
 
@@ -1622,13 +1622,13 @@ unsigned long procxy::Methods<::e2e::types::Types>::unsigned_long(unsigned long 
   capnp::MallocMessageBuilder message_;
   TypesForm15::encode(message_, value);
   return TypesForm15::decode(
-      detail::call(*connection(), options(), TypesForm15::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long(unsigned long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm15::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm15::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_,
                             &TypesForm15::decode);
 }
 
@@ -1636,13 +1636,13 @@ long long procxy::Methods<::e2e::types::Types>::long_long(long long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm16::encode(message_, value);
   return TypesForm16::decode(
-      detail::call(*connection(), options(), TypesForm16::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_));
 }
 
 std::future<long long> procxy::AsyncMethods<::e2e::types::Types>::long_long(long long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm16::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm16::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_,
                             &TypesForm16::decode);
 }
 
@@ -1650,13 +1650,13 @@ unsigned long long procxy::Methods<::e2e::types::Types>::unsigned_long_long(unsi
   capnp::MallocMessageBuilder message_;
   TypesForm17::encode(message_, value);
   return TypesForm17::decode(
-      detail::call(*connection(), options(), TypesForm17::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_));
 }
 
 std::future<unsigned long long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long_long(unsigned long long value) {
   capnp::MallocMessageBuilder message_;
   TypesForm17::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm17::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_,
                             &TypesForm17::decode);
 }
 
@@ -1664,13 +1664,13 @@ float procxy::Methods<::e2e::types::Types>::f32(float value) {
   capnp::MallocMessageBuilder message_;
   TypesForm18::encode(message_, value);
   return TypesForm18::decode(
-      detail::call(*connection(), options(), TypesForm18::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_));
 }
 
 std::future<float> procxy::AsyncMethods<::e2e::types::Types>::f32(float value) {
   capnp::MallocMessageBuilder message_;
   TypesForm18::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm18::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_,
                             &TypesForm18::decode);
 }
 
@@ -1678,13 +1678,13 @@ double procxy::Methods<::e2e::types::Types>::f64(double value) {
   capnp::MallocMessageBuilder message_;
   TypesForm19::encode(message_, value);
   return TypesForm19::decode(
-      detail::call(*connection(), options(), TypesForm19::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_));
 }
 
 std::future<double> procxy::AsyncMethods<::e2e::types::Types>::f64(double value) {
   capnp::MallocMessageBuilder message_;
   TypesForm19::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm19::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_,
                             &TypesForm19::decode);
 }
 
@@ -1692,13 +1692,13 @@ std::future<double> procxy::AsyncMethods<::e2e::types::Types>::f64(double value)
   capnp::MallocMessageBuilder message_;
   TypesForm20::encode(message_, value);
   return TypesForm20::decode(
-      detail::call(*connection(), options(), TypesForm20::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_));
 }
 
 std::future<::e2e::types::Shade> procxy::AsyncMethods<::e2e::types::Types>::shade(::e2e::types::Shade value) {
   capnp::MallocMessageBuilder message_;
   TypesForm20::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm20::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_,
                             &TypesForm20::decode);
 }
 
@@ -1706,13 +1706,13 @@ std::future<::e2e::types::Shade> procxy::AsyncMethods<::e2e::types::Types>::shad
   capnp::MallocMessageBuilder message_;
   TypesForm21::encode(message_, value);
   return TypesForm21::decode(
-      detail::call(*connection(), options(), TypesForm21::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_));
 }
 
 std::future<::e2e::types::Legacy> procxy::AsyncMethods<::e2e::types::Types>::legacy(::e2e::types::Legacy value) {
   capnp::MallocMessageBuilder message_;
   TypesForm21::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm21::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_,
                             &TypesForm21::decode);
 }
 
@@ -1720,13 +1720,13 @@ std::string procxy::Methods<::e2e::types::Types>::text(const std::string& value)
   capnp::MallocMessageBuilder message_;
   TypesForm22::encode(message_, value);
   return TypesForm22::decode(
-      detail::call(*connection(), options(), TypesForm22::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::text(const std::string& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm22::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm22::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_,
                             &TypesForm22::decode);
 }
 
@@ -1734,13 +1734,13 @@ std::string procxy::Methods<::e2e::types::Types>::view(std::string_view value) {
   capnp::MallocMessageBuilder message_;
   TypesForm23::encode(message_, value);
   return TypesForm23::decode(
-      detail::call(*connection(), options(), TypesForm23::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::view(std::string_view value) {
   capnp::MallocMessageBuilder message_;
   TypesForm23::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm23::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_,
                             &TypesForm23::decode);
 }
 
@@ -1748,13 +1748,13 @@ std::filesystem::path procxy::Methods<::e2e::types::Types>::path(const std::file
   capnp::MallocMessageBuilder message_;
   TypesForm24::encode(message_, value);
   return TypesForm24::decode(
-      detail::call(*connection(), options(), TypesForm24::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_));
 }
 
 std::future<std::filesystem::path> procxy::AsyncMethods<::e2e::types::Types>::path(const std::filesystem::path& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm24::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm24::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_,
                             &TypesForm24::decode);
 }
 
@@ -1762,13 +1762,13 @@ std::vector<int> procxy::Methods<::e2e::types::Types>::ints(const std::vector<in
   capnp::MallocMessageBuilder message_;
   TypesForm25::encode(message_, value);
   return TypesForm25::decode(
-      detail::call(*connection(), options(), TypesForm25::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_));
 }
 
 std::future<std::vector<int>> procxy::AsyncMethods<::e2e::types::Types>::ints(const std::vector<int>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm25::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm25::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_,
                             &TypesForm25::decode);
 }
 
@@ -1776,13 +1776,13 @@ std::vector<std::string> procxy::Methods<::e2e::types::Types>::strings(std::vect
   capnp::MallocMessageBuilder message_;
   TypesForm26::encode(message_, value);
   return TypesForm26::decode(
-      detail::call(*connection(), options(), TypesForm26::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_));
 }
 
 std::future<std::vector<std::string>> procxy::AsyncMethods<::e2e::types::Types>::strings(std::vector<std::string> value) {
   capnp::MallocMessageBuilder message_;
   TypesForm26::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm26::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_,
                             &TypesForm26::decode);
 }
 
@@ -1790,13 +1790,13 @@ std::vector<bool> procxy::Methods<::e2e::types::Types>::bools(const std::vector<
   capnp::MallocMessageBuilder message_;
   TypesForm27::encode(message_, value);
   return TypesForm27::decode(
-      detail::call(*connection(), options(), TypesForm27::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_));
 }
 
 std::future<std::vector<bool>> procxy::AsyncMethods<::e2e::types::Types>::bools(const std::vector<bool>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm27::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm27::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_,
                             &TypesForm27::decode);
 }
 
@@ -1804,13 +1804,13 @@ std::vector<std::vector<double>> procxy::Methods<::e2e::types::Types>::matrix(co
   capnp::MallocMessageBuilder message_;
   TypesForm28::encode(message_, value);
   return TypesForm28::decode(
-      detail::call(*connection(), options(), TypesForm28::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_));
 }
 
 std::future<std::vector<std::vector<double>>> procxy::AsyncMethods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm28::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm28::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_,
                             &TypesForm28::decode);
 }
 
@@ -1818,13 +1818,13 @@ std::array<double, 4> procxy::Methods<::e2e::types::Types>::array(const std::arr
   capnp::MallocMessageBuilder message_;
   TypesForm29::encode(message_, value);
   return TypesForm29::decode(
-      detail::call(*connection(), options(), TypesForm29::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_));
 }
 
 std::future<std::array<double, 4>> procxy::AsyncMethods<::e2e::types::Types>::array(const std::array<double, 4>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm29::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm29::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_,
                             &TypesForm29::decode);
 }
 
@@ -1832,13 +1832,13 @@ std::map<std::string, long> procxy::Methods<::e2e::types::Types>::ordered_map(co
   capnp::MallocMessageBuilder message_;
   TypesForm30::encode(message_, value);
   return TypesForm30::decode(
-      detail::call(*connection(), options(), TypesForm30::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_));
 }
 
 std::future<std::map<std::string, long>> procxy::AsyncMethods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm30::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm30::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_,
                             &TypesForm30::decode);
 }
 
@@ -1846,13 +1846,13 @@ std::unordered_map<int, std::string> procxy::Methods<::e2e::types::Types>::hash_
   capnp::MallocMessageBuilder message_;
   TypesForm31::encode(message_, value);
   return TypesForm31::decode(
-      detail::call(*connection(), options(), TypesForm31::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_));
 }
 
 std::future<std::unordered_map<int, std::string>> procxy::AsyncMethods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm31::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm31::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_,
                             &TypesForm31::decode);
 }
 
@@ -1860,13 +1860,13 @@ std::set<std::string> procxy::Methods<::e2e::types::Types>::ordered_set(const st
   capnp::MallocMessageBuilder message_;
   TypesForm32::encode(message_, value);
   return TypesForm32::decode(
-      detail::call(*connection(), options(), TypesForm32::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_));
 }
 
 std::future<std::set<std::string>> procxy::AsyncMethods<::e2e::types::Types>::ordered_set(const std::set<std::string>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm32::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm32::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_,
                             &TypesForm32::decode);
 }
 
@@ -1874,13 +1874,13 @@ std::unordered_set<long> procxy::Methods<::e2e::types::Types>::hash_set(const st
   capnp::MallocMessageBuilder message_;
   TypesForm33::encode(message_, value);
   return TypesForm33::decode(
-      detail::call(*connection(), options(), TypesForm33::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_));
 }
 
 std::future<std::unordered_set<long>> procxy::AsyncMethods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm33::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm33::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_,
                             &TypesForm33::decode);
 }
 
@@ -1888,13 +1888,13 @@ std::optional<std::string> procxy::Methods<::e2e::types::Types>::maybe(const std
   capnp::MallocMessageBuilder message_;
   TypesForm34::encode(message_, value);
   return TypesForm34::decode(
-      detail::call(*connection(), options(), TypesForm34::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_));
 }
 
 std::future<std::optional<std::string>> procxy::AsyncMethods<::e2e::types::Types>::maybe(const std::optional<std::string>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm34::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm34::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_,
                             &TypesForm34::decode);
 }
 
@@ -1902,13 +1902,13 @@ std::optional<::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::maybe_i
   capnp::MallocMessageBuilder message_;
   TypesForm35::encode(message_, value);
   return TypesForm35::decode(
-      detail::call(*connection(), options(), TypesForm35::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_));
 }
 
 std::future<std::optional<::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm35::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm35::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_,
                             &TypesForm35::decode);
 }
 
@@ -1916,13 +1916,13 @@ std::variant<int, std::string, ::e2e::types::Inner> procxy::Methods<::e2e::types
   capnp::MallocMessageBuilder message_;
   TypesForm36::encode(message_, value);
   return TypesForm36::decode(
-      detail::call(*connection(), options(), TypesForm36::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_));
 }
 
 std::future<std::variant<int, std::string, ::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm36::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm36::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_,
                             &TypesForm36::decode);
 }
 
@@ -1930,13 +1930,13 @@ std::pair<std::string, double> procxy::Methods<::e2e::types::Types>::pair(const 
   capnp::MallocMessageBuilder message_;
   TypesForm37::encode(message_, value);
   return TypesForm37::decode(
-      detail::call(*connection(), options(), TypesForm37::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_));
 }
 
 std::future<std::pair<std::string, double>> procxy::AsyncMethods<::e2e::types::Types>::pair(const std::pair<std::string, double>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm37::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm37::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_,
                             &TypesForm37::decode);
 }
 
@@ -1944,13 +1944,13 @@ std::tuple<int, std::string, std::vector<bool>> procxy::Methods<::e2e::types::Ty
   capnp::MallocMessageBuilder message_;
   TypesForm38::encode(message_, value);
   return TypesForm38::decode(
-      detail::call(*connection(), options(), TypesForm38::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_));
 }
 
 std::future<std::tuple<int, std::string, std::vector<bool>>> procxy::AsyncMethods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm38::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm38::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_,
                             &TypesForm38::decode);
 }
 
@@ -1958,13 +1958,13 @@ std::vector<std::byte> procxy::Methods<::e2e::types::Types>::bytes(const std::ve
   capnp::MallocMessageBuilder message_;
   TypesForm39::encode(message_, value);
   return TypesForm39::decode(
-      detail::call(*connection(), options(), TypesForm39::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_));
 }
 
 std::future<std::vector<std::byte>> procxy::AsyncMethods<::e2e::types::Types>::bytes(const std::vector<std::byte>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm39::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm39::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_,
                             &TypesForm39::decode);
 }
 
@@ -1972,13 +1972,13 @@ std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::octets(const st
   capnp::MallocMessageBuilder message_;
   TypesForm40::encode(message_, value);
   return TypesForm40::decode(
-      detail::call(*connection(), options(), TypesForm40::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_));
 }
 
 std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::octets(const std::vector<unsigned char>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm40::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm40::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_,
                             &TypesForm40::decode);
 }
 
@@ -1986,13 +1986,13 @@ unsigned long procxy::Methods<::e2e::types::Types>::octet_count(const std::vecto
   capnp::MallocMessageBuilder message_;
   TypesForm41::encode(message_, value);
   return TypesForm41::decode(
-      detail::call(*connection(), options(), TypesForm41::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm41::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm41::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_,
                             &TypesForm41::decode);
 }
 
@@ -2000,13 +2000,13 @@ std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::make_octets(uns
   capnp::MallocMessageBuilder message_;
   TypesForm42::encode(message_, count);
   return TypesForm42::decode(
-      detail::call(*connection(), options(), TypesForm42::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_));
 }
 
 std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::make_octets(unsigned long count) {
   capnp::MallocMessageBuilder message_;
   TypesForm42::encode(message_, count);
-  return detail::call_async(*connection(), options(), TypesForm42::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_,
                             &TypesForm42::decode);
 }
 
@@ -2014,13 +2014,13 @@ std::vector<std::vector<unsigned char>> procxy::Methods<::e2e::types::Types>::ma
   capnp::MallocMessageBuilder message_;
   TypesForm43::encode(message_, count, size);
   return TypesForm43::decode(
-      detail::call(*connection(), options(), TypesForm43::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_));
 }
 
 std::future<std::vector<std::vector<unsigned char>>> procxy::AsyncMethods<::e2e::types::Types>::make_chunks(unsigned int count, unsigned int size) {
   capnp::MallocMessageBuilder message_;
   TypesForm43::encode(message_, count, size);
-  return detail::call_async(*connection(), options(), TypesForm43::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_,
                             &TypesForm43::decode);
 }
 
@@ -2028,13 +2028,13 @@ unsigned long procxy::Methods<::e2e::types::Types>::chunk_bytes(const std::vecto
   capnp::MallocMessageBuilder message_;
   TypesForm44::encode(message_, chunks);
   return TypesForm44::decode(
-      detail::call(*connection(), options(), TypesForm44::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks) {
   capnp::MallocMessageBuilder message_;
   TypesForm44::encode(message_, chunks);
-  return detail::call_async(*connection(), options(), TypesForm44::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_,
                             &TypesForm44::decode);
 }
 
@@ -2042,13 +2042,13 @@ std::chrono::duration<long, std::ratio<1, 1000>> procxy::Methods<::e2e::types::T
   capnp::MallocMessageBuilder message_;
   TypesForm45::encode(message_, value);
   return TypesForm45::decode(
-      detail::call(*connection(), options(), TypesForm45::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_));
 }
 
 std::future<std::chrono::duration<long, std::ratio<1, 1000>>> procxy::AsyncMethods<::e2e::types::Types>::millis(std::chrono::duration<long, std::ratio<1, 1000>> value) {
   capnp::MallocMessageBuilder message_;
   TypesForm45::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm45::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_,
                             &TypesForm45::decode);
 }
 
@@ -2056,13 +2056,13 @@ std::chrono::duration<long, std::ratio<1, 1000000000>> procxy::Methods<::e2e::ty
   capnp::MallocMessageBuilder message_;
   TypesForm46::encode(message_, value);
   return TypesForm46::decode(
-      detail::call(*connection(), options(), TypesForm46::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_));
 }
 
 std::future<std::chrono::duration<long, std::ratio<1, 1000000000>>> procxy::AsyncMethods<::e2e::types::Types>::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
   capnp::MallocMessageBuilder message_;
   TypesForm46::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm46::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_,
                             &TypesForm46::decode);
 }
 
@@ -2070,13 +2070,13 @@ std::chrono::duration<double, std::ratio<1, 1>> procxy::Methods<::e2e::types::Ty
   capnp::MallocMessageBuilder message_;
   TypesForm47::encode(message_, value);
   return TypesForm47::decode(
-      detail::call(*connection(), options(), TypesForm47::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_));
 }
 
 std::future<std::chrono::duration<double, std::ratio<1, 1>>> procxy::AsyncMethods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> value) {
   capnp::MallocMessageBuilder message_;
   TypesForm47::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm47::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_,
                             &TypesForm47::decode);
 }
 
@@ -2084,13 +2084,13 @@ std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, s
   capnp::MallocMessageBuilder message_;
   TypesForm48::encode(message_, value);
   return TypesForm48::decode(
-      detail::call(*connection(), options(), TypesForm48::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_));
 }
 
 std::future<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>> procxy::AsyncMethods<::e2e::types::Types>::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
   capnp::MallocMessageBuilder message_;
   TypesForm48::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm48::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_,
                             &TypesForm48::decode);
 }
 
@@ -2098,13 +2098,13 @@ std::future<std::chrono::time_point<std::chrono::system_clock, std::chrono::dura
   capnp::MallocMessageBuilder message_;
   TypesForm49::encode(message_, value);
   return TypesForm49::decode(
-      detail::call(*connection(), options(), TypesForm49::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_));
 }
 
 std::future<::e2e::types::Record> procxy::AsyncMethods<::e2e::types::Types>::record(const ::e2e::types::Record& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm49::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm49::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_,
                             &TypesForm49::decode);
 }
 
@@ -2112,13 +2112,13 @@ std::map<std::string, std::vector<std::pair<int, std::string>>> procxy::Methods<
   capnp::MallocMessageBuilder message_;
   TypesForm50::encode(message_, value);
   return TypesForm50::decode(
-      detail::call(*connection(), options(), TypesForm50::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_));
 }
 
 std::future<std::map<std::string, std::vector<std::pair<int, std::string>>>> procxy::AsyncMethods<::e2e::types::Types>::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
   capnp::MallocMessageBuilder message_;
   TypesForm50::encode(message_, value);
-  return detail::call_async(*connection(), options(), TypesForm50::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_,
                             &TypesForm50::decode);
 }
 
@@ -2126,12 +2126,12 @@ void procxy::Methods<::e2e::types::Types>::nothing() {
   capnp::MallocMessageBuilder message_;
   TypesForm51::encode(message_);
   return TypesForm51::decode(
-      detail::call(*connection(), options(), TypesForm51::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::e2e::types::Types>::nothing() {
   capnp::MallocMessageBuilder message_;
   TypesForm51::encode(message_);
-  return detail::call_async(*connection(), options(), TypesForm51::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_,
                             &TypesForm51::decode);
 }

@@ -225,13 +225,13 @@ int procxy::Methods<::demo::Calculator>::add(int a, int b) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm0::encode(message_, a, b);
   return CalculatorForm0::decode(
-      detail::call(*connection(), options(), CalculatorForm0::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::demo::Calculator>::add(int a, int b) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm0::encode(message_, a, b);
-  return detail::call_async(*connection(), options(), CalculatorForm0::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_,
                             &CalculatorForm0::decode);
 }
 
@@ -239,13 +239,13 @@ std::string procxy::Methods<::demo::Calculator>::describe() {
   capnp::MallocMessageBuilder message_;
   CalculatorForm1::encode(message_);
   return CalculatorForm1::decode(
-      detail::call(*connection(), options(), CalculatorForm1::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::demo::Calculator>::describe() {
   capnp::MallocMessageBuilder message_;
   CalculatorForm1::encode(message_);
-  return detail::call_async(*connection(), options(), CalculatorForm1::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_,
                             &CalculatorForm1::decode);
 }
 
@@ -253,13 +253,13 @@ int procxy::Methods<::demo::Calculator>::slow_square(int x) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm2::encode(message_, x);
   return CalculatorForm2::decode(
-      detail::call(*connection(), options(), CalculatorForm2::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::demo::Calculator>::slow_square(int x) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm2::encode(message_, x);
-  return detail::call_async(*connection(), options(), CalculatorForm2::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_,
                             &CalculatorForm2::decode);
 }
 
@@ -267,13 +267,13 @@ std::future<int> procxy::AsyncMethods<::demo::Calculator>::slow_square(int x) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm3::encode(message_, points);
   return CalculatorForm3::decode(
-      detail::call(*connection(), options(), CalculatorForm3::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_));
 }
 
 std::future<::demo::Point> procxy::AsyncMethods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& points) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm3::encode(message_, points);
-  return detail::call_async(*connection(), options(), CalculatorForm3::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_,
                             &CalculatorForm3::decode);
 }
 
@@ -281,13 +281,13 @@ double procxy::Methods<::demo::Calculator>::divide(double a, double b) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm4::encode(message_, a, b);
   return CalculatorForm4::decode(
-      detail::call(*connection(), options(), CalculatorForm4::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_));
 }
 
 std::future<double> procxy::AsyncMethods<::demo::Calculator>::divide(double a, double b) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm4::encode(message_, a, b);
-  return detail::call_async(*connection(), options(), CalculatorForm4::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_,
                             &CalculatorForm4::decode);
 }
 
@@ -295,12 +295,12 @@ void procxy::Methods<::demo::Calculator>::set_mode(::demo::Mode mode) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm5::encode(message_, mode);
   return CalculatorForm5::decode(
-      detail::call(*connection(), options(), CalculatorForm5::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::demo::Calculator>::set_mode(::demo::Mode mode) {
   capnp::MallocMessageBuilder message_;
   CalculatorForm5::encode(message_, mode);
-  return detail::call_async(*connection(), options(), CalculatorForm5::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_,
                             &CalculatorForm5::decode);
 }

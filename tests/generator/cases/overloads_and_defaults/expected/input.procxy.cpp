@@ -272,13 +272,13 @@ void procxy::Methods<::shapes::Canvas>::draw(int x, int y) {
   capnp::MallocMessageBuilder message_;
   CanvasForm0::encode(message_, x, y);
   return CanvasForm0::decode(
-      detail::call(*connection(), options(), CanvasForm0::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(int x, int y) {
   capnp::MallocMessageBuilder message_;
   CanvasForm0::encode(message_, x, y);
-  return detail::call_async(*connection(), options(), CanvasForm0::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_,
                             &CanvasForm0::decode);
 }
 
@@ -286,13 +286,13 @@ void procxy::Methods<::shapes::Canvas>::draw(double x, double y) {
   capnp::MallocMessageBuilder message_;
   CanvasForm1::encode(message_, x, y);
   return CanvasForm1::decode(
-      detail::call(*connection(), options(), CanvasForm1::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double x, double y) {
   capnp::MallocMessageBuilder message_;
   CanvasForm1::encode(message_, x, y);
-  return detail::call_async(*connection(), options(), CanvasForm1::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_,
                             &CanvasForm1::decode);
 }
 
@@ -300,13 +300,13 @@ void procxy::Methods<::shapes::Canvas>::draw(double x, double y, double scale) {
   capnp::MallocMessageBuilder message_;
   CanvasForm2::encode(message_, x, y, scale);
   return CanvasForm2::decode(
-      detail::call(*connection(), options(), CanvasForm2::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double x, double y, double scale) {
   capnp::MallocMessageBuilder message_;
   CanvasForm2::encode(message_, x, y, scale);
-  return detail::call_async(*connection(), options(), CanvasForm2::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_,
                             &CanvasForm2::decode);
 }
 
@@ -314,13 +314,13 @@ int procxy::Methods<::shapes::Canvas>::area(int arg0, int arg1) {
   capnp::MallocMessageBuilder message_;
   CanvasForm3::encode(message_, arg0, arg1);
   return CanvasForm3::decode(
-      detail::call(*connection(), options(), CanvasForm3::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::shapes::Canvas>::area(int arg0, int arg1) {
   capnp::MallocMessageBuilder message_;
   CanvasForm3::encode(message_, arg0, arg1);
-  return detail::call_async(*connection(), options(), CanvasForm3::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_,
                             &CanvasForm3::decode);
 }
 
@@ -328,13 +328,13 @@ std::string procxy::Methods<::shapes::Canvas>::name() {
   capnp::MallocMessageBuilder message_;
   CanvasForm4::encode(message_);
   return CanvasForm4::decode(
-      detail::call(*connection(), options(), CanvasForm4::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name() {
   capnp::MallocMessageBuilder message_;
   CanvasForm4::encode(message_);
-  return detail::call_async(*connection(), options(), CanvasForm4::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_,
                             &CanvasForm4::decode);
 }
 
@@ -342,13 +342,13 @@ std::string procxy::Methods<::shapes::Canvas>::name(const std::string& prefix) {
   capnp::MallocMessageBuilder message_;
   CanvasForm5::encode(message_, prefix);
   return CanvasForm5::decode(
-      detail::call(*connection(), options(), CanvasForm5::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& prefix) {
   capnp::MallocMessageBuilder message_;
   CanvasForm5::encode(message_, prefix);
-  return detail::call_async(*connection(), options(), CanvasForm5::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_,
                             &CanvasForm5::decode);
 }
 
@@ -356,12 +356,12 @@ std::string procxy::Methods<::shapes::Canvas>::name(const std::string& prefix, b
   capnp::MallocMessageBuilder message_;
   CanvasForm6::encode(message_, prefix, upper);
   return CanvasForm6::decode(
-      detail::call(*connection(), options(), CanvasForm6::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& prefix, bool upper) {
   capnp::MallocMessageBuilder message_;
   CanvasForm6::encode(message_, prefix, upper);
-  return detail::call_async(*connection(), options(), CanvasForm6::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_,
                             &CanvasForm6::decode);
 }

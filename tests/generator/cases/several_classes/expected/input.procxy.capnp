@@ -3,7 +3,7 @@
 # The wire form of each constructor and method of the classes in input.h.
 # The method is chosen by the ordinal in the frame header; the root of each
 # message is the matching *Params or *Results struct.
-@0xe193a0051b24aacf;
+@0xedfbf7bbcb0eb4cf;
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("procxy_schema::input");
@@ -33,4 +33,87 @@ struct CounterPeek1Params {
 # outer::inner::Counter::peek result
 struct CounterPeek1Results {
   value @0 :Int64;  # result
+}
+
+# handles::LooksLikeAHandle constructor
+struct LooksLikeAHandleNew0Params {
+}
+
+# handles::LooksLikeAHandle::pid parameters
+struct LooksLikeAHandlePid0Params {
+}
+
+# handles::LooksLikeAHandle::pid result
+struct LooksLikeAHandlePid0Results {
+  value @0 :Int32;  # result
+}
+
+# handles::LooksLikeAHandle::terminate parameters
+struct LooksLikeAHandleTerminate1Params {
+}
+
+# handles::LooksLikeAHandle::terminate result
+struct LooksLikeAHandleTerminate1Results {
+}
+
+# handles::LooksLikeAHandle::kill parameters
+struct LooksLikeAHandleKill2Params {
+}
+
+# handles::LooksLikeAHandle::kill result
+struct LooksLikeAHandleKill2Results {
+}
+
+# handles::LooksLikeAHandle::wait parameters
+struct LooksLikeAHandleWait3Params {
+}
+
+# handles::LooksLikeAHandle::wait result
+struct LooksLikeAHandleWait3Results {
+  value @0 :Int32;  # result
+}
+
+# handles::LooksLikeAHandle::alive parameters
+struct LooksLikeAHandleAlive4Params {
+}
+
+# handles::LooksLikeAHandle::alive result
+struct LooksLikeAHandleAlive4Results {
+  value @0 :Bool;  # result
+}
+
+# handles::LooksLikeAHandle::async parameters
+struct LooksLikeAHandleAsync5Params {
+}
+
+# handles::LooksLikeAHandle::async result
+struct LooksLikeAHandleAsync5Results {
+}
+
+# handles::LooksLikeAHandle::with parameters
+struct LooksLikeAHandleWith6Params {
+  arg0 @0 :Int32;  # options
+}
+
+# handles::LooksLikeAHandle::with result
+struct LooksLikeAHandleWith6Results {
+}
+
+# handles::LooksLikeAHandle::connection parameters
+struct LooksLikeAHandleConnection7Params {
+  arg0 @0 :Int32;  # connection
+}
+
+# handles::LooksLikeAHandle::connection result
+struct LooksLikeAHandleConnection7Results {
+  value @0 :Int32;  # result
+}
+
+# handles::LooksLikeAHandle::options parameters
+struct LooksLikeAHandleOptions8Params {
+  arg0 @0 :Text;  # procxy_connection
+}
+
+# handles::LooksLikeAHandle::options result
+struct LooksLikeAHandleOptions8Results {
 }

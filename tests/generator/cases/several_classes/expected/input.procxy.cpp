@@ -122,6 +122,212 @@ void dispatch_Counter(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredCounter = procxy::detail::register_class(
     {"outer::inner::Counter", 0x6e620228fe1d869dULL, &construct_Counter, &destroy_Counter, &dispatch_Counter});
+
+// ::handles::LooksLikeAHandle()
+struct LooksLikeAHandleConstruct0 {
+  static constexpr std::uint16_t kOrdinal = 0;
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandleNew0Params>();
+  }
+};
+
+// int handles::LooksLikeAHandle::pid()
+struct LooksLikeAHandleForm0 {
+  static constexpr procxy::detail::MethodInfo kInfo{0, "handles::LooksLikeAHandle::pid", false};
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandlePid0Params>();
+  }
+
+  static int decode(procxy::detail::Words words_) {
+    procxy::detail::Reply reply_(std::move(words_));
+    return get<int>(reply_.root<schema::LooksLikeAHandlePid0Results>().getValue());
+  }
+};
+
+// void handles::LooksLikeAHandle::terminate()
+struct LooksLikeAHandleForm1 {
+  static constexpr procxy::detail::MethodInfo kInfo{1, "handles::LooksLikeAHandle::terminate", false};
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandleTerminate1Params>();
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// void handles::LooksLikeAHandle::kill()
+struct LooksLikeAHandleForm2 {
+  static constexpr procxy::detail::MethodInfo kInfo{2, "handles::LooksLikeAHandle::kill", false};
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandleKill2Params>();
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// int handles::LooksLikeAHandle::wait()
+struct LooksLikeAHandleForm3 {
+  static constexpr procxy::detail::MethodInfo kInfo{3, "handles::LooksLikeAHandle::wait", false};
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandleWait3Params>();
+  }
+
+  static int decode(procxy::detail::Words words_) {
+    procxy::detail::Reply reply_(std::move(words_));
+    return get<int>(reply_.root<schema::LooksLikeAHandleWait3Results>().getValue());
+  }
+};
+
+// bool handles::LooksLikeAHandle::alive()
+struct LooksLikeAHandleForm4 {
+  static constexpr procxy::detail::MethodInfo kInfo{4, "handles::LooksLikeAHandle::alive", false};
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandleAlive4Params>();
+  }
+
+  static bool decode(procxy::detail::Words words_) {
+    procxy::detail::Reply reply_(std::move(words_));
+    return get<bool>(reply_.root<schema::LooksLikeAHandleAlive4Results>().getValue());
+  }
+};
+
+// void handles::LooksLikeAHandle::async()
+struct LooksLikeAHandleForm5 {
+  static constexpr procxy::detail::MethodInfo kInfo{5, "handles::LooksLikeAHandle::async", false};
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::LooksLikeAHandleAsync5Params>();
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// void handles::LooksLikeAHandle::with(int options)
+struct LooksLikeAHandleForm6 {
+  static constexpr procxy::detail::MethodInfo kInfo{6, "handles::LooksLikeAHandle::with", false};
+
+  static void encode(capnp::MessageBuilder& message_, int options) {
+    auto params_ = message_.initRoot<schema::LooksLikeAHandleWith6Params>();
+    put(params_, &schema::LooksLikeAHandleWith6Params::Builder::setArg0, options);
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// int handles::LooksLikeAHandle::connection(int connection)
+struct LooksLikeAHandleForm7 {
+  static constexpr procxy::detail::MethodInfo kInfo{7, "handles::LooksLikeAHandle::connection", false};
+
+  static void encode(capnp::MessageBuilder& message_, int connection) {
+    auto params_ = message_.initRoot<schema::LooksLikeAHandleConnection7Params>();
+    put(params_, &schema::LooksLikeAHandleConnection7Params::Builder::setArg0, connection);
+  }
+
+  static int decode(procxy::detail::Words words_) {
+    procxy::detail::Reply reply_(std::move(words_));
+    return get<int>(reply_.root<schema::LooksLikeAHandleConnection7Results>().getValue());
+  }
+};
+
+// void handles::LooksLikeAHandle::options(const std::string& procxy_connection)
+struct LooksLikeAHandleForm8 {
+  static constexpr procxy::detail::MethodInfo kInfo{8, "handles::LooksLikeAHandle::options", false};
+
+  static void encode(capnp::MessageBuilder& message_, const std::string& procxy_connection) {
+    auto params_ = message_.initRoot<schema::LooksLikeAHandleOptions8Params>();
+    put(params_, &schema::LooksLikeAHandleOptions8Params::Builder::adoptArg0, procxy_connection);
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// The child's side of handles::LooksLikeAHandle: construction, dispatch by ordinal,
+// destruction.
+void* construct_LooksLikeAHandle(std::uint16_t ordinal, [[maybe_unused]] procxy::detail::Reply& params) {
+  switch (ordinal) {
+    case LooksLikeAHandleConstruct0::kOrdinal: {
+      return new ::handles::LooksLikeAHandle();
+    }
+  }
+  procxy::detail::unknown_method("handles::LooksLikeAHandle constructor", ordinal);
+}
+
+void destroy_LooksLikeAHandle(void* object) { delete static_cast<::handles::LooksLikeAHandle*>(object); }
+
+void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
+    procxy::detail::Reply& params,
+    capnp::MessageBuilder& results) {
+  auto& self = *static_cast<::handles::LooksLikeAHandle*>(object);
+  switch (ordinal) {
+    case LooksLikeAHandleForm0::kInfo.ordinal: {
+      auto out = results.initRoot<schema::LooksLikeAHandlePid0Results>();
+      put(out, &schema::LooksLikeAHandlePid0Results::Builder::setValue,
+          self.pid());
+      return;
+    }
+    case LooksLikeAHandleForm1::kInfo.ordinal: {
+      self.terminate();
+      results.initRoot<schema::LooksLikeAHandleTerminate1Results>();
+
+      return;
+    }
+    case LooksLikeAHandleForm2::kInfo.ordinal: {
+      self.kill();
+      results.initRoot<schema::LooksLikeAHandleKill2Results>();
+
+      return;
+    }
+    case LooksLikeAHandleForm3::kInfo.ordinal: {
+      auto out = results.initRoot<schema::LooksLikeAHandleWait3Results>();
+      put(out, &schema::LooksLikeAHandleWait3Results::Builder::setValue,
+          self.wait());
+      return;
+    }
+    case LooksLikeAHandleForm4::kInfo.ordinal: {
+      auto out = results.initRoot<schema::LooksLikeAHandleAlive4Results>();
+      put(out, &schema::LooksLikeAHandleAlive4Results::Builder::setValue,
+          self.alive());
+      return;
+    }
+    case LooksLikeAHandleForm5::kInfo.ordinal: {
+      self.async();
+      results.initRoot<schema::LooksLikeAHandleAsync5Results>();
+
+      return;
+    }
+    case LooksLikeAHandleForm6::kInfo.ordinal: {
+      auto wire = params.root<schema::LooksLikeAHandleWith6Params>();
+      self.with(get<int>(wire.getArg0()));
+      results.initRoot<schema::LooksLikeAHandleWith6Results>();
+
+      return;
+    }
+    case LooksLikeAHandleForm7::kInfo.ordinal: {
+      auto wire = params.root<schema::LooksLikeAHandleConnection7Params>();
+
+      auto out = results.initRoot<schema::LooksLikeAHandleConnection7Results>();
+      put(out, &schema::LooksLikeAHandleConnection7Results::Builder::setValue,
+          self.connection(get<int>(wire.getArg0())));
+      return;
+    }
+    case LooksLikeAHandleForm8::kInfo.ordinal: {
+      auto wire = params.root<schema::LooksLikeAHandleOptions8Params>();
+      self.options(get<std::string>(wire.getArg0()));
+      results.initRoot<schema::LooksLikeAHandleOptions8Results>();
+
+      return;
+    }
+  }
+  procxy::detail::unknown_method("handles::LooksLikeAHandle", ordinal);
+}
+
+[[maybe_unused]] const bool kRegisteredLooksLikeAHandle = procxy::detail::register_class(
+    {"handles::LooksLikeAHandle", 0x74cfb903b8139263ULL, &construct_LooksLikeAHandle, &destroy_LooksLikeAHandle, &dispatch_LooksLikeAHandle});
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::outer::Blank>::construct() {
@@ -140,13 +346,13 @@ long procxy::Methods<::outer::inner::Counter>::next() {
   capnp::MallocMessageBuilder message_;
   CounterForm0::encode(message_);
   return CounterForm0::decode(
-      detail::call(*connection(), options(), CounterForm0::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::next() {
   capnp::MallocMessageBuilder message_;
   CounterForm0::encode(message_);
-  return detail::call_async(*connection(), options(), CounterForm0::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_,
                             &CounterForm0::decode);
 }
 
@@ -154,12 +360,144 @@ long procxy::Methods<::outer::inner::Counter>::peek() {
   capnp::MallocMessageBuilder message_;
   CounterForm1::encode(message_);
   return CounterForm1::decode(
-      detail::call(*connection(), options(), CounterForm1::kInfo, message_));
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::peek() {
   capnp::MallocMessageBuilder message_;
   CounterForm1::encode(message_);
-  return detail::call_async(*connection(), options(), CounterForm1::kInfo, message_,
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_,
                             &CounterForm1::decode);
+}
+
+procxy::detail::Construction procxy::detail::ClassTraits<::handles::LooksLikeAHandle>::construct() {
+  Construction construction_{LooksLikeAHandleConstruct0::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
+  LooksLikeAHandleConstruct0::encode(*construction_.message);
+  return construction_;
+}
+
+int procxy::Methods<::handles::LooksLikeAHandle>::pid() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm0::encode(message_);
+  return LooksLikeAHandleForm0::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_));
+}
+
+std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::pid() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm0::encode(message_);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_,
+                            &LooksLikeAHandleForm0::decode);
+}
+
+void procxy::Methods<::handles::LooksLikeAHandle>::terminate() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm1::encode(message_);
+  return LooksLikeAHandleForm1::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_));
+}
+
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::terminate() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm1::encode(message_);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_,
+                            &LooksLikeAHandleForm1::decode);
+}
+
+void procxy::Methods<::handles::LooksLikeAHandle>::kill() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm2::encode(message_);
+  return LooksLikeAHandleForm2::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_));
+}
+
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::kill() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm2::encode(message_);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_,
+                            &LooksLikeAHandleForm2::decode);
+}
+
+int procxy::Methods<::handles::LooksLikeAHandle>::wait() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm3::encode(message_);
+  return LooksLikeAHandleForm3::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_));
+}
+
+std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::wait() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm3::encode(message_);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_,
+                            &LooksLikeAHandleForm3::decode);
+}
+
+bool procxy::Methods<::handles::LooksLikeAHandle>::alive() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm4::encode(message_);
+  return LooksLikeAHandleForm4::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_));
+}
+
+std::future<bool> procxy::AsyncMethods<::handles::LooksLikeAHandle>::alive() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm4::encode(message_);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_,
+                            &LooksLikeAHandleForm4::decode);
+}
+
+void procxy::Methods<::handles::LooksLikeAHandle>::async() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm5::encode(message_);
+  return LooksLikeAHandleForm5::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_));
+}
+
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::async() {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm5::encode(message_);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_,
+                            &LooksLikeAHandleForm5::decode);
+}
+
+void procxy::Methods<::handles::LooksLikeAHandle>::with(int options) {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm6::encode(message_, options);
+  return LooksLikeAHandleForm6::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_));
+}
+
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::with(int options) {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm6::encode(message_, options);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_,
+                            &LooksLikeAHandleForm6::decode);
+}
+
+int procxy::Methods<::handles::LooksLikeAHandle>::connection(int connection) {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm7::encode(message_, connection);
+  return LooksLikeAHandleForm7::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_));
+}
+
+std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::connection(int connection) {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm7::encode(message_, connection);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_,
+                            &LooksLikeAHandleForm7::decode);
+}
+
+void procxy::Methods<::handles::LooksLikeAHandle>::options(const std::string& procxy_connection) {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm8::encode(message_, procxy_connection);
+  return LooksLikeAHandleForm8::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_));
+}
+
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::options(const std::string& procxy_connection) {
+  capnp::MallocMessageBuilder message_;
+  LooksLikeAHandleForm8::encode(message_, procxy_connection);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_,
+                            &LooksLikeAHandleForm8::decode);
 }

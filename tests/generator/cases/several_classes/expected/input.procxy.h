@@ -51,4 +51,41 @@ class AsyncMethods<::outer::inner::Counter> : public detail::MethodsBase {
   std::future<long> next();
   std::future<long> peek();
 };
+
+template <>
+struct detail::ClassTraits<::handles::LooksLikeAHandle> {
+  static constexpr std::string_view kName = "handles::LooksLikeAHandle";
+  static constexpr std::uint64_t kInterfaceHash = 0x74cfb903b8139263ULL;
+  static detail::Construction construct();
+};
+
+template <>
+class Methods<::handles::LooksLikeAHandle> : public detail::MethodsBase {
+ public:
+  using MethodsBase::MethodsBase;
+  int pid();
+  void terminate();
+  void kill();
+  int wait();
+  bool alive();
+  void async();
+  void with(int options);
+  int connection(int connection);
+  void options(const std::string& procxy_connection);
+};
+
+template <>
+class AsyncMethods<::handles::LooksLikeAHandle> : public detail::MethodsBase {
+ public:
+  using MethodsBase::MethodsBase;
+  std::future<int> pid();
+  std::future<void> terminate();
+  std::future<void> kill();
+  std::future<int> wait();
+  std::future<bool> alive();
+  std::future<void> async();
+  std::future<void> with(int options);
+  std::future<int> connection(int connection);
+  std::future<void> options(const std::string& procxy_connection);
+};
 }  // namespace procxy

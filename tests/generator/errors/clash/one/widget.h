@@ -1,0 +1,12 @@
+#pragma once
+
+#include <procxy/annotate.h>
+
+namespace shop {
+
+class PROCXY_REMOTE Widget {
+ public:
+  int size();
+};
+
+}  // namespace shop
