@@ -187,7 +187,13 @@ bool is_byte(CXType type) {
 model::Type TypeMapper::map_record(CXType canonical, const std::string& written) {
   CXCursor decl = clang_getTypeDeclaration(canonical);
   std::string name = qualified_name(decl);
-  if (name.rfind("std::", 0) != 0) return map_aggregate(decl, name, written);
+  if (name.rfind("std::", 0) != 0) {
+    if (clang_Type_getNumTemplateArguments(canonical) > 0) {
+      return unsupported(written, "class templates other than the standard ones of docs/types.md cannot; use a "
+                                  "struct with only public data members");
+    }
+    return map_aggregate(decl, name, written);
+  }
 
   auto arg_type = [&](int i) { return clang_Type_getTemplateArgumentAsType(canonical, static_cast<unsigned>(i)); };
   // The template arguments as model types; nullopt (and `problem` set) when

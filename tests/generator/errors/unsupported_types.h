@@ -17,6 +17,11 @@ class Opaque {
   int hidden_;
 };
 
+template <class T>
+struct Box {
+  T value;
+};
+
 // Every parameter and result here is refused; all are reported in one run.
 class PROCXY_REMOTE Everything {
  public:
@@ -33,6 +38,7 @@ class PROCXY_REMOTE Everything {
   const int& returns_reference();
   void nested(std::vector<int*> pointers);
   void unnamed(int*);
+  void templated(Box<int> box);
 };
 
 }  // namespace bad
