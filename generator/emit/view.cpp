@@ -124,7 +124,9 @@ class ViewBuilder {
       case model::TypeKind::kBytes:
         return "Data";
       case model::TypeKind::kDuration:
-        return type.args.at(0).kind == model::TypeKind::kFloat ? "Float64" : type.args.at(0).is_signed ? "Int64" : "UInt64";
+        return type.args.at(0).kind == model::TypeKind::kFloat ? "Float64"
+               : type.args.at(0).is_signed                     ? "Int64"
+                                                               : "UInt64";
       case model::TypeKind::kTimePoint:
         return wire_type(type.args.at(0));
       case model::TypeKind::kPath:
@@ -321,7 +323,8 @@ class ViewBuilder {
       std::string wire = "arg" + std::to_string(i);
       decl += (i ? ", " : "") + param_decl(params[i], i);
       args += ", " + name;
-      call_args += (i ? ", " : "") + ("get<" + decoded_spelling(params[i].type) + ">(wire.get" + capitalize(wire) + "())");
+      call_args +=
+          (i ? ", " : "") + ("get<" + decoded_spelling(params[i].type) + ">(wire.get" + capitalize(wire) + "())");
       data put;
       put.set("setter", setter(wire, params[i].type));
       put.set("name", name);

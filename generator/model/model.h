@@ -17,14 +17,14 @@ struct SourceLocation {
 enum class TypeKind {
   kVoid,
   kBool,
-  kInt,          // bits, is_signed; spelling is the builtin type ("unsigned long")
-  kFloat,        // bits 32 or 64
-  kEnum,         // name is qualified; bits, is_signed describe the underlying type
-  kString,       // std::string
-  kVector,       // args[0] is the element type
-  kStruct,       // an aggregate; name is qualified, its fields are in Module::structs
-  kArray,        // std::array: args[0], count
-  kSet,          // std::set: args[0]
+  kInt,           // bits, is_signed; spelling is the builtin type ("unsigned long")
+  kFloat,         // bits 32 or 64
+  kEnum,          // name is qualified; bits, is_signed describe the underlying type
+  kString,        // std::string
+  kVector,        // args[0] is the element type
+  kStruct,        // an aggregate; name is qualified, its fields are in Module::structs
+  kArray,         // std::array: args[0], count
+  kSet,           // std::set: args[0]
   kUnorderedSet,  // std::unordered_set: args[0]
   kMap,           // std::map: args[0] key, args[1] value
   kUnorderedMap,  // std::unordered_map: args[0] key, args[1] value

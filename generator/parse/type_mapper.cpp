@@ -189,8 +189,9 @@ model::Type TypeMapper::map_record(CXType canonical, const std::string& written)
   std::string name = qualified_name(decl);
   if (name.rfind("std::", 0) != 0) {
     if (clang_Type_getNumTemplateArguments(canonical) > 0) {
-      return unsupported(written, "class templates other than the standard ones of docs/types.md cannot; use a "
-                                  "struct with only public data members");
+      return unsupported(written,
+                         "class templates other than the standard ones of docs/types.md cannot; use a "
+                         "struct with only public data members");
     }
     return map_aggregate(decl, name, written);
   }
@@ -228,11 +229,10 @@ model::Type TypeMapper::map_record(CXType canonical, const std::string& written)
   } else if (name == "std::vector" && is_byte(arg_type(0))) {
     std::string element = clang_getCanonicalType(arg_type(0)).kind == CXType_UChar ? "unsigned char" : "std::byte";
     result = composite(model::TypeKind::kBytes, "std::vector<" + element + ">", {});
-  } else if (name == "std::vector" || name == "std::set" || name == "std::unordered_set" ||
-             name == "std::optional") {
+  } else if (name == "std::vector" || name == "std::set" || name == "std::unordered_set" || name == "std::optional") {
     auto element = args(1);
-    model::TypeKind kind = name == "std::vector"  ? model::TypeKind::kVector
-                           : name == "std::set"   ? model::TypeKind::kSet
+    model::TypeKind kind = name == "std::vector"     ? model::TypeKind::kVector
+                           : name == "std::set"      ? model::TypeKind::kSet
                            : name == "std::optional" ? model::TypeKind::kOptional
                                                      : model::TypeKind::kUnorderedSet;
     result = composite(kind, name + "<" + join_spellings(element) + ">", element);

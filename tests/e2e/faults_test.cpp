@@ -3,9 +3,8 @@
 
 #include <signal.h>
 
-#include <cstdlib>
-
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 #include "extra.procxy.h"
 #include "service.procxy.h"

@@ -31,21 +31,30 @@ std::vector<std::string> Types::strings(std::vector<std::string> value) { return
 std::vector<bool> Types::bools(const std::vector<bool>& value) { return value; }
 std::vector<std::vector<double>> Types::matrix(const std::vector<std::vector<double>>& value) { return value; }
 std::array<double, 4> Types::array(const std::array<double, 4>& value) { return value; }
-std::map<std::string, std::int64_t> Types::ordered_map(const std::map<std::string, std::int64_t>& value) { return value; }
-std::unordered_map<std::int32_t, std::string> Types::hash_map(const std::unordered_map<std::int32_t, std::string>& value) { return value; }
+std::map<std::string, std::int64_t> Types::ordered_map(const std::map<std::string, std::int64_t>& value) {
+  return value;
+}
+std::unordered_map<std::int32_t, std::string> Types::hash_map(
+    const std::unordered_map<std::int32_t, std::string>& value) {
+  return value;
+}
 std::set<std::string> Types::ordered_set(const std::set<std::string>& value) { return value; }
 std::unordered_set<std::int64_t> Types::hash_set(const std::unordered_set<std::int64_t>& value) { return value; }
 std::optional<std::string> Types::maybe(const std::optional<std::string>& value) { return value; }
 std::optional<Inner> Types::maybe_inner(const std::optional<Inner>& value) { return value; }
-std::variant<std::int32_t, std::string, Inner> Types::variant(const std::variant<std::int32_t, std::string, Inner>& value) { return value; }
+std::variant<std::int32_t, std::string, Inner> Types::variant(
+    const std::variant<std::int32_t, std::string, Inner>& value) {
+  return value;
+}
 std::pair<std::string, double> Types::pair(const std::pair<std::string, double>& value) { return value; }
-std::tuple<std::int32_t, std::string, std::vector<bool>> Types::tuple(const std::tuple<std::int32_t, std::string, std::vector<bool>>& value) { return value; }
+std::tuple<std::int32_t, std::string, std::vector<bool>> Types::tuple(
+    const std::tuple<std::int32_t, std::string, std::vector<bool>>& value) {
+  return value;
+}
 std::vector<std::byte> Types::bytes(const std::vector<std::byte>& value) { return value; }
 std::vector<std::uint8_t> Types::octets(const std::vector<std::uint8_t>& value) { return value; }
 std::uint64_t Types::octet_count(const std::vector<std::uint8_t>& value) { return value.size(); }
-std::vector<std::uint8_t> Types::make_octets(std::uint64_t count) {
-  return std::vector<std::uint8_t>(count, 0xab);
-}
+std::vector<std::uint8_t> Types::make_octets(std::uint64_t count) { return std::vector<std::uint8_t>(count, 0xab); }
 Milliseconds Types::millis(Milliseconds value) { return value; }
 std::chrono::nanoseconds Types::nanos(std::chrono::nanoseconds value) { return value; }
 std::chrono::duration<double> Types::seconds(std::chrono::duration<double> value) { return value; }

@@ -2,7 +2,6 @@
 // values for containers (the seed is printed on failure by Catch's INFO).
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <random>
@@ -72,8 +71,8 @@ TEST_CASE("scalars keep their exact values at the extremes", "[types]") {
 }
 
 TEST_CASE("strings, views and paths keep every byte", "[types]") {
-  for (const std::string& s : {std::string(), std::string("a\0b\0", 4), std::string("naïve ✓ 日本語"),
-                               std::string(100'000, 'z')}) {
+  for (const std::string& s :
+       {std::string(), std::string("a\0b\0", 4), std::string("naïve ✓ 日本語"), std::string(100'000, 'z')}) {
     CHECK(types()->text(s) == s);
     CHECK(types()->view(std::string_view(s)) == s);
   }
@@ -152,7 +151,8 @@ TEST_CASE("optional, variant, pair, tuple and nested aggregates", "[types]") {
   CHECK_FALSE(std::get<2>(third).weight.has_value());
 
   CHECK(types()->pair({"p", 2.5}) == std::pair<std::string, double>("p", 2.5));
-  std::tuple<std::int32_t, std::string, std::vector<bool>> tuple{numeric_limits<std::int32_t>::min(), "t", {true, false}};
+  std::tuple<std::int32_t, std::string, std::vector<bool>> tuple{
+      numeric_limits<std::int32_t>::min(), "t", {true, false}};
   CHECK(types()->tuple(tuple) == tuple);
 
   Record record{{"inner", 1}, {{"a", {}}, {"b", 2}}, {{"k", {"v", 3}}}, {-1, 0, 1}, std::string("either")};
