@@ -80,10 +80,9 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
   }
   if (protocol_error_) return protocol_error_;
   ExitStatus status = exit_status_.value_or(ExitStatus{});
-  return std::make_exception_ptr(
-      ChildExitedError("procxy: parent: " + what + " failed: the child " + status.to_string() +
-                           (options_.restart ? "" : "; spawn a new proxy to continue (or set Options::restart)"),
-                       status.exit_code, status.signal));
+  return std::make_exception_ptr(ChildExitedError(
+      "procxy: parent: " + what + " failed: the child " + status.to_string() + "; spawn a new proxy to continue",
+      status.exit_code, status.signal));
 }
 
 std::exception_ptr Connection::timeout_error(const MethodInfo& method, Clock::duration waited) const {
