@@ -42,9 +42,15 @@ std::string capitalize(std::string name) {
   return name;
 }
 
-// Hands out schema names that are unique within one .capnp file.
+// Hands out schema names that are unique within one .capnp file and do not
+// shadow Cap'n Proto's own (a user struct named Data must not become `Data`).
 class Names {
  public:
+  Names()
+      : used_{"Void",   "Bool",       "Int8",      "Int16",   "Int32",      "Int64", "UInt8",
+              "UInt16", "UInt32",     "UInt64",    "Float32", "Float64",    "Text",  "Data",
+              "List",   "AnyPointer", "AnyStruct", "AnyList", "Capability", "Cxx"} {}
+
   std::string unique(const std::string& wanted) {
     std::string name = wanted;
     for (int i = 2; !used_.insert(name).second; ++i) name = wanted + std::to_string(i);

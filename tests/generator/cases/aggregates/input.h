@@ -40,3 +40,17 @@ class PROCXY_REMOTE Inventory {
 };
 
 }  // namespace store
+
+// Aggregates named like Cap'n Proto's builtin types get schema names that do
+// not shadow them.
+struct Data {
+  std::string text;
+};
+struct List {
+  std::vector<Data> items;
+};
+
+class PROCXY_REMOTE Shadowing {
+ public:
+  List echo(const List& list);
+};

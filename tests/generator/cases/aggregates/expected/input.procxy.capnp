@@ -3,7 +3,7 @@
 # The wire form of each constructor and method of the classes in input.h.
 # The method is chosen by the ordinal in the frame header; the root of each
 # message is the matching *Params or *Results struct.
-@0xc25e6f18d14918c3;
+@0x8be1cfe3f66b3bec;
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("procxy_schema::input");
@@ -26,6 +26,16 @@ struct StoreItem {
 
 # store::Empty
 struct StoreEmpty {
+}
+
+# Data
+struct Data2 {
+  field0 @0 :Text;  # text
+}
+
+# List
+struct List2 {
+  field0 @0 :List(Data2);  # items
 }
 
 # store::Inventory constructor
@@ -78,4 +88,18 @@ struct InventoryFlags4Params {
 # store::Inventory::flags result
 struct InventoryFlags4Results {
   value @0 :List(Bool);  # result
+}
+
+# Shadowing constructor
+struct ShadowingNew0Params {
+}
+
+# Shadowing::echo parameters
+struct ShadowingEcho0Params {
+  arg0 @0 :List2;  # list
+}
+
+# Shadowing::echo result
+struct ShadowingEcho0Results {
+  value @0 :List2;  # result
 }

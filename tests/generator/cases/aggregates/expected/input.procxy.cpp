@@ -13,6 +13,10 @@ void write_fields(StoreItem::Builder wire, const ::store::Item& value);
 void read_fields(StoreItem::Reader wire, ::store::Item& value);
 void write_fields(StoreEmpty::Builder wire, const ::store::Empty& value);
 void read_fields(StoreEmpty::Reader wire, ::store::Empty& value);
+void write_fields(Data2::Builder wire, const ::Data& value);
+void read_fields(Data2::Reader wire, ::Data& value);
+void write_fields(List2::Builder wire, const ::List& value);
+void read_fields(List2::Reader wire, ::List& value);
 
 void write_fields(StorePrice::Builder wire, const ::store::Price& value) {
   procxy::detail::put(wire, &StorePrice::Builder::setField0, value.cents);
@@ -46,6 +50,22 @@ void write_fields([[maybe_unused]] StoreEmpty::Builder wire, [[maybe_unused]] co
 }
 
 void read_fields([[maybe_unused]] StoreEmpty::Reader wire, [[maybe_unused]] ::store::Empty& value) {
+}
+
+void write_fields(Data2::Builder wire, const ::Data& value) {
+  procxy::detail::put(wire, &Data2::Builder::adoptField0, value.text);
+}
+
+void read_fields(Data2::Reader wire, ::Data& value) {
+  value.text = procxy::detail::get<std::string>(wire.getField0());
+}
+
+void write_fields(List2::Builder wire, const ::List& value) {
+  procxy::detail::put(wire, &List2::Builder::adoptField0, value.items);
+}
+
+void read_fields(List2::Reader wire, ::List& value) {
+  value.items = procxy::detail::get<std::vector<::Data>>(wire.getField0());
 }
 
 }  // namespace procxy_schema::input
@@ -195,7 +215,64 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
 }
 
 [[maybe_unused]] const bool kRegisteredInventory = procxy::detail::register_class(
-    {"store::Inventory", 0x2391781dd7450b8bULL, &construct_Inventory, &destroy_Inventory, &dispatch_Inventory});
+    {"store::Inventory", 0x70ad81260dd8a226ULL, &construct_Inventory, &destroy_Inventory, &dispatch_Inventory});
+
+// ::Shadowing()
+struct ShadowingConstruct0 {
+  static constexpr std::uint16_t kOrdinal = 0;
+
+  static void encode(capnp::MessageBuilder& message_) {
+    message_.initRoot<schema::ShadowingNew0Params>();
+  }
+};
+
+// ::List Shadowing::echo(const ::List& list)
+struct ShadowingForm0 {
+  static constexpr procxy::detail::MethodInfo kInfo{0, "Shadowing::echo", false};
+
+  static void encode(capnp::MessageBuilder& message_, const ::List& list) {
+    auto params_ = message_.initRoot<schema::ShadowingEcho0Params>();
+    put(params_, &schema::ShadowingEcho0Params::Builder::adoptArg0, list);
+  }
+
+  static ::List decode(procxy::detail::Words words_) {
+    procxy::detail::Reply reply_(std::move(words_));
+    return get<::List>(reply_.root<schema::ShadowingEcho0Results>().getValue());
+  }
+};
+
+// The child's side of Shadowing: construction, dispatch by ordinal,
+// destruction.
+void* construct_Shadowing(std::uint16_t ordinal, [[maybe_unused]] procxy::detail::Reply& params) {
+  switch (ordinal) {
+    case ShadowingConstruct0::kOrdinal: {
+      return new ::Shadowing();
+    }
+  }
+  procxy::detail::unknown_method("Shadowing constructor", ordinal);
+}
+
+void destroy_Shadowing(void* object) { delete static_cast<::Shadowing*>(object); }
+
+void dispatch_Shadowing(void* object, std::uint16_t ordinal,
+    procxy::detail::Reply& params,
+    capnp::MessageBuilder& results) {
+  auto& self = *static_cast<::Shadowing*>(object);
+  switch (ordinal) {
+    case ShadowingForm0::kInfo.ordinal: {
+      auto wire = params.root<schema::ShadowingEcho0Params>();
+
+      auto out = results.initRoot<schema::ShadowingEcho0Results>();
+      put(out, &schema::ShadowingEcho0Results::Builder::adoptValue,
+          self.echo(get<::List>(wire.getArg0())));
+      return;
+    }
+  }
+  procxy::detail::unknown_method("Shadowing", ordinal);
+}
+
+[[maybe_unused]] const bool kRegisteredShadowing = procxy::detail::register_class(
+    {"Shadowing", 0xe6ef0af1d55706eeULL, &construct_Shadowing, &destroy_Shadowing, &dispatch_Shadowing});
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::store::Inventory>::construct() {
@@ -272,4 +349,24 @@ std::future<std::vector<bool>> procxy::AsyncMethods<::store::Inventory>::flags(c
   InventoryForm4::encode(message_, ids);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo, message_,
                             &InventoryForm4::decode);
+}
+
+procxy::detail::Construction procxy::detail::ClassTraits<::Shadowing>::construct() {
+  Construction construction_{ShadowingConstruct0::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
+  ShadowingConstruct0::encode(*construction_.message);
+  return construction_;
+}
+
+::List procxy::Methods<::Shadowing>::echo(const ::List& list) {
+  capnp::MallocMessageBuilder message_;
+  ShadowingForm0::encode(message_, list);
+  return ShadowingForm0::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_));
+}
+
+std::future<::List> procxy::AsyncMethods<::Shadowing>::echo(const ::List& list) {
+  capnp::MallocMessageBuilder message_;
+  ShadowingForm0::encode(message_, list);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_,
+                            &ShadowingForm0::decode);
 }

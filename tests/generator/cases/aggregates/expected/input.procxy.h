@@ -13,7 +13,7 @@ namespace procxy {
 template <>
 struct detail::ClassTraits<::store::Inventory> {
   static constexpr std::string_view kName = "store::Inventory";
-  static constexpr std::uint64_t kInterfaceHash = 0x2391781dd7450b8bULL;
+  static constexpr std::uint64_t kInterfaceHash = 0x70ad81260dd8a226ULL;
   static detail::Construction construct();
 };
 
@@ -37,5 +37,26 @@ class AsyncMethods<::store::Inventory> : public detail::MethodsBase {
   std::future<int> count(::store::Kind kind);
   std::future<::store::Empty> nothing(::store::Empty e);
   std::future<std::vector<bool>> flags(const std::vector<unsigned long>& ids);
+};
+
+template <>
+struct detail::ClassTraits<::Shadowing> {
+  static constexpr std::string_view kName = "Shadowing";
+  static constexpr std::uint64_t kInterfaceHash = 0xe6ef0af1d55706eeULL;
+  static detail::Construction construct();
+};
+
+template <>
+class Methods<::Shadowing> : public detail::MethodsBase {
+ public:
+  using MethodsBase::MethodsBase;
+  ::List echo(const ::List& list);
+};
+
+template <>
+class AsyncMethods<::Shadowing> : public detail::MethodsBase {
+ public:
+  using MethodsBase::MethodsBase;
+  std::future<::List> echo(const ::List& list);
 };
 }  // namespace procxy
