@@ -80,7 +80,7 @@ class ViewBuilder {
     for (const model::Struct& s : module_.structs) {
       struct_names_[s.qualified_name] = names_.unique(camel(s.qualified_name));
     }
-    declare_composites_of(module_);
+    declare_composites_of();
     for (const model::Struct& s : module_.structs) records_.push_back(aggregate(s));
     context.set("records", records_);
     context.set("variants", variants_);
@@ -231,11 +231,11 @@ class ViewBuilder {
     variants_.push_back(view);
   }
 
-  void declare_composites_of(const model::Module& module) {
-    for (const model::Struct& s : module.structs) {
+  void declare_composites_of() {
+    for (const model::Struct& s : module_.structs) {
       for (const model::Field& f : s.fields) declare_composites(f.type);
     }
-    for (const model::Interface& interface : module.interfaces) {
+    for (const model::Interface& interface : module_.interfaces) {
       for (const model::Constructor& c : interface.constructors) {
         for (const model::Param& p : c.params) declare_composites(p.type);
       }

@@ -24,12 +24,8 @@ long long ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-Connection::Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, std::string class_name,
-                       Options options)
-    : channel_(std::move(channel)),
-      process_(std::move(process)),
-      class_name_(std::move(class_name)),
-      options_(std::move(options)) {
+Connection::Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, Options options)
+    : channel_(std::move(channel)), process_(std::move(process)), options_(std::move(options)) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
@@ -93,12 +89,10 @@ std::exception_ptr Connection::timeout_error(const MethodInfo& method, Clock::du
                    "Options::kill_on_timeout)"));
 }
 
-std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& params, Pending pending) {
+std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& params, Pending&& pending) {
   auto segments = params.getSegmentsForOutput();
   if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
-    throw Error("procxy: parent: the arguments of " + std::string(method.name) + " encode to " + std::to_string(size) +
-                " bytes, more than procxy's frame limit of " + std::to_string(kMaxFrameSize) +
-                " bytes; pass less data per call, or pass large data through a file");
+    throw frame_too_large(size, "procxy: parent: the arguments of " + std::string(method.name));
   }
   std::uint64_t id;
   {
@@ -175,14 +169,14 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
                             Completion done) {
   std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
   Pending pending;
-  pending.done = done;
+  pending.done = std::move(done);
   pending.start = Clock::now();
   pending.deadline = deadline_for(options);
   pending.method = &method;
   try {
     send(method, params, std::move(pending));
   } catch (...) {
-    done(nullptr, std::current_exception());  // the error belongs in the future
+    pending.done(nullptr, std::current_exception());  // the error belongs in the future
     return;
   }
   std::lock_guard<std::mutex> lock(mutex_);

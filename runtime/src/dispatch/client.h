@@ -31,8 +31,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, std::string class_name,
-             Options options);
+  Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, Options options);
   // Call start() once the connection is owned by a shared_ptr.
   void start();
   // Asks the child to exit, and kills it if it has not within a second.
@@ -65,7 +64,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class Read { kProgress, kTimeout, kClosed };
 
   Clock::time_point deadline_for(const CallOptions& options) const;
-  std::uint64_t send(const MethodInfo& method, capnp::MessageBuilder& params, Pending pending);
+  // Registers and writes the call. Throws (leaving `pending` untouched) when the
+  // call cannot be sent.
+  std::uint64_t send(const MethodInfo& method, capnp::MessageBuilder& params, Pending&& pending);
   Read read_and_deliver(Clock::time_point deadline);
   void deliver(Frame& frame);
   void release_role(std::unique_lock<std::mutex>& lock, Read result);
@@ -80,7 +81,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const std::unique_ptr<Channel> channel_;
   const std::shared_ptr<ChildProcess> process_;
-  const std::string class_name_;
   const Options options_;
   int wake_fd_ = -1;  // eventfd: interrupts the reader's poll (cancellation, shutdown)
 

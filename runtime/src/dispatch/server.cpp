@@ -102,21 +102,14 @@ void serve(int fd) {
     try {
       Reply params(std::move(frame.payload));
       entry->dispatch(object, frame.header.ordinal, params, reply);
+      if (std::size_t size = Channel::payload_bytes(reply.getSegmentsForOutput()); size > kMaxFrameSize) {
+        throw frame_too_large(size, me() + ": the results");  // reported like any exception
+      }
     } catch (...) {
       capnp::MallocMessageBuilder failure;
       encode_current_exception(failure);
       kind = FrameKind::kError;
       if (!channel.write(kind, 0, frame.header.id, failure.getSegmentsForOutput())) break;
-      continue;
-    }
-    if (std::size_t size = Channel::payload_bytes(reply.getSegmentsForOutput()); size > kMaxFrameSize) {
-      capnp::MallocMessageBuilder failure;
-      encode_failure(failure, wire::Failure::Kind::EXCEPTION,
-                     me() + ": the result encodes to " + std::to_string(size) + " bytes, more than procxy's frame " +
-                         "limit of " + std::to_string(kMaxFrameSize) + " bytes; return less data per call, or " +
-                         "pass large data through a file");
-      failure.getRoot<wire::Failure>().setTypeName("procxy::Error");
-      if (!channel.write(FrameKind::kError, 0, frame.header.id, failure.getSegmentsForOutput())) break;
       continue;
     }
     if (!channel.write(kind, 0, frame.header.id, reply.getSegmentsForOutput())) break;

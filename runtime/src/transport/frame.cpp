@@ -20,6 +20,11 @@ void validate(const FrameHeader& header, const char* where) {
   }
 }
 
+Error frame_too_large(std::size_t size, const std::string& what) {
+  return Error(what + " encode to " + std::to_string(size) + " bytes, more than procxy's frame limit of " +
+               std::to_string(kMaxFrameSize) + " bytes; pass less data per call, or pass large data through a file");
+}
+
 std::size_t payload_bytes(std::size_t segment_count, std::size_t total_words) {
   if (segment_count == 0) return 0;
   return ((segment_count + 2) / 2 + total_words) * 8;

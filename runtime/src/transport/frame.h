@@ -6,6 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "procxy/errors.h"
 
 namespace procxy::detail {
 
@@ -33,6 +36,10 @@ inline constexpr std::uint32_t kMaxFrameSize = 1u << 30;
 
 // Throws ProtocolError naming `where` when the header cannot be valid.
 void validate(const FrameHeader& header, const char* where);
+
+// The error for a payload of `size` bytes over kMaxFrameSize; `what` says
+// whose data it is ("procxy: parent: the arguments of demo::C::f").
+Error frame_too_large(std::size_t size, const std::string& what);
 
 // The payload size of a message with these segment sizes (in words),
 // segment table included.

@@ -114,17 +114,6 @@ void write_element(typename capnp::List<E>::Builder list, unsigned i, const T& v
   }
 }
 
-template <class W, class Range>
-capnp::Orphan<W> list_orphan(capnp::Orphanage orphanage, const Range& range, std::size_t size) {
-  using E = typename ListElement<W>::type;
-  check_wire_size(size, "list");
-  auto orphan = orphanage.newOrphan<W>(static_cast<unsigned>(size));
-  auto list = orphan.get();
-  unsigned i = 0;
-  for (const auto& element : range) write_element<E>(list, i++, element, orphanage);
-  return orphan;
-}
-
 // Builds the wire form W of `value` as an orphan in the message of `orphanage`;
 // adopting it into its field costs no copy.
 template <class W, class T>
@@ -148,7 +137,13 @@ capnp::Orphan<W> to_orphan(capnp::Orphanage orphanage, const T& value) {
       if (value) write_element<E>(orphan.get(), 0, *value, orphanage);
       return orphan;
     } else {
-      return list_orphan<W>(orphanage, value, value.size());
+      using E = typename ListElement<W>::type;
+      check_wire_size(value.size(), "list");
+      auto orphan = orphanage.newOrphan<W>(static_cast<unsigned>(value.size()));
+      auto list = orphan.get();
+      unsigned i = 0;
+      for (const auto& element : value) write_element<E>(list, i++, element, orphanage);
+      return orphan;
     }
   } else {
     static_assert(kind == capnp::Kind::STRUCT, "procxy: no wire form for this type");

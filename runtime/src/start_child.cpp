@@ -1,12 +1,11 @@
 // procxy::detail::spawn(): start a child, select the class, construct the
 // object, and hand back a live connection.
 
-#include "process/spawn.h"
-
 #include <signal.h>
 
 #include "dispatch/client.h"
 #include "log.h"
+#include "process/spawn.h"
 #include "procxy/version.h"
 #include "remote_error.h"
 #include "wire/protocol.capnp.h"
@@ -74,7 +73,7 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
                         std::to_string(static_cast<int>(frame.header.kind)));
   }
   log(LogCategory::kSpawn, "constructed %s", what.c_str());
-  auto connection = std::make_shared<Connection>(std::move(channel), started.process, name, options);
+  auto connection = std::make_shared<Connection>(std::move(channel), started.process, options);
   connection->start();
   return connection;
 }
