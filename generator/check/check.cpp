@@ -36,9 +36,15 @@ void check_method(const model::Interface& interface, const model::Method& method
     if (method.is_defined) {
       sink.error(method.location, "event '" + owner + "' has a body; declare it only, procxy-gen writes its body");
     }
-    sink.error(method.location, "event '" + owner +
-                                    "': PROCXY_EVENT is not supported by this version of procxy "
-                                    "yet (remove the annotation, or wait for event support)");
+    for (const model::Method& other : interface.methods) {
+      if (&other != &method && other.name == method.name) {
+        sink.error(method.location, "event '" + owner +
+                                        "' shares its name with another method; give the event a name of its own, "
+                                        "so that &" +
+                                        owner + " names it alone in Proxy::on()");
+        break;
+      }
+    }
   } else if (method.result.kind == model::TypeKind::kStringView) {
     sink.error(method.location, "return type of '" + owner +
                                     "' is 'std::string_view', which would dangle once the reply is decoded "

@@ -24,7 +24,7 @@ bool blank(const std::string& line) { return line.find_first_not_of(" \t") == st
 
 // Mustache keeps the line of a section tag whose section renders nothing; drop
 // the blank lines that leaves after an opening brace, before a closing one,
-// and between blank lines.
+// between blank lines, and at the end.
 std::string tidy(const std::string& text) {
   std::vector<std::string> lines;
   size_t start = 0;
@@ -47,6 +47,7 @@ std::string tidy(const std::string& text) {
     }
     kept.push_back(lines[i]);
   }
+  while (!kept.empty() && blank(kept.back())) kept.pop_back();  // a file ends with its last line
   std::string out;
   for (const std::string& line : kept) out += line + "\n";
   return out;

@@ -1,5 +1,6 @@
 #include "emit/view.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -378,9 +379,14 @@ class ViewBuilder {
     data forms{data::type::list};
     bool reads_params = false;
     ordinal = 0;
+    EventViews events;
     for (size_t m = 0; m < interface.methods.size(); ++m) {
       const model::Method& method = interface.methods[m];
       std::string base = prefix + camel(method.name) + std::to_string(m);
+      if (method.kind == model::MethodKind::kEvent) {
+        add_event(interface, method, prefix, base, events);
+        continue;
+      }
       std::string params_name = names_.unique(base + "Params");
       std::string results_name = names_.unique(base + "Results");
       params_struct(params_name, interface.qualified_name + "::" + method.name + " parameters", method.params);
@@ -408,7 +414,67 @@ class ViewBuilder {
     view.set("forms", forms);
     view.set("has_forms", ordinal > 0);
     view.set("reads_params", reads_params);
+    view.set("events", events.events);
+    data event_types{data::type::list};
+    std::string is_event = events.by_type.empty() ? "false" : "";
+    for (auto& [member_type, group] : events.by_type) {
+      std::string alias = "EventType" + std::to_string(event_types.list_value().size());
+      is_event +=
+          (is_event.empty() ? "" : " ||\n                                    ") + ("std::is_same_v<E, " + alias + ">");
+      group.set("alias", alias);
+      event_types.push_back(group);
+    }
+    view.set("event_types", event_types);
+    view.set("is_event", is_event);
     return view;
+  }
+
+  // The events of one class, and their listen() overloads: one per distinct
+  // member pointer type, in order of first appearance.
+  struct EventViews {
+    data events{data::type::list};
+    std::vector<std::pair<std::string, data>> by_type;
+  };
+
+  void add_event(const model::Interface& interface, const model::Method& event, const std::string& prefix,
+                 const std::string& base, EventViews& views) {
+    std::string params_name = names_.unique(base + "Event");
+    params_struct(params_name, interface.qualified_name + "::" + event.name + " event", event.params);
+    unsigned ordinal = static_cast<unsigned>(views.events.list_value().size());
+    data view = form(ordinal, params_name, event.params, event.params.size());
+    std::string types, handler_types;
+    for (size_t i = 0; i < event.params.size(); ++i) {
+      const model::Param& param = event.params[i];
+      types += (i ? ", " : "") +
+               (param.pass == model::PassBy::kConstRef ? "const " + param.type.spelling + "&" : param.type.spelling);
+      handler_types += (i ? ", " : "") + ("const " + param.type.spelling + "&");
+    }
+    std::string member_type =
+        "void (::" + interface.qualified_name + "::*)(" + types + ")" + (event.is_const ? " const" : "");
+    view.set("form_struct", prefix + "Event" + std::to_string(ordinal));
+    view.set("name", event.name);
+    view.set("qualified_name", interface.qualified_name + "::" + event.name);
+    view.set("const_suffix", event.is_const ? " const" : "");
+    view.set("member_type", member_type);
+    view.set("handler_type", "std::function<void(" + handler_types + ")>");
+    views.events.push_back(view);
+
+    auto group = std::find_if(views.by_type.begin(), views.by_type.end(),
+                              [&](const auto& entry) { return entry.first == member_type; });
+    if (group == views.by_type.end()) {
+      data type_view;
+      type_view.set("member_type", member_type);
+      type_view.set("handler_type", "std::function<void(" + handler_types + ")>");
+      type_view.set("events", data{data::type::list});
+      views.by_type.emplace_back(member_type, type_view);
+      group = std::prev(views.by_type.end());
+    }
+    data member;
+    member.set("form_struct", prefix + "Event" + std::to_string(ordinal));
+    member.set("name", event.name);
+    data list = group->second.get("events") ? *group->second.get("events") : data{data::type::list};
+    list.push_back(member);
+    group->second.set("events", list);
   }
 
   const model::Module& module_;

@@ -19,6 +19,15 @@ std::string ExitStatus::to_string() const {
 
 std::vector<pid_t> children() { return detail::Supervisor::instance().live_children(); }
 
+void Subscription::off() {
+  if (auto hub = hub_.lock()) hub->remove(id_);
+}
+
+bool Subscription::active() const {
+  auto hub = hub_.lock();
+  return hub && hub->active(id_);
+}
+
 namespace detail {
 
 pid_t ProxyBase::pid() const { return connection_->pid(); }
@@ -26,6 +35,14 @@ bool ProxyBase::alive() const { return connection_->alive(); }
 void ProxyBase::terminate(std::chrono::milliseconds grace) const { connection_->terminate(grace); }
 void ProxyBase::kill() const { connection_->kill(); }
 ExitStatus ProxyBase::wait() const { return connection_->wait(); }
+
+Subscription ProxyBase::on_exit(std::function<void(const ExitStatus&)> handler) const {
+  return Subscription(connection_->events(), connection_->on_exit(std::move(handler)));
+}
+
+Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
+  return Subscription(connection_->events(), connection_->subscribe(std::move(listener), once));
+}
 
 namespace {
 // Messages are bounded by the frame size limit, not by Cap'n Proto's default

@@ -1,5 +1,5 @@
-// procxy::detail::spawn(): start a child, select the class, construct the
-// object, and hand back a live connection.
+// Starting a child: select the class, construct the object, and hand back a
+// live link; procxy::detail::spawn() wraps it in a connection.
 
 #include <signal.h>
 
@@ -12,31 +12,23 @@
 
 namespace procxy::detail {
 
-std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
-                                  Construction construction) {
-  if (options.concurrency != 1) {
-    throw SpawnError(
-        "procxy: parent: Options::concurrency other than 1 is not supported by procxy " PROCXY_VERSION_STRING
-        " yet; leave it at 1");
-  }
-  if (options.restart) {
-    throw SpawnError("procxy: parent: Options::restart is not supported by procxy " PROCXY_VERSION_STRING
-                     " yet; leave it false and spawn a new proxy when a child dies");
-  }
-  std::string name(class_name);
+Link start_child(const ChildRecipe& recipe) {
+  const Options& options = recipe.options;
   StartedProcess started = start_process(options);
   auto channel = std::make_unique<Channel>(started.channel_fd);
   pid_t pid = started.process->pid();
-  std::string what = name + " in child " + std::to_string(pid) + " (" + started.executable + ")";
+  std::string what = recipe.class_name + " in child " + std::to_string(pid) + " (" + started.executable + ")";
 
   capnp::MallocMessageBuilder select_message;
   auto select = select_message.initRoot<wire::Select>();
-  select.setClassName(name);
-  select.setInterfaceHash(interface_hash);
+  select.setClassName(recipe.class_name);
+  select.setInterfaceHash(recipe.interface_hash);
   select.setRuntimeVersion(PROCXY_VERSION);
+  select.setConcurrency(static_cast<std::uint32_t>(options.concurrency));
   // Both frames go at once; the child answers with Ready or a Failure.
   channel->write(FrameKind::kSelect, 0, 0, select_message.getSegmentsForOutput());
-  channel->write(FrameKind::kConstruct, construction.ordinal, 0, construction.message->getSegmentsForOutput());
+  channel->write(FrameKind::kConstruct, recipe.construction.ordinal, 0,
+                 recipe.construction.message->getSegmentsForOutput());
 
   auto deadline =
       options.timeout.count() <= 0 ? Channel::Clock::time_point::max() : Channel::Clock::now() + options.timeout;
@@ -63,7 +55,7 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
                      "procxy::serve_if_child(argc, argv) first thing in main()?");
   }
   if (frame.header.kind == FrameKind::kError) {
-    std::exception_ptr error = to_exception(std::move(frame.payload), FailureContext::kStart, name, pid);
+    std::exception_ptr error = to_exception(std::move(frame.payload), FailureContext::kStart, recipe.class_name, pid);
     started.process->wait();  // the child exits after reporting
     std::rethrow_exception(error);
   }
@@ -73,7 +65,18 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
                         std::to_string(static_cast<int>(frame.header.kind)));
   }
   log(LogCategory::kSpawn, "constructed %s", what.c_str());
-  auto connection = std::make_shared<Connection>(std::move(channel), started.process, options);
+  return {std::move(channel), std::move(started.process)};
+}
+
+std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+                                  Construction construction) {
+  if (options.concurrency < 1) {
+    throw SpawnError("procxy: parent: Options::concurrency is " + std::to_string(options.concurrency) +
+                     "; it counts the calls a child runs at once, so it must be at least 1");
+  }
+  ChildRecipe recipe{options, std::string(class_name), interface_hash, std::move(construction)};
+  Link link = start_child(recipe);
+  auto connection = std::make_shared<Connection>(std::move(recipe), std::move(link));
   connection->start();
   return connection;
 }

@@ -28,10 +28,24 @@ int spawn_and_hang(int count) {
   return 0;
 }
 
+// A listener that throws on every other event; PROCXY_DEBUG=event reports it.
+int throwing_listener() {
+  auto service = procxy::spawn<e2e::Service>();
+  int seen = 0;
+  service.on(&e2e::Service::progress, [&](int p) {
+    ++seen;
+    if (p % 2 == 0) throw std::runtime_error("listener trouble");
+  });
+  service->emit_progress(3);
+  std::printf("events seen: %d\n", seen);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   procxy::serve_if_child(argc, argv);
   if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
+  if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
   return Catch::Session().run(argc, argv);
 }

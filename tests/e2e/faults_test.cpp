@@ -206,12 +206,3 @@ TEST_CASE("a program that never calls serve_if_child is refused before its main 
   REQUIRE(first != std::string::npos);
   CHECK(text.find("main ran", first + 1) == std::string::npos);  // main() ran once: in the parent
 }
-
-TEST_CASE("options this version cannot honour are refused, not ignored", "[faults]") {
-  procxy::Options concurrent;
-  concurrent.concurrency = 4;
-  CHECK_THROWS_WITH(procxy::spawn<Service>(concurrent), Catch::Contains("concurrency"));
-  procxy::Options restarting;
-  restarting.restart = true;
-  CHECK_THROWS_WITH(procxy::spawn<Service>(restarting), Catch::Contains("restart"));
-}

@@ -60,11 +60,80 @@ void Service::throw_std(const std::string& type, const std::string& message) {
 void Service::throw_custom(const std::string& message) { throw CustomError{message}; }
 void Service::throw_int(int value) { throw value; }
 
-void Service::crash(const std::string& how) {
-  if (how == "segv") ::raise(SIGSEGV);
+namespace {
+
+void write_stamp(const std::string& path) {
+  if (path.empty()) return;
+  std::ofstream(path) << std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+}  // namespace
+
+void Service::crash(const std::string& how, const std::string& stamp) {
+  write_stamp(stamp);
+  if (how == "kill") ::kill(getpid(), SIGKILL);
+  if (how == "segv") {
+    // The kernel's default action, not a sanitizer's report: the test is about
+    // how procxy reports a death by SIGSEGV.
+    ::signal(SIGSEGV, SIG_DFL);
+    ::raise(SIGSEGV);
+  }
   if (how == "abort") std::abort();
+  if (how == "terminate") std::terminate();
   if (how == "exit3") std::exit(3);
   if (how == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+void Service::crash_later(const std::string& how, int ms, const std::string& stamp) {
+  threads_.emplace_back([this, how, ms, stamp] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    crash(how, stamp);
+  });
+}
+
+Service::~Service() {
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void Service::emit_progress(int count) {
+  for (int i = 0; i < count; ++i) progress(i);
+}
+
+void Service::emit_then_sleep(int percent, int ms) {
+  progress(percent);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+void Service::emit_from_thread(int count) {
+  threads_.emplace_back([this, count] {
+    for (int i = 0; i < count; ++i) note("note " + std::to_string(i), Item{"item", i, {0.5 * i}});
+  });
+}
+
+std::int64_t Service::slow_first(int ms) const {
+  std::int64_t run = ++slow_runs_;
+  if (run == 1) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return run;
+}
+
+std::int64_t Service::slow_first_mutation(int ms) { return slow_first(ms); }
+
+std::int32_t Service::die_once(const std::string& marker) const {
+  if (!std::ifstream(marker)) {
+    std::ofstream(marker) << "died once";
+    ::kill(getpid(), SIGKILL);
+  }
+  return static_cast<std::int32_t>(getpid());
+}
+
+int Service::rendezvous(int parties) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  ++inside_;
+  arrived_.notify_all();
+  bool met = arrived_.wait_for(lock, std::chrono::seconds(10), [&] { return inside_ >= parties; });
+  if (!met)
+    throw std::runtime_error("only " + std::to_string(inside_) + " of " + std::to_string(parties) + " calls arrived");
+  return parties;
 }
 
 void Service::sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }

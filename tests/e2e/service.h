@@ -5,8 +5,12 @@
 
 #include <procxy/annotate.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace e2e {
@@ -31,6 +35,7 @@ class PROCXY_REMOTE Service {
   Service();
   explicit Service(int base);
   Service(const std::string& name, int base = 5);
+  ~Service();
 
   // Values.
   int add(int a, int b);
@@ -55,8 +60,25 @@ class PROCXY_REMOTE Service {
   void throw_std(const std::string& type, const std::string& message);
   void throw_custom(const std::string& message);
   void throw_int(int value);
-  void crash(const std::string& how);  // "segv", "abort", "exit3", "hang"
+  // how: "kill" (SIGKILL), "segv", "abort", "terminate" (std::terminate),
+  // "exit3", "hang". Writes the steady clock (ns) to `stamp`, when given, just
+  // before.
+  void crash(const std::string& how, const std::string& stamp = "");
+  void crash_later(const std::string& how, int ms, const std::string& stamp);  // from a thread, between calls
   void sleep_ms(int ms);
+
+  // Events.
+  PROCXY_EVENT void progress(int percent);
+  PROCXY_EVENT void note(const std::string& text, const Item& item);
+  void emit_progress(int count);              // progress(0) ... progress(count - 1), then returns
+  void emit_then_sleep(int percent, int ms);  // the event goes out while the method still runs
+  void emit_from_thread(int count);           // a thread of the object emits notes; returns at once
+
+  // Supervision.
+  PROCXY_QUERY std::int64_t slow_first(int ms) const;  // the first run sleeps `ms`; returns the runs so far
+  std::int64_t slow_first_mutation(int ms);            // the same, not a query
+  PROCXY_QUERY std::int32_t die_once(const std::string& marker) const;  // SIGKILLs itself unless `marker` exists
+  int rendezvous(int parties);  // returns once `parties` calls are inside at once; throws after 10 s
 
   // The child's view of its process.
   std::int32_t pid() const;  // named like a Proxy handle operation on purpose
@@ -70,6 +92,11 @@ class PROCXY_REMOTE Service {
   std::string name_;
   int base_ = 0;
   std::int64_t counter_ = 0;
+  mutable std::atomic<std::int64_t> slow_runs_{0};
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  int inside_ = 0;
+  std::vector<std::thread> threads_;
 };
 
 // A class whose constructor throws.

@@ -29,10 +29,12 @@ struct Options {
 };
 
 // Per-call overrides, given with Proxy::with().
+// The default member initializers let p.with({.timeout = 2s}) name only what
+// it sets, warning-free under -Wextra.
 struct CallOptions {
-  std::optional<std::chrono::milliseconds> timeout;  // replaces Options::timeout
-  std::stop_token stop;                              // cancels this caller's wait
-  std::optional<bool> coalesce;                      // per-call override
+  std::optional<std::chrono::milliseconds> timeout{};  // replaces Options::timeout
+  std::stop_token stop{};                              // cancels this caller's wait
+  std::optional<bool> coalesce{};                      // per-call override
 };
 
 }  // namespace procxy

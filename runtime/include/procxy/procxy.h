@@ -32,11 +32,6 @@ void serve_if_child(int argc, char** argv);
 std::vector<pid_t> children();
 
 namespace detail {
-// Specialized by generated code: the class's wire name, interface hash and one
-// construct() overload per constructor form. Not for direct use.
-template <class T>
-struct ClassTraits;
-
 struct Construction;
 std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction);

@@ -5,9 +5,12 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "procxy/options.h"
@@ -34,8 +37,41 @@ template <class T>
 class AsyncMethods;
 
 namespace detail {
-
 class Connection;
+class EventHub;
+class ProxyBase;
+struct EventListener;
+
+// Specialized by generated code: the class's wire name, interface hash, one
+// construct() overload per constructor form, and its events. Not for direct use.
+template <class T>
+struct ClassTraits;
+}  // namespace detail
+
+// A listener added by Proxy::on(), once() or on_exit(). A copyable,
+// non-owning handle: destroying it leaves the listener in place; off() removes
+// it. A listener that owns a copy of its own proxy keeps the child alive until
+// it is removed.
+class Subscription {
+ public:
+  Subscription() = default;
+
+  // Removes the listener: it never runs again, and when off() returns it is
+  // not running on another thread (called from the handler itself, that run
+  // finishes). Idempotent; does nothing once the proxy is gone.
+  void off();
+  // False after off(), after a once() listener ran, and once the proxy is gone.
+  bool active() const;
+
+ private:
+  friend class detail::ProxyBase;
+  Subscription(std::weak_ptr<detail::EventHub> hub, std::uint64_t id) : hub_(std::move(hub)), id_(id) {}
+
+  std::weak_ptr<detail::EventHub> hub_;
+  std::uint64_t id_ = 0;
+};
+
+namespace detail {
 
 // What generated Methods<T>/AsyncMethods<T> specializations derive from: the
 // connection the calls go to and the options that apply to them. The
@@ -96,9 +132,14 @@ class ProxyBase {
   void kill() const;
   // Blocks until the child has exited, for whatever reason, and says how.
   ExitStatus wait() const;
+  // Runs handler(status) on the runtime's delivery thread when the child
+  // exits, after every event it emitted (at once if it already has). With
+  // Options::restart it runs for every child that dies.
+  Subscription on_exit(std::function<void(const ExitStatus&)> handler) const;
 
  protected:
   const std::shared_ptr<Connection>& connection() const { return connection_; }
+  Subscription subscribe(EventListener&& listener, bool once) const;
 
  private:
   std::shared_ptr<Connection> connection_;
@@ -124,7 +165,45 @@ class Proxy : public detail::ProxyBase {
   // p.with(options)->m(...) and p.with(options).async()->m(...).
   detail::CallScope<T> with(CallOptions options) const { return {connection(), std::move(options)}; }
 
+  // p.on(&T::event, handler): runs handler(args...) for each event the child
+  // emits, on the runtime's delivery thread: one handler at a time, in the
+  // order the child emitted, each event before the results of calls that
+  // returned after it. The handler is called with const references to the
+  // event's parameters. A handler may call this proxy, add and remove
+  // listeners; one that throws is logged (PROCXY_DEBUG=event) and skipped.
+  template <class... A, class H>
+  Subscription on(void (T::*event)(A...), H handler) const {
+    return listen<A...>(event, std::move(handler), false);
+  }
+  template <class... A, class H>
+  Subscription on(void (T::*event)(A...) const, H handler) const {
+    return listen<A...>(event, std::move(handler), false);
+  }
+  // As on(), for the next event only.
+  template <class... A, class H>
+  Subscription once(void (T::*event)(A...), H handler) const {
+    return listen<A...>(event, std::move(handler), true);
+  }
+  template <class... A, class H>
+  Subscription once(void (T::*event)(A...) const, H handler) const {
+    return listen<A...>(event, std::move(handler), true);
+  }
+
  private:
+  template <class... A, class E, class H>
+  Subscription listen(E event, H handler, bool once) const {
+    using Traits = detail::ClassTraits<T>;
+    constexpr bool kIsEvent = Traits::template kIsEvent<E>;
+    constexpr bool kCallable = std::is_invocable_v<H&, const std::decay_t<A>&...>;
+    static_assert(kIsEvent, "procxy: on()/once() take a PROCXY_EVENT of the proxy's class, and no event has this type");
+    static_assert(kCallable, "procxy: the handler cannot be called with the event's parameters (as const references)");
+    if constexpr (kIsEvent && kCallable) {
+      return subscribe(Traits::listen(event, std::function<void(const std::decay_t<A>&...)>(std::move(handler))), once);
+    } else {
+      return {};
+    }
+  }
+
   mutable Methods<T> methods_;
 };
 

@@ -24,23 +24,41 @@ long long ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-Connection::Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, Options options)
-    : channel_(std::move(channel)), process_(std::move(process)), options_(std::move(options)) {
+Connection::Connection(ChildRecipe recipe, Link link)
+    : recipe_(std::move(recipe)), link_(std::make_shared<Link>(std::move(link))) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 void Connection::start() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  install(lock, link_);
+}
+
+void Connection::install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Link> link) {
+  link_ = std::move(link);
+  channel_closed_ = false;
+  exit_status_.reset();
+  protocol_error_ = nullptr;
   std::weak_ptr<Connection> self = weak_from_this();
-  process_->on_exit([self](const ExitStatus& status) {
-    if (auto connection = self.lock()) connection->on_child_exit(status);
+  // The handler runs at once when the child has already exited: not under our lock.
+  auto process = link_->process;
+  std::weak_ptr<Link> weak_link = link_;
+  lock.unlock();
+  process->on_exit([self, weak_link](const ExitStatus& status) {
+    auto connection = self.lock();
+    auto link = weak_link.lock();
+    if (connection && link) connection->on_child_exit(link, status);
   });
+  lock.lock();
 }
 
 Connection::~Connection() {
+  std::shared_ptr<Link> link;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     stopping_ = true;
     terminated_ = true;
+    link = link_;
     fail_all(lock, [this](const MethodInfo& method) {
       return std::make_exception_ptr(TerminatedError("procxy: parent: " + std::string(method.name) +
                                                      " was abandoned: the last proxy handle was destroyed"));
@@ -49,44 +67,108 @@ Connection::~Connection() {
   helper_cv_.notify_all();
   wake_reader();
   if (helper_.joinable()) helper_.join();
-  if (!process_->exited()) {
+  events_->stop();
+  if (!link->process->exited()) {
     // Polite first: the child destroys its object and exits. The supervisor
     // kills it if it has not after the grace period; nobody waits here.
-    channel_->write(FrameKind::kShutdown, 0, 0);
-    Supervisor::instance().kill_at(process_, Clock::now() + kGraceOnRelease);
+    link->channel->write(FrameKind::kShutdown, 0, 0);
+    Supervisor::instance().kill_at(link->process, Clock::now() + kGraceOnRelease);
   }
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
+pid_t Connection::pid() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return link_->process->pid();
+}
+
 bool Connection::alive() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return !terminated_ && !exit_status_ && !process_->exited();
+  return !terminated_ && !exit_status_ && !link_->process->exited();
+}
+
+ExitStatus Connection::wait() const {
+  std::shared_ptr<Link> link;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    link = link_;
+  }
+  return link->process->wait();
+}
+
+std::uint64_t Connection::on_exit(std::function<void(const ExitStatus&)> handler) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return events_->add_exit(std::move(handler), exit_status_);
+}
+
+int Connection::attempts_for(const MethodInfo& method) const {
+  return method.query ? 1 + std::max(0, recipe_.options.retries) : 1;
 }
 
 Connection::Clock::time_point Connection::deadline_for(const CallOptions& options) const {
-  std::chrono::milliseconds timeout = options.timeout.value_or(options_.timeout);
+  std::chrono::milliseconds timeout = options.timeout.value_or(recipe_.options.timeout);
   return timeout.count() <= 0 ? Clock::time_point::max() : Clock::now() + timeout;
 }
 
 std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
-  std::string what = std::string(method.name) + " on child " + std::to_string(process_->pid());
+  std::string what = std::string(method.name) + " on child " + std::to_string(link_->process->pid());
   if (terminated_) {
     return std::make_exception_ptr(
         TerminatedError("procxy: parent: " + what + " failed: the proxy was terminated by the parent"));
   }
   if (protocol_error_) return protocol_error_;
   ExitStatus status = exit_status_.value_or(ExitStatus{});
-  return std::make_exception_ptr(ChildExitedError(
-      "procxy: parent: " + what + " failed: the child " + status.to_string() + "; spawn a new proxy to continue",
-      status.exit_code, status.signal));
+  std::string next = recipe_.options.restart ? "the next call starts a new child" : "spawn a new proxy to continue";
+  return std::make_exception_ptr(
+      ChildExitedError("procxy: parent: " + what + " failed: the child " + status.to_string() + "; " + next,
+                       status.exit_code, status.signal));
 }
 
-std::exception_ptr Connection::timeout_error(const MethodInfo& method, Clock::duration waited) const {
-  return std::make_exception_ptr(
-      TimeoutError("procxy: parent: " + std::string(method.name) + " on child " + std::to_string(process_->pid()) +
-                   " timed out after " + std::to_string(ms(waited)) +
-                   " ms; the child keeps running (raise Options::timeout or CallOptions::timeout, or set "
-                   "Options::kill_on_timeout)"));
+std::exception_ptr Connection::timeout_error(const Pending& pending, Clock::duration waited) const {
+  std::string attempts = pending.attempts > 1 ? " (attempt " + std::to_string(pending.attempt) + " of " +
+                                                    std::to_string(pending.attempts) + ")"
+                                              : "";
+  std::string after =
+      recipe_.options.kill_on_timeout ? "the child was killed (Options::kill_on_timeout)" : "the child keeps running";
+  return std::make_exception_ptr(TimeoutError("procxy: parent: " + std::string(pending.method->name) + " on child " +
+                                              std::to_string(link_->process->pid()) + " timed out after " +
+                                              std::to_string(ms(waited)) + " ms" + attempts + "; " + after +
+                                              " (raise Options::timeout or CallOptions::timeout if it needs longer)"));
+}
+
+std::shared_ptr<Link> Connection::usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method) {
+  for (;;) {
+    if (terminated_) std::rethrow_exception(closed_error(method));
+    if (restarting_) {
+      restarted_cv_.wait(lock);
+      continue;
+    }
+    if (!exit_status_ && !protocol_error_ && !channel_closed_) return link_;
+    if (!recipe_.options.restart) {
+      // The channel closed but the child is not reaped yet: its exit, moments
+      // away, fails the call with the exit status.
+      if (!exit_status_ && !protocol_error_) return link_;
+      std::rethrow_exception(closed_error(method));
+    }
+    restarting_ = true;
+    std::shared_ptr<Link> old = link_;
+    lock.unlock();
+    std::shared_ptr<Link> fresh;
+    std::exception_ptr failure;
+    try {
+      old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
+      fresh = std::make_shared<Link>(start_child(recipe_));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    lock.lock();
+    restarting_ = false;
+    restarted_cv_.notify_all();
+    if (failure) std::rethrow_exception(failure);
+    log(LogCategory::kSpawn, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
+        static_cast<int>(fresh->process->pid()), static_cast<int>(old->process->pid()));
+    install(lock, std::move(fresh));
+  }
 }
 
 std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& params, Pending&& pending) {
@@ -95,33 +177,53 @@ std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& 
     throw frame_too_large(size, "procxy: parent: the arguments of " + std::string(method.name));
   }
   std::uint64_t id;
+  std::shared_ptr<Link> link;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (terminated_ || exit_status_ || protocol_error_) std::rethrow_exception(closed_error(method));
+    link = usable_link(lock, method);
     id = ++next_id_;
     if (pending.done) ++async_pending_;
     pending_.emplace(id, std::move(pending));
-    // The channel closed but the child is not reaped yet: its exit, moments
-    // away, fails this call with the exit status.
     if (channel_closed_) return id;
   }
   log(LogCategory::kCall, "call %llu %s -> child %d", static_cast<unsigned long long>(id), method.name,
-      static_cast<int>(process_->pid()));
+      static_cast<int>(link->process->pid()));
   // A failed write means the child is gone; its exit fails the call.
-  channel_->write(FrameKind::kCall, method.ordinal, id, segments);
+  link->channel->write(FrameKind::kCall, method.ordinal, id, segments);
   return id;
 }
 
 Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) {
-  Clock::time_point start = Clock::now();
-  Clock::time_point deadline = deadline_for(options);
+  int attempts = attempts_for(method);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return call_once(method, params, options, attempt, attempts);
+    } catch (const TimeoutError&) {
+      if (attempt == attempts) throw;
+    } catch (const ChildExitedError&) {
+      if (attempt == attempts || !recipe_.options.restart) throw;
+    }
+    log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt + 1, attempts);
+  }
+}
+
+Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
+                            int attempt, int attempts) {
   Waiter waiter;
   Pending pending;
   pending.waiter = &waiter;
-  pending.start = start;
-  pending.deadline = deadline;
+  pending.start = Clock::now();
+  pending.deadline = deadline_for(options);
   pending.method = &method;
-  std::uint64_t id = send(method, params, std::move(pending));
+  pending.attempt = attempt;
+  pending.attempts = attempts;
+  pending.from_delivery_thread = events_->on_delivery_thread();
+  const Clock::time_point start = pending.start;
+  const Clock::time_point deadline = pending.deadline;
+  if (options.stop.stop_requested()) {
+    throw CancelledError("procxy: parent: " + std::string(method.name) + " was cancelled by its stop token");
+  }
+  std::uint64_t id = send(method, params, Pending(pending));
 
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
   if (options.stop.stop_possible()) {
@@ -134,22 +236,28 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
   }
 
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!waiter.done && !waiter.cancelled) {
+  while (!waiter.done) {
+    if (waiter.deferred) {  // settled; the events before it are being delivered
+      waiter.cv.wait(lock);
+      continue;
+    }
+    if (waiter.cancelled) break;
     if (!reading_ && !channel_closed_) {
       reading_ = true;
+      std::shared_ptr<Link> link = link_;
       lock.unlock();
-      Read result = read_and_deliver(std::min(deadline, next_async_deadline()));
+      Read result = read_and_deliver(link, std::min(deadline, next_async_deadline()));
       lock.lock();
-      release_role(lock, result);
+      release_role(lock, result, link);
     } else {
       idle_waiters_.push_back(&waiter);
       waiter.cv.wait_until(lock, deadline);
       idle_waiters_.erase(std::find(idle_waiters_.begin(), idle_waiters_.end(), &waiter));
     }
-    if (!waiter.done && !waiter.cancelled && Clock::now() >= deadline) {
+    if (!waiter.done && !waiter.deferred && !waiter.cancelled && Clock::now() >= deadline) {
       pending_.erase(id);
-      std::exception_ptr error = timeout_error(method, Clock::now() - start);
-      if (options_.kill_on_timeout) process_->signal(SIGKILL);
+      std::exception_ptr error = timeout_error(pending, Clock::now() - start);
+      if (recipe_.options.kill_on_timeout) link_->process->signal(SIGKILL);
       lock.unlock();
       std::rethrow_exception(error);
     }
@@ -167,14 +275,55 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
 
 void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
                             Completion done) {
-  std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
+  int attempts = attempts_for(method);
+  std::shared_ptr<capnp::MessageBuilder> copy;
+  if (attempts > 1) {
+    // A query may be sent again after the caller's message is gone: keep a copy.
+    auto message = std::make_shared<capnp::MallocMessageBuilder>();
+    message->getRoot<capnp::AnyPointer>().set(params.getRoot<capnp::AnyPointer>().asReader());
+    copy = std::move(message);
+  } else {
+    // Sent once, now: no copy (the deleter does not own the caller's message).
+    copy = std::shared_ptr<capnp::MessageBuilder>(&params, [](capnp::MessageBuilder*) {});
+  }
+  call_async_attempt(method, std::move(copy), options, std::move(done), 1, attempts);
+}
+
+void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
+                                    const CallOptions& options, Completion done, int attempt, int attempts) {
+  start_helper();
   Pending pending;
-  pending.done = std::move(done);
+  if (attempt < attempts) {
+    std::weak_ptr<Connection> self = weak_from_this();
+    pending.done = [self, &method, params, options, done = std::move(done), attempt, attempts](
+                       Words* result, std::exception_ptr error) mutable {
+      auto connection = self.lock();
+      bool retry = false;
+      if (error && connection && !options.stop.stop_requested()) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const TimeoutError&) {
+          retry = true;
+        } catch (const ChildExitedError&) {
+          retry = connection->recipe_.options.restart;
+        } catch (...) {
+        }
+      }
+      if (!retry) return done(result, error);
+      log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt + 1, attempts);
+      connection->call_async_attempt(method, std::move(params), options, std::move(done), attempt + 1, attempts);
+    };
+  } else {
+    pending.done = std::move(done);
+  }
   pending.start = Clock::now();
   pending.deadline = deadline_for(options);
   pending.method = &method;
+  pending.attempt = attempt;
+  pending.attempts = attempts;
+  pending.from_delivery_thread = events_->on_delivery_thread();
   try {
-    send(method, params, std::move(pending));
+    send(method, *params, std::move(pending));
   } catch (...) {
     pending.done(nullptr, std::current_exception());  // the error belongs in the future
     return;
@@ -183,20 +332,20 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
   if (!reading_) helper_cv_.notify_one();
 }
 
-Connection::Read Connection::read_and_deliver(Clock::time_point deadline) {
+Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline) {
   Frame frame;
   Channel::ReadStatus status;
   try {
-    status = channel_->read(frame, deadline, wake_fd_, "parent");
+    status = link->channel->read(frame, deadline, wake_fd_, "parent");
   } catch (const ProtocolError&) {
     std::unique_lock<std::mutex> lock(mutex_);
-    protocol_error_ = std::current_exception();
-    process_->signal(SIGKILL);  // a child that sends garbage cannot be trusted with more calls
+    if (link == link_) protocol_error_ = std::current_exception();
+    link->process->signal(SIGKILL);  // a child that sends garbage cannot be trusted with more calls
     return Read::kClosed;
   }
   switch (status) {
     case Channel::ReadStatus::kFrame:
-      deliver(frame);
+      deliver(frame, link->process->pid());
       return Read::kProgress;
     case Channel::ReadStatus::kTimeout:
       return Read::kTimeout;
@@ -211,7 +360,18 @@ Connection::Read Connection::read_and_deliver(Clock::time_point deadline) {
   return Read::kClosed;
 }
 
-void Connection::deliver(Frame& frame) {
+void Connection::deliver(Frame& frame, pid_t child) {
+  if (frame.header.kind == FrameKind::kEvent) {
+    // Events keep their place among results: the hub delivers them in order
+    // and holds back the results that follow them.
+    if (events_->wants(frame.header.ordinal)) {
+      events_->push_event(frame.header.ordinal, std::move(frame.payload), child);
+    } else {
+      log(LogCategory::kEvent, "event %u from child %d dropped: no listener", frame.header.ordinal,
+          static_cast<int>(child));
+    }
+    return;
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   auto it = pending_.find(frame.header.id);
   if (it == pending_.end()) return;  // its caller timed out or was cancelled
@@ -224,11 +384,32 @@ void Connection::deliver(Frame& frame) {
   if (frame.header.kind == FrameKind::kResult) {
     result = std::move(frame.payload);
   } else if (frame.header.kind == FrameKind::kError) {
-    error = to_exception(std::move(frame.payload), FailureContext::kCall, pending.method->name, process_->pid());
+    error = to_exception(std::move(frame.payload), FailureContext::kCall, pending.method->name, child);
   } else {
-    error = std::make_exception_ptr(ProtocolError("procxy: parent: child " + std::to_string(process_->pid()) +
-                                                  " answered " + pending.method->name + " with frame kind " +
+    error = std::make_exception_ptr(ProtocolError("procxy: parent: child " + std::to_string(child) + " answered " +
+                                                  pending.method->name + " with frame kind " +
                                                   std::to_string(static_cast<int>(frame.header.kind))));
+  }
+  complete(lock, pending, std::move(result), error);
+}
+
+void Connection::complete(std::unique_lock<std::mutex>& lock, Pending& pending, Words result,
+                          std::exception_ptr error) {
+  if (!pending.from_delivery_thread && events_->busy()) {
+    auto held = std::make_shared<Words>(std::move(result));
+    if (Waiter* waiter = pending.waiter) {
+      waiter->deferred = true;
+      events_->post([this, waiter, held, error] {
+        std::lock_guard<std::mutex> lock(mutex_);  // the waiter's thread keeps this connection alive
+        waiter->result = std::move(*held);
+        waiter->error = error;
+        waiter->done = true;
+        waiter->cv.notify_one();
+      });
+    } else {
+      events_->post([done = std::move(pending.done), held, error] { done(error ? nullptr : held.get(), error); });
+    }
+    return;
   }
   if (pending.waiter) {
     pending.waiter->result = std::move(result);
@@ -239,26 +420,42 @@ void Connection::deliver(Frame& frame) {
   }
   lock.unlock();
   pending.done(error ? nullptr : &result, error);
+  lock.lock();
 }
 
-void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result) {
+void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link) {
   reading_ = false;
-  if (result == Read::kClosed && !channel_closed_) {
+  if (result == Read::kClosed && link == link_ && !channel_closed_) {
     channel_closed_ = true;
-    log(LogCategory::kCall, "channel to child %d closed", static_cast<int>(process_->pid()));
+    log(LogCategory::kCall, "channel to child %d closed", static_cast<int>(link->process->pid()));
     if (protocol_error_) {
       fail_all(lock, [this](const MethodInfo&) { return protocol_error_; });
     } else if (!exit_status_) {
-      Supervisor::instance().kill_at(process_, Clock::now() + kExitAfterClose);
+      Supervisor::instance().kill_at(link->process, Clock::now() + kExitAfterClose);
     }
   }
   expire_async(lock);
   // Hand the role on: to a blocked caller first, else to the helper.
   if (!idle_waiters_.empty()) {
     idle_waiters_.front()->cv.notify_one();
-  } else if (async_pending_ > 0) {
+  } else if (helper_has_work()) {
     helper_cv_.notify_one();
   }
+}
+
+bool Connection::helper_has_work() const { return async_pending_ > 0 || events_->listening(); }
+
+std::uint64_t Connection::subscribe(EventListener listener, bool once) {
+  std::uint64_t id = events_->add(std::move(listener), once);
+  // Events come when no call is in flight too: someone must read them.
+  start_helper();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!reading_) helper_cv_.notify_one();
+  return id;
+}
+
+void Connection::start_helper() {
+  std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
 }
 
 Connection::Clock::time_point Connection::next_async_deadline() const {
@@ -277,7 +474,7 @@ void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
   std::vector<std::pair<Completion, std::exception_ptr>> expired;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.done && it->second.deadline <= now) {
-      expired.emplace_back(std::move(it->second.done), timeout_error(*it->second.method, now - it->second.start));
+      expired.emplace_back(std::move(it->second.done), timeout_error(it->second, now - it->second.start));
       it = pending_.erase(it);
       --async_pending_;
     } else {
@@ -285,7 +482,7 @@ void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
     }
   }
   if (expired.empty()) return;
-  if (options_.kill_on_timeout) process_->signal(SIGKILL);
+  if (recipe_.options.kill_on_timeout) link_->process->signal(SIGKILL);
   lock.unlock();
   for (auto& [done, error] : expired) done(nullptr, error);
   lock.lock();
@@ -293,30 +490,31 @@ void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
 
 void Connection::fail_all(std::unique_lock<std::mutex>& lock,
                           const std::function<std::exception_ptr(const MethodInfo&)>& error) {
-  std::vector<std::pair<Completion, std::exception_ptr>> failed;
   for (auto& [id, pending] : pending_) {
     if (pending.waiter) {
       pending.waiter->error = error(*pending.method);
       pending.waiter->done = true;
       pending.waiter->cv.notify_one();
     } else {
-      failed.emplace_back(std::move(pending.done), error(*pending.method));
+      // On the delivery thread, never here: this may be the supervisor's
+      // thread, and a retried query may restart the child.
+      events_->post([done = std::move(pending.done), e = error(*pending.method)] { done(nullptr, e); });
     }
   }
   pending_.clear();
   async_pending_ = 0;
-  if (failed.empty()) return;
-  lock.unlock();
-  for (auto& [done, e] : failed) done(nullptr, e);
-  lock.lock();
+  (void)lock;
 }
 
-void Connection::on_child_exit(const ExitStatus& status) {
+void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status) {
   std::unique_lock<std::mutex> lock(mutex_);
+  if (link != link_) return;
   exit_status_ = status;
+  log(LogCategory::kSpawn, "child %d %s", static_cast<int>(link->process->pid()), status.to_string().c_str());
   // Unblocks a reader even if something else still holds the child's end.
-  channel_->shutdown();
+  link->channel->shutdown();
   fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
+  events_->push_exit(status);
 }
 
 void Connection::wake_reader() {
@@ -325,38 +523,43 @@ void Connection::wake_reader() {
 }
 
 void Connection::terminate(std::chrono::milliseconds grace) {
+  std::shared_ptr<Link> link;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     terminated_ = true;
+    link = link_;
   }
-  if (!process_->exited()) {
-    channel_->write(FrameKind::kShutdown, 0, 0);
-    if (!process_->wait_for(grace)) process_->signal(SIGKILL);
+  if (!link->process->exited()) {
+    link->channel->write(FrameKind::kShutdown, 0, 0);
+    if (!link->process->wait_for(grace)) link->process->signal(SIGKILL);
   }
-  process_->wait();
+  link->process->wait();
 }
 
 void Connection::kill() {
+  std::shared_ptr<Link> link;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     terminated_ = true;
+    link = link_;
   }
-  process_->signal(SIGKILL);
-  process_->wait();
+  link->process->signal(SIGKILL);
+  link->process->wait();
 }
 
 void Connection::helper_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    if (async_pending_ == 0 || reading_ || channel_closed_) {
+    if (!helper_has_work() || reading_ || channel_closed_) {
       helper_cv_.wait(lock);
       continue;
     }
     reading_ = true;
+    std::shared_ptr<Link> link = link_;
     lock.unlock();
-    Read result = read_and_deliver(next_async_deadline());
+    Read result = read_and_deliver(link, next_async_deadline());
     lock.lock();
-    release_role(lock, result);
+    release_role(lock, result, link);
   }
 }
 

@@ -1,13 +1,17 @@
 #pragma once
 
 // The parent's side of a connection to one child: request ids, pending calls,
-// timeouts, cancellation, and failing every pending call when the child dies.
+// timeouts, retries, cancellation, restarts, and failing every pending call
+// when the child dies.
 //
 // Reading is done by the callers themselves: one waiting caller at a time
 // holds the "reader role", reads replies and hands each to its caller, so a
 // lone synchronous caller reads its own reply with no thread hop. A helper
 // thread takes the role only while asynchronous calls are pending and no
-// caller holds it.
+// caller holds it. Events go to the EventHub, which also holds back results
+// that arrive while earlier events are still being delivered.
+
+#include <capnp/message.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -21,17 +25,36 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dispatch/events.h"
 #include "process/supervisor.h"
 #include "procxy/detail/generated_support.h"
 #include "transport/channel.h"
 
 namespace procxy::detail {
 
+// How to start (and restart) the child of a connection.
+struct ChildRecipe {
+  Options options;
+  std::string class_name;
+  std::uint64_t interface_hash = 0;
+  Construction construction;
+};
+
+// One running child and the channel to it. A restart replaces the whole link.
+struct Link {
+  std::unique_ptr<Channel> channel;
+  std::shared_ptr<ChildProcess> process;
+};
+
+// Starts a child as `recipe` says and constructs its object (start_child.cpp).
+// Throws SpawnError (or ProtocolError) with no child left behind.
+Link start_child(const ChildRecipe& recipe);
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Connection(std::unique_ptr<Channel> channel, std::shared_ptr<ChildProcess> process, Options options);
+  Connection(ChildRecipe recipe, Link link);
   // Call start() once the connection is owned by a shared_ptr.
   void start();
   // Asks the child to exit, and kills it if it has not within a second.
@@ -40,17 +63,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Words call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options);
   void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, Completion done);
 
-  pid_t pid() const { return process_->pid(); }
+  pid_t pid() const;
   bool alive() const;
   void terminate(std::chrono::milliseconds grace);
   void kill();
-  ExitStatus wait() const { return process_->wait(); }
+  ExitStatus wait() const;
+
+  const std::shared_ptr<EventHub>& events() const { return events_; }
+  // Adds an event listener; from now on replies are read even when no call
+  // is in flight. Returns the listener id.
+  std::uint64_t subscribe(EventListener listener, bool once);
+  // Runs `handler` on the delivery thread each time the child exits (at once
+  // if it already has). Returns the listener id.
+  std::uint64_t on_exit(std::function<void(const ExitStatus&)> handler);
 
  private:
   struct Waiter {
     std::condition_variable cv;
     bool done = false;
     bool cancelled = false;
+    bool deferred = false;  // the result is in, queued behind earlier events
     Words result;
     std::exception_ptr error;
   };
@@ -60,40 +92,60 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Clock::time_point start;
     Clock::time_point deadline;
     const MethodInfo* method = nullptr;
+    int attempt = 1;
+    int attempts = 1;
+    bool from_delivery_thread = false;  // never held behind events: it would wait for itself
   };
   enum class Read { kProgress, kTimeout, kClosed };
 
+  int attempts_for(const MethodInfo& method) const;
   Clock::time_point deadline_for(const CallOptions& options) const;
+  Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, int attempt,
+                  int attempts);
+  void call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
+                          const CallOptions& options, Completion done, int attempt, int attempts);
   // Registers and writes the call. Throws (leaving `pending` untouched) when the
   // call cannot be sent.
   std::uint64_t send(const MethodInfo& method, capnp::MessageBuilder& params, Pending&& pending);
-  Read read_and_deliver(Clock::time_point deadline);
-  void deliver(Frame& frame);
-  void release_role(std::unique_lock<std::mutex>& lock, Read result);
+  // The link a call can go to, restarting the child first when it died and
+  // Options::restart is set. Throws when there is none.
+  std::shared_ptr<Link> usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method);
+  void install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Link> link);
+  Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline);
+  void deliver(Frame& frame, pid_t child);
+  // Hands a settled call to its caller, or queues it behind undelivered events.
+  void complete(std::unique_lock<std::mutex>& lock, Pending& pending, Words result, std::exception_ptr error);
+  void release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link);
   void expire_async(std::unique_lock<std::mutex>& lock);
   Clock::time_point next_async_deadline() const;
   void fail_all(std::unique_lock<std::mutex>& lock, const std::function<std::exception_ptr(const MethodInfo&)>& error);
-  void on_child_exit(const ExitStatus& status);
+  void on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status);
   std::exception_ptr closed_error(const MethodInfo& method) const;
-  std::exception_ptr timeout_error(const MethodInfo& method, Clock::duration waited) const;
+  std::exception_ptr timeout_error(const Pending& pending, Clock::duration waited) const;
   void wake_reader();
+  // The helper reads while asynchronous calls are pending or events have listeners.
+  bool helper_has_work() const;
+  void start_helper();
   void helper_loop();
 
-  const std::unique_ptr<Channel> channel_;
-  const std::shared_ptr<ChildProcess> process_;
-  const Options options_;
+  const ChildRecipe recipe_;
+  const std::shared_ptr<EventHub> events_ = std::make_shared<EventHub>();
   int wake_fd_ = -1;  // eventfd: interrupts the reader's poll (cancellation, shutdown)
 
   mutable std::mutex mutex_;
+  std::shared_ptr<Link> link_;
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::size_t async_pending_ = 0;
   std::vector<Waiter*> idle_waiters_;  // blocked callers without the reader role
   bool reading_ = false;
+  // The state of link_: reset by a restart.
   bool channel_closed_ = false;
-  bool terminated_ = false;
   std::optional<ExitStatus> exit_status_;
   std::exception_ptr protocol_error_;
+  bool terminated_ = false;
+  bool restarting_ = false;
+  std::condition_variable restarted_cv_;
 
   std::once_flag helper_started_;
   std::thread helper_;

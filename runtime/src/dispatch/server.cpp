@@ -2,9 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "log.h"
 #include "procxy/version.h"
@@ -43,21 +49,120 @@ Frame read_start_frame(Channel& channel, FrameKind expected) {
 }
 
 std::atomic<bool> g_serving{false};
+// The served object and its channel, for events: set once the object exists.
+std::atomic<const void*> g_object{nullptr};
+std::atomic<Channel*> g_channel{nullptr};
+
+// Runs one call and writes its reply. False when the parent is gone.
+bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& frame) {
+  capnp::MallocMessageBuilder reply;
+  try {
+    Reply params(std::move(frame.payload));
+    entry.dispatch(object, frame.header.ordinal, params, reply);
+    if (std::size_t size = Channel::payload_bytes(reply.getSegmentsForOutput()); size > kMaxFrameSize) {
+      throw frame_too_large(size, me() + ": the results");  // reported like any exception
+    }
+  } catch (...) {
+    capnp::MallocMessageBuilder failure;
+    encode_current_exception(failure);
+    return channel.write(FrameKind::kError, 0, frame.header.id, failure.getSegmentsForOutput());
+  }
+  return channel.write(FrameKind::kResult, 0, frame.header.id, reply.getSegmentsForOutput());
+}
+
+// Reads the next call. False at Shutdown or when the parent is gone; exits
+// the process on a frame no parent sends.
+bool next_call(Channel& channel, Frame& frame) {
+  Channel::ReadStatus status;
+  try {
+    status = channel.read(frame, Channel::Clock::time_point::max(), -1, "child");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s; exiting\n", me().c_str(), e.what());
+    _exit(kExitProtocol);
+  }
+  if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) return false;
+  if (frame.header.kind != FrameKind::kCall) {
+    std::fprintf(stderr, "%s: unexpected frame kind %d from the parent; exiting\n", me().c_str(),
+                 static_cast<int>(frame.header.kind));
+    _exit(kExitProtocol);
+  }
+  return true;
+}
+
+// Options::concurrency > 1: `workers` threads run the calls the reading thread
+// queues, each replying on its own.
+void serve_concurrently(Channel& channel, const ClassEntry& entry, void* object, unsigned workers) {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<Frame> calls;
+  bool stopping = false;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      std::unique_lock<std::mutex> lock(mutex);
+      for (;;) {
+        ready.wait(lock, [&] { return stopping || !calls.empty(); });
+        if (stopping) return;  // calls still queued are abandoned with the parent's interest
+        Frame frame = std::move(calls.front());
+        calls.pop_front();
+        lock.unlock();
+        bool parent_there = run_call(channel, entry, object, frame);
+        lock.lock();
+        if (!parent_there) {
+          stopping = true;
+          ready.notify_all();
+          channel.shutdown();  // ends the reading thread's wait too
+        }
+      }
+    });
+  }
+  Frame frame;
+  while (next_call(channel, frame)) {
+    std::lock_guard<std::mutex> lock(mutex);
+    calls.push_back(std::move(frame));
+    ready.notify_one();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopping = true;
+    ready.notify_all();
+  }
+  for (std::thread& thread : threads) thread.join();
+}
 
 }  // namespace
 
 bool serving() { return g_serving.load(std::memory_order_relaxed); }
+
+bool emitting(const void* object) { return object != nullptr && g_object.load(std::memory_order_acquire) == object; }
+
+void emit(const EventInfo& event, capnp::MessageBuilder& params) {
+  Channel* channel = g_channel.load(std::memory_order_acquire);
+  if (!channel) return;
+  auto segments = params.getSegmentsForOutput();
+  if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
+    throw frame_too_large(size, me() + ": the parameters of event " + event.name);
+  }
+  channel->write(FrameKind::kEvent, event.ordinal, 0, segments);  // a parent that is gone hears nothing
+}
+
+void not_an_event(std::string_view class_name) {
+  throw Error("procxy: parent: the member passed to Proxy<" + std::string(class_name) +
+              ">::on()/once() is a method, not a PROCXY_EVENT; subscribe to an event of the class");
+}
 
 void serve(int fd) {
   g_serving = true;
   Channel channel(fd);
   const ClassEntry* entry = nullptr;
   void* object = nullptr;
+  unsigned concurrency = 1;
   try {
     Frame select_frame = read_start_frame(channel, FrameKind::kSelect);
     Reply select_reply(std::move(select_frame.payload));
     auto select = select_reply.root<wire::Select>();
     std::string name = select.getClassName();
+    concurrency = std::max(1u, select.getConcurrency());
     entry = find_class(name);
     if (!entry) {
       fail_start(channel, wire::Failure::Kind::UNKNOWN_CLASS,
@@ -79,41 +184,22 @@ void serve(int fd) {
     std::fflush(nullptr);
     _exit(kExitStartFailed);
   }
+  g_channel.store(&channel, std::memory_order_release);
+  g_object.store(object, std::memory_order_release);
   channel.write(FrameKind::kReady, 0, 0);
-  log(LogCategory::kSpawn, "serving %.*s", static_cast<int>(entry->name.size()), entry->name.data());
+  log(LogCategory::kSpawn, "serving %.*s (%u call(s) at once)", static_cast<int>(entry->name.size()),
+      entry->name.data(), concurrency);
 
-  Frame frame;
-  for (;;) {
-    Channel::ReadStatus status;
-    try {
-      status = channel.read(frame, Channel::Clock::time_point::max(), -1, "child");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s: %s; exiting\n", me().c_str(), e.what());
-      _exit(kExitProtocol);
+  if (concurrency > 1) {
+    serve_concurrently(channel, *entry, object, concurrency);
+  } else {
+    Frame frame;
+    while (next_call(channel, frame) && run_call(channel, *entry, object, frame)) {
     }
-    if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) break;
-    if (frame.header.kind != FrameKind::kCall) {
-      std::fprintf(stderr, "%s: unexpected frame kind %d from the parent; exiting\n", me().c_str(),
-                   static_cast<int>(frame.header.kind));
-      _exit(kExitProtocol);
-    }
-    capnp::MallocMessageBuilder reply;
-    FrameKind kind = FrameKind::kResult;
-    try {
-      Reply params(std::move(frame.payload));
-      entry->dispatch(object, frame.header.ordinal, params, reply);
-      if (std::size_t size = Channel::payload_bytes(reply.getSegmentsForOutput()); size > kMaxFrameSize) {
-        throw frame_too_large(size, me() + ": the results");  // reported like any exception
-      }
-    } catch (...) {
-      capnp::MallocMessageBuilder failure;
-      encode_current_exception(failure);
-      kind = FrameKind::kError;
-      if (!channel.write(kind, 0, frame.header.id, failure.getSegmentsForOutput())) break;
-      continue;
-    }
-    if (!channel.write(kind, 0, frame.header.id, reply.getSegmentsForOutput())) break;
   }
+  // Events the object emits while it is destroyed (or from its own threads
+  // later) go nowhere.
+  g_object.store(nullptr, std::memory_order_release);
   entry->destroy(object);
   std::fflush(nullptr);
   _exit(0);

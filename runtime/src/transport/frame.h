@@ -20,6 +20,7 @@ enum class FrameKind : std::uint16_t {
   kResult = 5,     // child -> parent: results of request `id`
   kError = 6,      // child -> parent: wire::Failure for request `id` (0: the start)
   kShutdown = 7,   // parent -> child: destroy the object and exit
+  kEvent = 8,      // child -> parent: event `ordinal` and its params (id 0)
 };
 
 struct FrameHeader {

@@ -10,6 +10,7 @@ struct Select {
   className @0 :Text;
   interfaceHash @1 :UInt64;
   runtimeVersion @2 :UInt32;
+  concurrency @3 :UInt32 = 1;  # calls the child runs at once (Options::concurrency)
 }
 
 # Child -> parent: why a start or a call failed.

@@ -8,6 +8,9 @@ class PROCXY_REMOTE Emitter {
  public:
   PROCXY_EVENT int returns_value(int x);
   PROCXY_EVENT void has_body(int x) {}
+  PROCXY_EVENT void overloaded(int x);
+  void overloaded(int x, int y);
+  PROCXY_EVENT void bad_parameter(int* out);
 };
 
 }  // namespace bad

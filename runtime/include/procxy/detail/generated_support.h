@@ -84,6 +84,30 @@ std::future<R> call_async(Connection& connection, const CallOptions& options, co
   return future;
 }
 
+// A PROCXY_EVENT as the wire knows it.
+struct EventInfo {
+  std::uint16_t ordinal;  // in declaration order among the class's events
+  const char* name;       // "demo::Calculator::progress", for messages
+};
+
+// One handler of an event, behind the decoding of the event's parameters.
+struct EventListener {
+  const EventInfo* event;
+  std::function<void(Reply& params)> deliver;
+};
+
+// True in a child, for the object it serves: only then does an event go out.
+bool emitting(const void* object);
+
+// Sends the event to the parent at once, from the calling thread; silently
+// dropped when the parent is gone. Throws procxy::Error when the parameters
+// exceed the frame size limit.
+void emit(const EventInfo& event, capnp::MessageBuilder& params);
+
+// Raised by a generated listen() for a member pointer that is a method of the
+// right type but not an event.
+[[noreturn]] void not_an_event(std::string_view class_name);
+
 // The child side of a class, registered by generated code at static
 // initialization.
 struct ClassEntry {

@@ -15,6 +15,11 @@ struct detail::ClassTraits<::store::Inventory> {
   static constexpr std::string_view kName = "store::Inventory";
   static constexpr std::uint64_t kInterfaceHash = 0x70ad81260dd8a226ULL;
   static detail::Construction construct();
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>
@@ -44,6 +49,11 @@ struct detail::ClassTraits<::Shadowing> {
   static constexpr std::string_view kName = "Shadowing";
   static constexpr std::uint64_t kInterfaceHash = 0xe6ef0af1d55706eeULL;
   static detail::Construction construct();
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>

@@ -15,6 +15,11 @@ struct detail::ClassTraits<::e2e::types::Types> {
   static constexpr std::string_view kName = "e2e::types::Types";
   static constexpr std::uint64_t kInterfaceHash = 0x87aa500b6258302aULL;
   static detail::Construction construct();
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>

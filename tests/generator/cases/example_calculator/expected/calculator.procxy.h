@@ -16,6 +16,11 @@ struct detail::ClassTraits<::demo::Calculator> {
   static constexpr std::uint64_t kInterfaceHash = 0xd857b429a089101bULL;
   static detail::Construction construct();
   static detail::Construction construct(int base);
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>

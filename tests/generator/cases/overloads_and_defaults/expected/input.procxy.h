@@ -18,6 +18,11 @@ struct detail::ClassTraits<::shapes::Canvas> {
   static detail::Construction construct(int width);
   static detail::Construction construct(int width, int height);
   static detail::Construction construct(const std::string& preset);
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>

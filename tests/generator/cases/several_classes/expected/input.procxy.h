@@ -15,6 +15,11 @@ struct detail::ClassTraits<::outer::Blank> {
   static constexpr std::string_view kName = "outer::Blank";
   static constexpr std::uint64_t kInterfaceHash = 0x046d1cec35a187d8ULL;
   static detail::Construction construct();
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>
@@ -34,6 +39,11 @@ struct detail::ClassTraits<::outer::inner::Counter> {
   static constexpr std::string_view kName = "outer::inner::Counter";
   static constexpr std::uint64_t kInterfaceHash = 0x6e620228fe1d869dULL;
   static detail::Construction construct(long start);
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>
@@ -57,6 +67,11 @@ struct detail::ClassTraits<::handles::LooksLikeAHandle> {
   static constexpr std::string_view kName = "handles::LooksLikeAHandle";
   static constexpr std::uint64_t kInterfaceHash = 0x74cfb903b8139263ULL;
   static detail::Construction construct();
+
+  // Which member pointers are PROCXY_EVENTs, and a listener for each.
+
+  template <class E>
+  static constexpr bool kIsEvent = false;
 };
 
 template <>

@@ -1,0 +1,106 @@
+#pragma once
+
+// The parent's delivery of what a child reports on its own: events and its
+// exit. One runtime thread per connection runs the listeners, one at a time,
+// in the order the child emitted. A call's result that arrives while earlier
+// events are still queued or being delivered is queued behind them, so that a
+// caller never sees a result before the events that preceded it.
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "procxy/detail/generated_support.h"
+
+namespace procxy::detail {
+
+class EventHub : public std::enable_shared_from_this<EventHub> {
+ public:
+  EventHub() = default;
+  ~EventHub();
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
+  // Listeners. Ids are never reused.
+  std::uint64_t add(EventListener listener, bool once);
+  // `exited`: the child is already gone; the handler then runs at once (on
+  // the delivery thread) with this status.
+  std::uint64_t add_exit(std::function<void(const ExitStatus&)> handler, const std::optional<ExitStatus>& exited);
+  // After remove() returns, the listener is not running on another thread and
+  // never runs again.
+  void remove(std::uint64_t id);
+  bool active(std::uint64_t id) const;
+
+  // True when some listener waits for events of this ordinal; others are
+  // dropped as they arrive.
+  bool wants(std::uint16_t ordinal) const;
+  // True while any event listener exists.
+  bool listening() const;
+  void push_event(std::uint16_t ordinal, Words payload, pid_t child);
+  void push_exit(const ExitStatus& status);
+  // True while events are queued or being delivered: a result arriving now
+  // must be posted behind them.
+  bool busy() const;
+  // Queues `completion` to run on the delivery thread.
+  void post(std::function<void()> completion);
+  bool on_delivery_thread() const;
+
+  // Drops the queued events, runs the queued completions and ends the
+  // delivery thread (detaching it when called from a listener).
+  void stop();
+
+ private:
+  struct Listener {
+    std::uint64_t id = 0;
+    std::optional<std::uint16_t> ordinal;  // none: an exit listener
+    bool once = false;
+    bool active = true;
+    EventListener event;
+    std::function<void(const ExitStatus&)> on_exit;
+  };
+  struct Item {
+    enum class Kind { kEvent, kCompletion, kExit };
+    explicit Item(Kind k) : kind(k) {}
+    Kind kind;
+    std::uint16_t ordinal = 0;
+    Words payload;
+    pid_t child = 0;
+    std::function<void()> completion;
+    ExitStatus status;
+    std::shared_ptr<Listener> only;  // kExit: just this listener (added after the exit)
+  };
+
+  void push(Item item);
+  void run();
+  void deliver_event(std::unique_lock<std::mutex>& lock, Item& item);
+  void deliver_exit(std::unique_lock<std::mutex>& lock, Item& item);
+  // Runs `call` with the lock released, as listener `listener`.
+  // Drops `targets` with the lock released: a handler may own the last proxy
+  // handle, whose destruction stops this hub.
+  void release(std::unique_lock<std::mutex>& lock, std::vector<std::shared_ptr<Listener>>& targets);
+  void invoke(std::unique_lock<std::mutex>& lock, Listener& listener, const std::function<void()>& call,
+              const char* what);
+
+  mutable std::mutex mutex_;
+  std::condition_variable queue_cv_;
+  std::condition_variable idle_cv_;  // current_ changed
+  std::uint64_t next_id_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<Listener>> listeners_;  // by id: registration order
+  std::deque<Item> queue_;
+  bool delivering_ = false;
+  std::uint64_t current_ = 0;  // the listener running now, 0: none
+  bool stopping_ = false;
+  std::thread thread_;
+  std::thread::id thread_id_;
+};
+
+}  // namespace procxy::detail

@@ -1,0 +1,131 @@
+// Supervision: retries of queries, restart of a dead child, concurrency in the
+// child.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "service.procxy.h"
+
+using e2e::Service;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("procxy_e2e_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("a query is re-sent after a timeout, up to Options::retries times", "[supervision]") {
+  procxy::Options options;
+  options.timeout = std::chrono::milliseconds(150);
+  options.retries = 3;
+  auto service = procxy::spawn<Service>(options);
+  // The first run sleeps past the timeout; a later attempt finds it done.
+  std::int64_t runs = service->slow_first(400);
+  CHECK(runs >= 2);
+  CHECK(runs <= 4);
+
+  auto async_service = procxy::spawn<Service>(options);
+  CHECK(async_service.async()->slow_first(400).get() >= 2);
+}
+
+TEST_CASE("a mutation is never re-sent", "[supervision]") {
+  procxy::Options options;
+  options.timeout = std::chrono::milliseconds(150);
+  options.retries = 3;
+  auto service = procxy::spawn<Service>(options);
+  CHECK_THROWS_AS(service->slow_first_mutation(400), procxy::TimeoutError);
+  // It ran once: the next run is the second.
+  CHECK(service.with({.timeout = std::chrono::seconds(10)})->slow_first_mutation(0) == 2);
+}
+
+TEST_CASE("retries = 0 sends a query once; the error says which attempt failed", "[supervision]") {
+  procxy::Options once;
+  once.timeout = std::chrono::milliseconds(100);
+  once.retries = 0;
+  auto service = procxy::spawn<Service>(once);
+  CHECK_THROWS_WITH(service->slow_first(300), Catch::Contains("timed out") && !Catch::Contains("attempt"));
+
+  procxy::Options twice = once;
+  twice.retries = 1;
+  auto hung = procxy::spawn<Service>(twice);
+  hung.async()->crash("hang");  // every later call waits behind it
+  CHECK_THROWS_WITH(hung->slow_first(0), Catch::Contains("attempt 2 of 2"));
+}
+
+TEST_CASE("restart: the next call after a death starts a new child, constructed the same way", "[supervision]") {
+  procxy::Options options;
+  options.restart = true;
+  auto service = procxy::spawn<Service>(options, "restarted", 7);
+  pid_t first = service.pid();
+  int exits = 0;
+  std::mutex mutex;
+  std::condition_variable exited;
+  service.on_exit([&](const procxy::ExitStatus&) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++exits;
+    exited.notify_all();
+  });
+  CHECK_THROWS_AS(service->crash("kill"), procxy::ChildExitedError);  // a mutation is not re-sent
+  CHECK_FALSE(service.alive());
+  CHECK(service->name() == "restarted");  // a new child, constructed the same way
+  CHECK(service->base() == 7);
+  CHECK(service.pid() != first);
+  CHECK(service.alive());
+  CHECK_THROWS_WITH(service->crash("exit3"), Catch::Contains("the next call starts a new child"));
+  CHECK(service->add(1, 1) == 9);
+  std::unique_lock<std::mutex> lock(mutex);
+  CHECK(exited.wait_for(lock, std::chrono::seconds(10), [&] { return exits == 2; }));  // once per death
+}
+
+TEST_CASE("restart: a query that dies is re-sent to the restarted child", "[supervision]") {
+  std::string marker = temp_path("die_once");
+  std::filesystem::remove(marker);
+  procxy::Options options;
+  options.restart = true;
+  auto service = procxy::spawn<Service>(options);
+  pid_t first = service.pid();
+  pid_t answered = service->die_once(marker);  // the first child kills itself; the second answers
+  CHECK(answered != first);
+  CHECK(answered == service.pid());
+
+  std::filesystem::remove(marker);
+  procxy::Options no_restart;
+  auto plain = procxy::spawn<Service>(no_restart);
+  CHECK_THROWS_AS(plain->die_once(marker), procxy::ChildExitedError);  // without restart, nothing to retry on
+  std::filesystem::remove(marker);
+}
+
+TEST_CASE("terminate() and kill() are final even with restart", "[supervision]") {
+  procxy::Options options;
+  options.restart = true;
+  auto service = procxy::spawn<Service>(options);
+  service.terminate();
+  CHECK_THROWS_AS(service->add(1, 1), procxy::TerminatedError);
+}
+
+TEST_CASE("Options::concurrency runs that many calls at once in the child", "[supervision]") {
+  procxy::Options options;
+  options.concurrency = 4;
+  auto service = procxy::spawn<Service>(options);
+  std::vector<std::future<int>> calls;
+  for (int i = 0; i < 4; ++i) calls.push_back(service.async()->rendezvous(4));  // all four must be inside at once
+  for (auto& call : calls) CHECK(call.get() == 4);
+  CHECK(service->add(2, 3) == 5);
+
+  procxy::Options invalid;
+  invalid.concurrency = 0;
+  CHECK_THROWS_WITH(procxy::spawn<Service>(invalid), Catch::Contains("at least 1"));
+}
+
+TEST_CASE("with concurrency 1 calls run one at a time, in arrival order", "[supervision]") {
+  auto service = procxy::spawn<Service>();
+  std::vector<std::future<std::int64_t>> calls;
+  for (int i = 0; i < 50; ++i) calls.push_back(service.async()->increment());
+  for (int i = 0; i < 50; ++i) CHECK(calls[i].get() == i + 1);
+}
