@@ -7,6 +7,7 @@ packages=(
   clang-14 libclang-14-dev libclang-common-14-dev
   libcapnp-dev capnproto
   catch2 libkainjow-mustache-dev libbenchmark-dev
+  libbackward-cpp-dev libdw-dev
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -7,6 +7,8 @@
 #include <memory>
 #include <typeinfo>
 
+#include "throw_stack.h"
+
 namespace procxy::detail {
 namespace {
 
@@ -59,10 +61,12 @@ void encode_current_exception(capnp::MessageBuilder& message) {
   } catch (const std::exception& e) {
     failure.setTypeName(demangle(typeid(e).name()));
     failure.setMessage(e.what());
+    failure.setStack(throw_stack(&typeid(e), &e));
   } catch (...) {
     std::type_info* type = abi::__cxa_current_exception_type();
     failure.setTypeName(type ? demangle(type->name()) : "unknown");
     failure.setMessage("");
+    failure.setStack(throw_stack(type, nullptr));
   }
 }
 

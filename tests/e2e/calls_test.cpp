@@ -135,32 +135,6 @@ TEST_CASE("a stop token cancels the caller's wait", "[calls]") {
   CHECK(service->add(1, 1) == 2);
 }
 
-TEST_CASE("8 threads x 12,500 calls on one proxy: every result reaches its caller", "[calls][load]") {
-  auto service = procxy::spawn<Service>(0);
-  std::atomic<int> mismatches{0};
-  std::atomic<int> calls{0};
-  std::mutex errors_mutex;
-  std::vector<std::string> errors;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      try {
-        for (int i = 0; i < 12'500; ++i) {
-          if (service->add(t * 1'000'000, i) != t * 1'000'000 + i) ++mismatches;
-          ++calls;
-        }
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(errors_mutex);
-        errors.push_back(e.what());
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  CHECK(errors == std::vector<std::string>{});
-  CHECK(calls == 100'000);
-  CHECK(mismatches == 0);
-}
-
 TEST_CASE("a handle operation and a method of the same name do not clash", "[calls]") {
   auto service = procxy::spawn<Service>();
   CHECK(service->pid() == service.pid());  // -> reaches the method, . the handle

@@ -5,9 +5,13 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
 
 #include "extra.procxy.h"
 #include "service.procxy.h"
+#include "test_support.h"
 
 using e2e::Service;
 
@@ -44,6 +48,24 @@ TEST_CASE("standard exceptions are rethrown as their own type and as RemoteError
   // The exact type is kept: a domain_error is not reported as a logic_error.
   CHECK_THROWS_AS(service->throw_std("domain_error", "x"), std::domain_error);
   CHECK(service->add(1, 1) == 2);  // the child survives its exceptions
+}
+
+TEST_CASE("remote_stack() holds the child's stack at the throw, symbolized", "[faults]") {
+  auto service = procxy::spawn<Service>();
+  try {
+    service->throw_std("out_of_range", "where am I");
+    FAIL("nothing thrown");
+  } catch (const procxy::RemoteError& e) {
+    INFO(e.remote_stack());
+    CHECK_THAT(e.remote_stack(), Catch::StartsWith("#0 ") && Catch::Contains("e2e::Service::throw_std") &&
+                                     Catch::Contains("procxy::detail::serve"));
+  }
+  try {
+    service->throw_int(7);  // not a std::exception: found by its type
+    FAIL("nothing thrown");
+  } catch (const procxy::RemoteError& e) {
+    CHECK_THAT(e.remote_stack(), Catch::Contains("e2e::Service::throw_int"));
+  }
 }
 
 TEST_CASE("other exception types become RemoteException naming the type", "[faults]") {
@@ -83,45 +105,139 @@ TEST_CASE("a constructor that throws makes spawn throw SpawnError carrying the r
   }
 }
 
-TEST_CASE("a child that dies mid-call fails that call and every pending one", "[faults]") {
-  struct Case {
-    std::string how;
-    std::optional<int> exit_code;
-    std::optional<int> signal;
-  };
-  for (const Case& c : {Case{"segv", {}, SIGSEGV}, Case{"abort", {}, SIGABRT}, Case{"exit3", 3, {}}}) {
-    DYNAMIC_SECTION("crash by " << c.how) {
-      // Under a sanitizer the child would report the signal and exit with
-      // code 1; the test is about how procxy reports a death by signal.
-      procxy::Options options;
-      for (const char* variable : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
-        const char* value = std::getenv(variable);
-        options.env[variable] = std::string(value ? value : "") + ":handle_segv=0:handle_abort=0";
-      }
-      auto service = procxy::spawn<Service>(options);
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Death {
+  std::string how;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+};
+
+const std::vector<Death> kDeaths = {
+    {"kill", {}, SIGKILL}, {"segv", {}, SIGSEGV}, {"abort", {}, SIGABRT}, {"terminate", {}, SIGABRT}, {"exit3", 3, {}}};
+
+procxy::Options crash_options() {
+  // Under a sanitizer the child would report abort() and exit with code 1;
+  // these tests are about how procxy reports the death itself.
+  procxy::Options options;
+  for (const char* variable : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
+    const char* value = std::getenv(variable);
+    options.env[variable] = std::string(value ? value : "") + ":handle_segv=0:handle_abort=0";
+  }
+  return options;
+}
+
+std::string stamp_path(const std::string& how) {
+  return (std::filesystem::temp_directory_path() / ("procxy_e2e_stamp_" + std::to_string(::getpid()) + "_" + how))
+      .string();
+}
+
+// When the child wrote its stamp, just before dying.
+Clock::time_point read_stamp(const std::string& path) {
+  std::ifstream in(path);
+  Clock::rep ticks = 0;
+  in >> ticks;
+  std::filesystem::remove(path);
+  return Clock::time_point(Clock::duration(ticks));
+}
+
+void check_gone(procxy::Proxy<Service>& service, pid_t pid, const Death& death) {
+  CHECK_FALSE(service.alive());
+  procxy::ExitStatus status = service.wait();
+  CHECK(status.exit_code == death.exit_code);
+  CHECK(status.signal == death.signal);
+  auto live = procxy::children();
+  CHECK(std::find(live.begin(), live.end(), pid) == live.end());
+  CHECK_FALSE(e2e::process_exists(pid));                          // reaped: no zombie
+  CHECK_THROWS_AS(service->add(1, 2), procxy::ChildExitedError);  // later calls fail the same way
+}
+
+}  // namespace
+
+TEST_CASE("a death mid-call fails it and the 63 calls queued behind it within 100 ms", "[faults]") {
+  for (const Death& death : kDeaths) {
+    DYNAMIC_SECTION("death by " << death.how) {
+      auto service = procxy::spawn<Service>(crash_options());
       pid_t pid = service.pid();
-      // Calls queued behind the crash: they must fail too, not hang.
-      std::future<void> crash = service.async()->crash(c.how);
+      std::promise<procxy::ExitStatus> exit;
+      service.on_exit([&](const procxy::ExitStatus& status) { exit.set_value(status); });
+      std::string stamp = stamp_path(death.how);
       std::vector<std::future<int>> queued;
-      for (int i = 0; i < 16; ++i) queued.push_back(service.async()->add(i, i));
+      std::future<void> crash = service.async()->crash(death.how, stamp);
+      for (int i = 0; i < 63; ++i) queued.push_back(service.async()->add(i, i));
+      int failed = 0;
       try {
         crash.get();
         FAIL("the crash call returned");
       } catch (const procxy::ChildExitedError& e) {
-        CHECK(e.exit_code() == c.exit_code);
-        CHECK(e.signal() == c.signal);
+        ++failed;
+        CHECK(e.exit_code() == death.exit_code);
+        CHECK(e.signal() == death.signal);
         CHECK_THAT(e.what(), Catch::Contains("e2e::Service::crash") && Catch::Contains(std::to_string(pid)));
       }
-      for (auto& call : queued) CHECK_THROWS_AS(call.get(), procxy::ChildExitedError);
-      CHECK_THROWS_AS(service->add(1, 2), procxy::ChildExitedError);  // later calls too
-      CHECK_FALSE(service.alive());
-      procxy::ExitStatus status = service.wait();
-      CHECK(status.exit_code == c.exit_code);
-      CHECK(status.signal == c.signal);
-      auto live = procxy::children();
-      CHECK(std::find(live.begin(), live.end(), pid) == live.end());  // reaped: no zombie
+      for (auto& call : queued) {
+        try {
+          call.get();
+        } catch (const procxy::ChildExitedError&) {
+          ++failed;
+        }
+      }
+      Clock::time_point all_failed = Clock::now();
+      CHECK(failed == 64);  // none lost, none answered
+      CHECK(all_failed - read_stamp(stamp) < e2e::bound(std::chrono::milliseconds(100)));
+      auto status = exit.get_future();
+      REQUIRE(status.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+      CHECK(status.get().signal == death.signal);  // on_exit reports it
+      check_gone(service, pid, death);
     }
   }
+}
+
+TEST_CASE("a death between calls is reported at once and fails later calls", "[faults]") {
+  for (const Death& death : kDeaths) {
+    DYNAMIC_SECTION("death by " << death.how) {
+      auto service = procxy::spawn<Service>(crash_options());
+      pid_t pid = service.pid();
+      std::promise<Clock::time_point> exited;
+      service.on_exit([&](const procxy::ExitStatus&) { exited.set_value(Clock::now()); });
+      std::string stamp = stamp_path(death.how + "_idle");
+      service->crash_later(death.how, 50, stamp);  // a thread of the object, while no call runs
+      auto reported = exited.get_future();
+      REQUIRE(reported.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+      CHECK(reported.get() - read_stamp(stamp) < e2e::bound(std::chrono::milliseconds(100)));
+      check_gone(service, pid, death);
+    }
+  }
+}
+
+TEST_CASE("a hung child fails the call and the 63 behind it at their timeouts", "[faults]") {
+  procxy::Options options;
+  options.timeout = std::chrono::milliseconds(300);
+  auto service = procxy::spawn<Service>(options);
+  auto start = Clock::now();
+  std::future<void> hang = service.async()->crash("hang");
+  std::vector<std::future<int>> queued;
+  for (int i = 0; i < 63; ++i) queued.push_back(service.async()->add(i, i));
+  int timed_out = 0;
+  try {
+    hang.get();
+  } catch (const procxy::TimeoutError&) {
+    ++timed_out;
+  }
+  for (auto& call : queued) {
+    try {
+      call.get();
+    } catch (const procxy::TimeoutError&) {
+      ++timed_out;
+    }
+  }
+  auto waited = Clock::now() - start;
+  CHECK(timed_out == 64);
+  CHECK(waited >= std::chrono::milliseconds(300));
+  CHECK(waited < std::chrono::milliseconds(300) + e2e::bound(std::chrono::milliseconds(500)));
+  CHECK(service.alive());  // a timeout does not kill the child (no kill_on_timeout)
 }
 
 TEST_CASE("a blocked synchronous caller learns of the child's death at once", "[faults]") {

@@ -1,0 +1,73 @@
+#include "throw_stack.h"
+
+#include <dlfcn.h>
+
+#define BACKWARD_HAS_DW 1
+#include <backward.hpp>
+
+#include "dispatch/server.h"
+
+namespace procxy::detail {
+namespace {
+
+constexpr std::size_t kMaxFrames = 48;
+
+struct LastThrow {
+  const void* object = nullptr;
+  const std::type_info* type = nullptr;
+  backward::StackTrace trace;
+};
+
+thread_local LastThrow t_last_throw;
+
+void record(void* object, const std::type_info* type) {
+  t_last_throw.object = object;
+  t_last_throw.type = type;
+  t_last_throw.trace.load_here(kMaxFrames);
+}
+
+std::string format(backward::StackTrace& trace) {
+  backward::TraceResolver resolver;
+  resolver.load_stacktrace(trace);
+  std::string out;
+  bool above_throw = true;  // the frames of the recording itself come first: skip them
+  int number = 0;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    backward::ResolvedTrace frame = resolver.resolve(trace[i]);
+    if (above_throw) {
+      above_throw = frame.object_function != "__cxa_throw";
+      continue;
+    }
+    std::string where = frame.source.filename.empty() ? frame.object_filename
+                                                      : frame.source.filename + ":" + std::to_string(frame.source.line);
+    for (auto inlined = frame.inliners.rbegin(); inlined != frame.inliners.rend(); ++inlined) {
+      out += "#" + std::to_string(number++) + " " + inlined->function + " at " + inlined->filename + ":" +
+             std::to_string(inlined->line) + " (inlined)\n";
+    }
+    out += "#" + std::to_string(number++) + " " +
+           (frame.object_function.empty() ? std::string("??") : frame.object_function) + " at " + where + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string throw_stack(const std::type_info* type, const void* object) {
+  LastThrow& last = t_last_throw;
+  if (!last.type || !type || *last.type != *type || (object && object != last.object)) return "";
+  return format(last.trace);
+}
+
+}  // namespace procxy::detail
+
+// The C++ ABI's throw entry point, wrapped: a child records where it threw,
+// then the real __cxa_throw (the C++ runtime's, or a sanitizer's) runs. This
+// file must not throw itself: the compiler's own declaration of __cxa_throw
+// would clash with this definition.
+extern "C" [[noreturn]] void __cxa_throw(void* object, void* type, void (*destroy)(void*)) {
+  using Throw = void (*)(void*, void*, void (*)(void*));
+  static const Throw next = reinterpret_cast<Throw>(::dlsym(RTLD_NEXT, "__cxa_throw"));
+  if (procxy::detail::serving()) procxy::detail::record(object, static_cast<const std::type_info*>(type));
+  next(object, type, destroy);
+  __builtin_unreachable();
+}

@@ -1,0 +1,36 @@
+#pragma once
+
+// What the e2e tests share: sanitizer-aware load sizes and time bounds, and
+// process checks.
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+
+namespace e2e {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+// Sanitized builds run 5-15x slower: load tests do a tenth of the work there,
+// and time bounds stretch fivefold. Unsanitized runs use the numbers.
+inline constexpr std::size_t scaled(std::size_t count) { return kSanitized ? count / 10 : count; }
+inline constexpr std::chrono::milliseconds bound(std::chrono::milliseconds limit) {
+  return kSanitized ? limit * 5 : limit;
+}
+
+// True while a process with this pid exists (a zombie counts).
+inline bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+}  // namespace e2e
