@@ -33,6 +33,10 @@ double Calculator::divide(double a, double b) {
 
 void Calculator::set_mode(Mode mode) { mode_ = mode; }
 
+void Calculator::work(int steps) {
+  for (int step = 1; step <= steps; ++step) progress(100 * step / steps);
+}
+
 void Calculator::local_only() {}
 
 }  // namespace demo

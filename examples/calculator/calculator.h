@@ -26,6 +26,8 @@ class PROCXY_REMOTE Calculator {
   Point centroid(const std::vector<Point>& points);
   double divide(double a, double b);  // throws std::domain_error for b == 0
   void set_mode(Mode mode);
+  void work(int steps);                     // calls progress(...) while it runs
+  PROCXY_EVENT void progress(int percent);  // declared only: procxy-gen writes its body
   PROCXY_HIDDEN void local_only();
 
  private:

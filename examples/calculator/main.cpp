@@ -28,6 +28,13 @@ int main(int argc, char** argv) {
     std::printf("divide(1, 0) threw std::domain_error: %s\n", e.what());
   }
 
+  // Events: the child calls progress(); the parent's handler runs for each,
+  // and all of them before work() returns here.
+  auto subscription =
+      calc.on(&demo::Calculator::progress, [](int percent) { std::printf("progress %d%%\n", percent); });
+  calc->work(4);
+  subscription.off();
+
   calc.terminate();
   std::printf("child %s\n", calc.wait().to_string().c_str());
 }

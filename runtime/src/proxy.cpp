@@ -8,6 +8,7 @@
 #include "dispatch/server.h"
 #include "process/supervisor.h"
 #include "procxy/procxy.h"
+#include "wire/message.h"
 
 namespace procxy {
 
@@ -44,19 +45,16 @@ Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
   return Subscription(connection_->events(), connection_->subscribe(std::move(listener), once));
 }
 
-namespace {
-// Messages are bounded by the frame size limit, not by Cap'n Proto's default
-// 64 MiB traversal limit.
-capnp::ReaderOptions reader_options() {
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = kj::maxValue;
-  return options;
-}
-}  // namespace
-
 std::string this_side() { return serving() ? "child " + std::to_string(getpid()) : "parent"; }
 
-Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options()) {}
+Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options(words_.size())) {}
+
+void Reply::malformed(const char* what, const char* why) {
+  throw ProtocolError(this_side() == "parent"
+                          ? "procxy: parent: the reply to " + std::string(what) + " is malformed: " + why +
+                                "; parent and child must be built from the same procxy and header"
+                          : "procxy: " + this_side() + ": a message for " + what + " is malformed: " + why);
+}
 
 Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
            capnp::MessageBuilder& params) {

@@ -1,11 +1,7 @@
 #include "throw_stack.h"
 
-#include <dlfcn.h>
-
 #define BACKWARD_HAS_DW 1
 #include <backward.hpp>
-
-#include "dispatch/server.h"
 
 namespace procxy::detail {
 namespace {
@@ -19,12 +15,6 @@ struct LastThrow {
 };
 
 thread_local LastThrow t_last_throw;
-
-void record(void* object, const std::type_info* type) {
-  t_last_throw.object = object;
-  t_last_throw.type = type;
-  t_last_throw.trace.load_here(kMaxFrames);
-}
 
 std::string format(backward::StackTrace& trace) {
   backward::TraceResolver resolver;
@@ -52,22 +42,16 @@ std::string format(backward::StackTrace& trace) {
 
 }  // namespace
 
+void record_throw(const void* object, const std::type_info* type) {
+  t_last_throw.object = object;
+  t_last_throw.type = type;
+  t_last_throw.trace.load_here(kMaxFrames);
+}
+
 std::string throw_stack(const std::type_info* type, const void* object) {
   LastThrow& last = t_last_throw;
-  if (!last.type || !type || *last.type != *type || (object && object != last.object)) return "";
+  if (!kThrowHookLinked || !last.type || !type || *last.type != *type || (object && object != last.object)) return "";
   return format(last.trace);
 }
 
 }  // namespace procxy::detail
-
-// The C++ ABI's throw entry point, wrapped: a child records where it threw,
-// then the real __cxa_throw (the C++ runtime's, or a sanitizer's) runs. This
-// file must not throw itself: the compiler's own declaration of __cxa_throw
-// would clash with this definition.
-extern "C" [[noreturn]] void __cxa_throw(void* object, void* type, void (*destroy)(void*)) {
-  using Throw = void (*)(void*, void*, void (*)(void*));
-  static const Throw next = reinterpret_cast<Throw>(::dlsym(RTLD_NEXT, "__cxa_throw"));
-  if (procxy::detail::serving()) procxy::detail::record(object, static_cast<const std::type_info*>(type));
-  next(object, type, destroy);
-  __builtin_unreachable();
-}

@@ -13,6 +13,11 @@
 
 namespace procxy::detail {
 
+extern const bool kThrowHookLinked;  // defined next to the wrapper
+
+// Called by the __cxa_throw wrapper (throw_hook.cpp), in a child only.
+void record_throw(const void* object, const std::type_info* type);
+
 // The symbolized stack of the latest throw on this thread, if it threw an
 // exception of `type` (at `object`, when known); empty otherwise.
 std::string throw_stack(const std::type_info* type, const void* object);

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <stop_token>
+#include <utility>
 
 #include "log.h"
 #include "remote_error.h"
+#include "wire/message.h"
 
 namespace procxy::detail {
 namespace {
@@ -38,6 +40,7 @@ void Connection::install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Lin
   link_ = std::move(link);
   channel_closed_ = false;
   exit_status_.reset();
+  exit_to_announce_.reset();
   protocol_error_ = nullptr;
   std::weak_ptr<Connection> self = weak_from_this();
   // The handler runs at once when the child has already exited: not under our lock.
@@ -59,7 +62,7 @@ Connection::~Connection() {
     stopping_ = true;
     terminated_ = true;
     link = link_;
-    fail_all(lock, [this](const MethodInfo& method) {
+    fail_all(lock, [](const MethodInfo& method) {
       return std::make_exception_ptr(TerminatedError("procxy: parent: " + std::string(method.name) +
                                                      " was abandoned: the last proxy handle was destroyed"));
     });
@@ -295,23 +298,33 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
   Pending pending;
   if (attempt < attempts) {
     std::weak_ptr<Connection> self = weak_from_this();
-    pending.done = [self, &method, params, options, done = std::move(done), attempt, attempts](
+    std::weak_ptr<EventHub> hub = events_;
+    bool restart = recipe_.options.restart;
+    pending.done = [self, hub, restart, &method, params, options, done = std::move(done), attempt, attempts](
                        Words* result, std::exception_ptr error) mutable {
-      auto connection = self.lock();
       bool retry = false;
-      if (error && connection && !options.stop.stop_requested()) {
+      if (error && !options.stop.stop_requested()) {
         try {
           std::rethrow_exception(error);
         } catch (const TimeoutError&) {
           retry = true;
         } catch (const ChildExitedError&) {
-          retry = connection->recipe_.options.restart;
+          retry = restart;
         } catch (...) {
         }
       }
-      if (!retry) return done(result, error);
+      auto events = hub.lock();
+      if (!retry || !events) return done(result, error);
       log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt + 1, attempts);
-      connection->call_async_attempt(method, std::move(params), options, std::move(done), attempt + 1, attempts);
+      // Sent again from the delivery thread: this may be a reader's thread,
+      // which must never be the one to drop the last reference to the connection.
+      events->post([self, &method, params, options, done, attempt, attempts, error] {
+        if (auto connection = self.lock()) {
+          connection->call_async_attempt(method, params, options, done, attempt + 1, attempts);
+        } else {
+          done(nullptr, error);
+        }
+      });
     };
   } else {
     pending.done = std::move(done);
@@ -337,6 +350,15 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
   Channel::ReadStatus status;
   try {
     status = link->channel->read(frame, deadline, wake_fd_, "parent");
+    if (status == Channel::ReadStatus::kFrame) {
+      FrameKind kind = frame.header.kind;
+      if (kind != FrameKind::kResult && kind != FrameKind::kError && kind != FrameKind::kEvent) {
+        throw ProtocolError("procxy: parent: child " + std::to_string(link->process->pid()) + " sent frame kind " +
+                            std::to_string(static_cast<int>(kind)) +
+                            ", which a child never sends once started; the connection is closed");
+      }
+      validate_message(frame, "parent");
+    }
   } catch (const ProtocolError&) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (link == link_) protocol_error_ = std::current_exception();
@@ -383,12 +405,8 @@ void Connection::deliver(Frame& frame, pid_t child) {
   std::exception_ptr error;
   if (frame.header.kind == FrameKind::kResult) {
     result = std::move(frame.payload);
-  } else if (frame.header.kind == FrameKind::kError) {
-    error = to_exception(std::move(frame.payload), FailureContext::kCall, pending.method->name, child);
   } else {
-    error = std::make_exception_ptr(ProtocolError("procxy: parent: child " + std::to_string(child) + " answered " +
-                                                  pending.method->name + " with frame kind " +
-                                                  std::to_string(static_cast<int>(frame.header.kind))));
+    error = to_exception(std::move(frame.payload), FailureContext::kCall, pending.method->name, child);
   }
   complete(lock, pending, std::move(result), error);
 }
@@ -433,6 +451,7 @@ void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, c
     } else if (!exit_status_) {
       Supervisor::instance().kill_at(link->process, Clock::now() + kExitAfterClose);
     }
+    if (exit_to_announce_) events_->push_exit(*std::exchange(exit_to_announce_, std::nullopt));
   }
   expire_async(lock);
   // Hand the role on: to a blocked caller first, else to the helper.
@@ -514,7 +533,14 @@ void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStat
   // Unblocks a reader even if something else still holds the child's end.
   link->channel->shutdown();
   fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
-  events_->push_exit(status);
+  // on_exit listeners run after every event the child sent: when a reader is
+  // still to drain the channel, it announces the exit at the end of the stream.
+  if (channel_closed_ || !events_->listening()) {
+    events_->push_exit(status);
+  } else {
+    exit_to_announce_ = status;
+    helper_cv_.notify_one();
+  }
 }
 
 void Connection::wake_reader() {

@@ -142,6 +142,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The state of link_: reset by a restart.
   bool channel_closed_ = false;
   std::optional<ExitStatus> exit_status_;
+  std::optional<ExitStatus> exit_to_announce_;  // to on_exit listeners, once the channel is drained
   std::exception_ptr protocol_error_;
   bool terminated_ = false;
   bool restarting_ = false;

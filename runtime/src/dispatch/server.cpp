@@ -17,6 +17,7 @@
 #include "registry.h"
 #include "remote_error.h"
 #include "transport/channel.h"
+#include "wire/message.h"
 
 namespace procxy::detail {
 namespace {
@@ -44,6 +45,11 @@ Frame read_start_frame(Channel& channel, FrameKind expected) {
     fail_start(channel, wire::Failure::Kind::PROTOCOL,
                me() + ": expected frame kind " + std::to_string(static_cast<int>(expected)) + " while starting, got " +
                    std::to_string(static_cast<int>(frame.header.kind)));
+  }
+  try {
+    validate_message(frame, ("child " + std::to_string(getpid())).c_str());
+  } catch (const ProtocolError& e) {
+    fail_start(channel, wire::Failure::Kind::PROTOCOL, e.what());
   }
   return frame;
 }
@@ -76,14 +82,15 @@ bool next_call(Channel& channel, Frame& frame) {
   Channel::ReadStatus status;
   try {
     status = channel.read(frame, Channel::Clock::time_point::max(), -1, "child");
+    if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) return false;
+    if (frame.header.kind != FrameKind::kCall) {
+      throw ProtocolError(me() + ": unexpected frame kind " + std::to_string(static_cast<int>(frame.header.kind)) +
+                          " from the parent");
+    }
+    validate_message(frame, ("child " + std::to_string(getpid())).c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s; exiting\n", me().c_str(), e.what());
-    _exit(kExitProtocol);
-  }
-  if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) return false;
-  if (frame.header.kind != FrameKind::kCall) {
-    std::fprintf(stderr, "%s: unexpected frame kind %d from the parent; exiting\n", me().c_str(),
-                 static_cast<int>(frame.header.kind));
+    // The parent's side of this channel is broken: nothing it sends can be trusted.
+    std::fprintf(stderr, "%s; the child exits\n", e.what());
     _exit(kExitProtocol);
   }
   return true;

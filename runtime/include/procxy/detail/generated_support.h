@@ -7,6 +7,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/array.h>
+#include <kj/exception.h>
 
 #include <cstdint>
 #include <exception>
@@ -36,7 +37,21 @@ class Reply {
     return reader_.getRoot<S>();
   }
 
+  // Runs `decode`, which reads this message; a message that proves malformed
+  // only as it is read (a list longer than the message could hold) raises
+  // ProtocolError naming `what`.
+  template <class F>
+  auto read(const char* what, F&& decode) -> decltype(decode()) {
+    try {
+      return decode();
+    } catch (const kj::Exception& e) {
+      malformed(what, e.getDescription().cStr());
+    }
+  }
+
  private:
+  [[noreturn]] static void malformed(const char* what, const char* why);
+
   Words words_;
   capnp::FlatArrayMessageReader reader_;
 };

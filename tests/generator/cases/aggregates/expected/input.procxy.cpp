@@ -106,7 +106,9 @@ struct InventoryForm1 {
 
   static std::vector<::store::Item> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<::store::Item>>(reply_.root<schema::InventoryAll1Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<::store::Item>>(reply_.root<schema::InventoryAll1Results>().getValue());
+    });
   }
 };
 
@@ -121,7 +123,9 @@ struct InventoryForm2 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::InventoryCount2Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::InventoryCount2Results>().getValue());
+    });
   }
 };
 
@@ -136,7 +140,9 @@ struct InventoryForm3 {
 
   static ::store::Empty decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<::store::Empty>(reply_.root<schema::InventoryNothing3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<::store::Empty>(reply_.root<schema::InventoryNothing3Results>().getValue());
+    });
   }
 };
 
@@ -151,7 +157,9 @@ struct InventoryForm4 {
 
   static std::vector<bool> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<bool>>(reply_.root<schema::InventoryFlags4Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<bool>>(reply_.root<schema::InventoryFlags4Results>().getValue());
+    });
   }
 };
 
@@ -237,7 +245,9 @@ struct ShadowingForm0 {
 
   static ::List decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<::List>(reply_.root<schema::ShadowingEcho0Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<::List>(reply_.root<schema::ShadowingEcho0Results>().getValue());
+    });
   }
 };
 

@@ -196,7 +196,9 @@ struct TypesForm0 {
 
   static bool decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<bool>(reply_.root<schema::TypesBoolean0Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<bool>(reply_.root<schema::TypesBoolean0Results>().getValue());
+    });
   }
 };
 
@@ -211,7 +213,9 @@ struct TypesForm1 {
 
   static char decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<char>(reply_.root<schema::TypesCharacter1Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<char>(reply_.root<schema::TypesCharacter1Results>().getValue());
+    });
   }
 };
 
@@ -226,7 +230,9 @@ struct TypesForm2 {
 
   static signed char decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<signed char>(reply_.root<schema::TypesSignedChar2Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<signed char>(reply_.root<schema::TypesSignedChar2Results>().getValue());
+    });
   }
 };
 
@@ -241,7 +247,9 @@ struct TypesForm3 {
 
   static unsigned char decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned char>(reply_.root<schema::TypesUnsignedChar3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned char>(reply_.root<schema::TypesUnsignedChar3Results>().getValue());
+    });
   }
 };
 
@@ -256,7 +264,9 @@ struct TypesForm4 {
 
   static signed char decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<signed char>(reply_.root<schema::TypesI84Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<signed char>(reply_.root<schema::TypesI84Results>().getValue());
+    });
   }
 };
 
@@ -271,7 +281,9 @@ struct TypesForm5 {
 
   static unsigned char decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned char>(reply_.root<schema::TypesU85Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned char>(reply_.root<schema::TypesU85Results>().getValue());
+    });
   }
 };
 
@@ -286,7 +298,9 @@ struct TypesForm6 {
 
   static short decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<short>(reply_.root<schema::TypesI166Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<short>(reply_.root<schema::TypesI166Results>().getValue());
+    });
   }
 };
 
@@ -301,7 +315,9 @@ struct TypesForm7 {
 
   static unsigned short decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned short>(reply_.root<schema::TypesU167Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned short>(reply_.root<schema::TypesU167Results>().getValue());
+    });
   }
 };
 
@@ -316,7 +332,9 @@ struct TypesForm8 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::TypesI328Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::TypesI328Results>().getValue());
+    });
   }
 };
 
@@ -331,7 +349,9 @@ struct TypesForm9 {
 
   static unsigned int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned int>(reply_.root<schema::TypesU329Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned int>(reply_.root<schema::TypesU329Results>().getValue());
+    });
   }
 };
 
@@ -346,7 +366,9 @@ struct TypesForm10 {
 
   static long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<long>(reply_.root<schema::TypesI6410Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<long>(reply_.root<schema::TypesI6410Results>().getValue());
+    });
   }
 };
 
@@ -361,7 +383,9 @@ struct TypesForm11 {
 
   static unsigned long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned long>(reply_.root<schema::TypesU6411Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned long>(reply_.root<schema::TypesU6411Results>().getValue());
+    });
   }
 };
 
@@ -376,7 +400,9 @@ struct TypesForm12 {
 
   static short decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<short>(reply_.root<schema::TypesShortInt12Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<short>(reply_.root<schema::TypesShortInt12Results>().getValue());
+    });
   }
 };
 
@@ -391,7 +417,9 @@ struct TypesForm13 {
 
   static unsigned short decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned short>(reply_.root<schema::TypesUnsignedShort13Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned short>(reply_.root<schema::TypesUnsignedShort13Results>().getValue());
+    });
   }
 };
 
@@ -406,7 +434,9 @@ struct TypesForm14 {
 
   static long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<long>(reply_.root<schema::TypesLongInt14Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<long>(reply_.root<schema::TypesLongInt14Results>().getValue());
+    });
   }
 };
 
@@ -421,7 +451,9 @@ struct TypesForm15 {
 
   static unsigned long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned long>(reply_.root<schema::TypesUnsignedLong15Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned long>(reply_.root<schema::TypesUnsignedLong15Results>().getValue());
+    });
   }
 };
 
@@ -436,7 +468,9 @@ struct TypesForm16 {
 
   static long long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<long long>(reply_.root<schema::TypesLongLong16Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<long long>(reply_.root<schema::TypesLongLong16Results>().getValue());
+    });
   }
 };
 
@@ -451,7 +485,9 @@ struct TypesForm17 {
 
   static unsigned long long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned long long>(reply_.root<schema::TypesUnsignedLongLong17Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned long long>(reply_.root<schema::TypesUnsignedLongLong17Results>().getValue());
+    });
   }
 };
 
@@ -466,7 +502,9 @@ struct TypesForm18 {
 
   static float decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<float>(reply_.root<schema::TypesF3218Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<float>(reply_.root<schema::TypesF3218Results>().getValue());
+    });
   }
 };
 
@@ -481,7 +519,9 @@ struct TypesForm19 {
 
   static double decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<double>(reply_.root<schema::TypesF6419Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<double>(reply_.root<schema::TypesF6419Results>().getValue());
+    });
   }
 };
 
@@ -496,7 +536,9 @@ struct TypesForm20 {
 
   static ::e2e::types::Shade decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<::e2e::types::Shade>(reply_.root<schema::TypesShade20Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<::e2e::types::Shade>(reply_.root<schema::TypesShade20Results>().getValue());
+    });
   }
 };
 
@@ -511,7 +553,9 @@ struct TypesForm21 {
 
   static ::e2e::types::Legacy decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<::e2e::types::Legacy>(reply_.root<schema::TypesLegacy21Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<::e2e::types::Legacy>(reply_.root<schema::TypesLegacy21Results>().getValue());
+    });
   }
 };
 
@@ -526,7 +570,9 @@ struct TypesForm22 {
 
   static std::string decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::string>(reply_.root<schema::TypesText22Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::string>(reply_.root<schema::TypesText22Results>().getValue());
+    });
   }
 };
 
@@ -541,7 +587,9 @@ struct TypesForm23 {
 
   static std::string decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::string>(reply_.root<schema::TypesView23Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::string>(reply_.root<schema::TypesView23Results>().getValue());
+    });
   }
 };
 
@@ -556,7 +604,9 @@ struct TypesForm24 {
 
   static std::filesystem::path decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::filesystem::path>(reply_.root<schema::TypesPath24Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::filesystem::path>(reply_.root<schema::TypesPath24Results>().getValue());
+    });
   }
 };
 
@@ -571,7 +621,9 @@ struct TypesForm25 {
 
   static std::vector<int> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<int>>(reply_.root<schema::TypesInts25Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<int>>(reply_.root<schema::TypesInts25Results>().getValue());
+    });
   }
 };
 
@@ -586,7 +638,9 @@ struct TypesForm26 {
 
   static std::vector<std::string> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<std::string>>(reply_.root<schema::TypesStrings26Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<std::string>>(reply_.root<schema::TypesStrings26Results>().getValue());
+    });
   }
 };
 
@@ -601,7 +655,9 @@ struct TypesForm27 {
 
   static std::vector<bool> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<bool>>(reply_.root<schema::TypesBools27Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<bool>>(reply_.root<schema::TypesBools27Results>().getValue());
+    });
   }
 };
 
@@ -616,7 +672,9 @@ struct TypesForm28 {
 
   static std::vector<std::vector<double>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<std::vector<double>>>(reply_.root<schema::TypesMatrix28Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<std::vector<double>>>(reply_.root<schema::TypesMatrix28Results>().getValue());
+    });
   }
 };
 
@@ -631,7 +689,9 @@ struct TypesForm29 {
 
   static std::array<double, 4> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::array<double, 4>>(reply_.root<schema::TypesArray29Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::array<double, 4>>(reply_.root<schema::TypesArray29Results>().getValue());
+    });
   }
 };
 
@@ -646,7 +706,9 @@ struct TypesForm30 {
 
   static std::map<std::string, long> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::map<std::string, long>>(reply_.root<schema::TypesOrderedMap30Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::map<std::string, long>>(reply_.root<schema::TypesOrderedMap30Results>().getValue());
+    });
   }
 };
 
@@ -661,7 +723,9 @@ struct TypesForm31 {
 
   static std::unordered_map<int, std::string> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::unordered_map<int, std::string>>(reply_.root<schema::TypesHashMap31Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::unordered_map<int, std::string>>(reply_.root<schema::TypesHashMap31Results>().getValue());
+    });
   }
 };
 
@@ -676,7 +740,9 @@ struct TypesForm32 {
 
   static std::set<std::string> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::set<std::string>>(reply_.root<schema::TypesOrderedSet32Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::set<std::string>>(reply_.root<schema::TypesOrderedSet32Results>().getValue());
+    });
   }
 };
 
@@ -691,7 +757,9 @@ struct TypesForm33 {
 
   static std::unordered_set<long> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::unordered_set<long>>(reply_.root<schema::TypesHashSet33Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::unordered_set<long>>(reply_.root<schema::TypesHashSet33Results>().getValue());
+    });
   }
 };
 
@@ -706,7 +774,9 @@ struct TypesForm34 {
 
   static std::optional<std::string> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::optional<std::string>>(reply_.root<schema::TypesMaybe34Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::optional<std::string>>(reply_.root<schema::TypesMaybe34Results>().getValue());
+    });
   }
 };
 
@@ -721,7 +791,9 @@ struct TypesForm35 {
 
   static std::optional<::e2e::types::Inner> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::optional<::e2e::types::Inner>>(reply_.root<schema::TypesMaybeInner35Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::optional<::e2e::types::Inner>>(reply_.root<schema::TypesMaybeInner35Results>().getValue());
+    });
   }
 };
 
@@ -736,7 +808,9 @@ struct TypesForm36 {
 
   static std::variant<int, std::string, ::e2e::types::Inner> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::variant<int, std::string, ::e2e::types::Inner>>(reply_.root<schema::TypesVariant36Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::variant<int, std::string, ::e2e::types::Inner>>(reply_.root<schema::TypesVariant36Results>().getValue());
+    });
   }
 };
 
@@ -751,7 +825,9 @@ struct TypesForm37 {
 
   static std::pair<std::string, double> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::pair<std::string, double>>(reply_.root<schema::TypesPair37Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::pair<std::string, double>>(reply_.root<schema::TypesPair37Results>().getValue());
+    });
   }
 };
 
@@ -766,7 +842,9 @@ struct TypesForm38 {
 
   static std::tuple<int, std::string, std::vector<bool>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::tuple<int, std::string, std::vector<bool>>>(reply_.root<schema::TypesTuple38Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::tuple<int, std::string, std::vector<bool>>>(reply_.root<schema::TypesTuple38Results>().getValue());
+    });
   }
 };
 
@@ -781,7 +859,9 @@ struct TypesForm39 {
 
   static std::vector<std::byte> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<std::byte>>(reply_.root<schema::TypesBytes39Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<std::byte>>(reply_.root<schema::TypesBytes39Results>().getValue());
+    });
   }
 };
 
@@ -796,7 +876,9 @@ struct TypesForm40 {
 
   static std::vector<unsigned char> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<unsigned char>>(reply_.root<schema::TypesOctets40Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<unsigned char>>(reply_.root<schema::TypesOctets40Results>().getValue());
+    });
   }
 };
 
@@ -811,7 +893,9 @@ struct TypesForm41 {
 
   static unsigned long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned long>(reply_.root<schema::TypesOctetCount41Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned long>(reply_.root<schema::TypesOctetCount41Results>().getValue());
+    });
   }
 };
 
@@ -826,7 +910,9 @@ struct TypesForm42 {
 
   static std::vector<unsigned char> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<unsigned char>>(reply_.root<schema::TypesMakeOctets42Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<unsigned char>>(reply_.root<schema::TypesMakeOctets42Results>().getValue());
+    });
   }
 };
 
@@ -842,7 +928,9 @@ struct TypesForm43 {
 
   static std::vector<std::vector<unsigned char>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::vector<std::vector<unsigned char>>>(reply_.root<schema::TypesMakeChunks43Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::vector<std::vector<unsigned char>>>(reply_.root<schema::TypesMakeChunks43Results>().getValue());
+    });
   }
 };
 
@@ -857,7 +945,9 @@ struct TypesForm44 {
 
   static unsigned long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<unsigned long>(reply_.root<schema::TypesChunkBytes44Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<unsigned long>(reply_.root<schema::TypesChunkBytes44Results>().getValue());
+    });
   }
 };
 
@@ -872,7 +962,9 @@ struct TypesForm45 {
 
   static std::chrono::duration<long, std::ratio<1, 1000>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::chrono::duration<long, std::ratio<1, 1000>>>(reply_.root<schema::TypesMillis45Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::chrono::duration<long, std::ratio<1, 1000>>>(reply_.root<schema::TypesMillis45Results>().getValue());
+    });
   }
 };
 
@@ -887,7 +979,9 @@ struct TypesForm46 {
 
   static std::chrono::duration<long, std::ratio<1, 1000000000>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::chrono::duration<long, std::ratio<1, 1000000000>>>(reply_.root<schema::TypesNanos46Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::chrono::duration<long, std::ratio<1, 1000000000>>>(reply_.root<schema::TypesNanos46Results>().getValue());
+    });
   }
 };
 
@@ -902,7 +996,9 @@ struct TypesForm47 {
 
   static std::chrono::duration<double, std::ratio<1, 1>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::chrono::duration<double, std::ratio<1, 1>>>(reply_.root<schema::TypesSeconds47Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::chrono::duration<double, std::ratio<1, 1>>>(reply_.root<schema::TypesSeconds47Results>().getValue());
+    });
   }
 };
 
@@ -917,7 +1013,9 @@ struct TypesForm48 {
 
   static std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>>(reply_.root<schema::TypesWhen48Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>>(reply_.root<schema::TypesWhen48Results>().getValue());
+    });
   }
 };
 
@@ -932,7 +1030,9 @@ struct TypesForm49 {
 
   static ::e2e::types::Record decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<::e2e::types::Record>(reply_.root<schema::TypesRecord49Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<::e2e::types::Record>(reply_.root<schema::TypesRecord49Results>().getValue());
+    });
   }
 };
 
@@ -947,7 +1047,9 @@ struct TypesForm50 {
 
   static std::map<std::string, std::vector<std::pair<int, std::string>>> decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::map<std::string, std::vector<std::pair<int, std::string>>>>(reply_.root<schema::TypesDeep50Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::map<std::string, std::vector<std::pair<int, std::string>>>>(reply_.root<schema::TypesDeep50Results>().getValue());
+    });
   }
 };
 

@@ -78,3 +78,17 @@ struct CalculatorSetMode5Params {
 # demo::Calculator::set_mode result
 struct CalculatorSetMode5Results {
 }
+
+# demo::Calculator::work parameters
+struct CalculatorWork6Params {
+  arg0 @0 :Int32;  # steps
+}
+
+# demo::Calculator::work result
+struct CalculatorWork6Results {
+}
+
+# demo::Calculator::progress event
+struct CalculatorProgress7Event {
+  arg0 @0 :Int32;  # percent
+}

@@ -58,7 +58,9 @@ struct CalculatorForm0 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::CalculatorAdd0Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::CalculatorAdd0Results>().getValue());
+    });
   }
 };
 
@@ -72,7 +74,9 @@ struct CalculatorForm1 {
 
   static std::string decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::string>(reply_.root<schema::CalculatorDescribe1Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::string>(reply_.root<schema::CalculatorDescribe1Results>().getValue());
+    });
   }
 };
 
@@ -87,7 +91,9 @@ struct CalculatorForm2 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::CalculatorSlowSquare2Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::CalculatorSlowSquare2Results>().getValue());
+    });
   }
 };
 
@@ -102,7 +108,9 @@ struct CalculatorForm3 {
 
   static ::demo::Point decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<::demo::Point>(reply_.root<schema::CalculatorCentroid3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<::demo::Point>(reply_.root<schema::CalculatorCentroid3Results>().getValue());
+    });
   }
 };
 
@@ -118,7 +126,9 @@ struct CalculatorForm4 {
 
   static double decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<double>(reply_.root<schema::CalculatorDivide4Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<double>(reply_.root<schema::CalculatorDivide4Results>().getValue());
+    });
   }
 };
 
@@ -132,6 +142,35 @@ struct CalculatorForm5 {
   }
 
   static void decode(procxy::detail::Words) {}
+};
+
+// void demo::Calculator::work(int steps)
+struct CalculatorForm6 {
+  static constexpr procxy::detail::MethodInfo kInfo{6, "demo::Calculator::work", false};
+
+  static void encode(capnp::MessageBuilder& message_, int steps) {
+    auto params_ = message_.initRoot<schema::CalculatorWork6Params>();
+    put(params_, &schema::CalculatorWork6Params::Builder::setArg0, steps);
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// void demo::Calculator::progress(int percent), an event
+struct CalculatorEvent0 {
+  static constexpr procxy::detail::EventInfo kInfo{0, "demo::Calculator::progress"};
+
+  static void encode(capnp::MessageBuilder& message_, int percent) {
+    auto params_ = message_.initRoot<schema::CalculatorProgress7Event>();
+    put(params_, &schema::CalculatorProgress7Event::Builder::setArg0, percent);
+  }
+
+  static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
+    return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
+      auto wire = reply.root<schema::CalculatorProgress7Event>();
+      handler(get<int>(wire.getArg0()));
+    }};
+  }
 };
 
 // The child's side of demo::Calculator: construction, dispatch by ordinal,
@@ -201,12 +240,19 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
 
       return;
     }
+    case CalculatorForm6::kInfo.ordinal: {
+      auto wire = params.root<schema::CalculatorWork6Params>();
+      self.work(get<int>(wire.getArg0()));
+      results.initRoot<schema::CalculatorWork6Results>();
+
+      return;
+    }
   }
   procxy::detail::unknown_method("demo::Calculator", ordinal);
 }
 
 [[maybe_unused]] const bool kRegisteredCalculator = procxy::detail::register_class(
-    {"demo::Calculator", 0xd857b429a089101bULL, &construct_Calculator, &destroy_Calculator, &dispatch_Calculator});
+    {"demo::Calculator", 0x912823d09d5a8ae4ULL, &construct_Calculator, &destroy_Calculator, &dispatch_Calculator});
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::demo::Calculator>::construct() {
@@ -303,4 +349,33 @@ std::future<void> procxy::AsyncMethods<::demo::Calculator>::set_mode(::demo::Mod
   CalculatorForm5::encode(message_, mode);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_,
                             &CalculatorForm5::decode);
+}
+
+void procxy::Methods<::demo::Calculator>::work(int steps) {
+  capnp::MallocMessageBuilder message_;
+  CalculatorForm6::encode(message_, steps);
+  return CalculatorForm6::decode(
+      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_));
+}
+
+std::future<void> procxy::AsyncMethods<::demo::Calculator>::work(int steps) {
+  capnp::MallocMessageBuilder message_;
+  CalculatorForm6::encode(message_, steps);
+  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_,
+                            &CalculatorForm6::decode);
+}
+
+// In the child serving this object, sends the event to the parent; elsewhere
+// does nothing.
+void demo::Calculator::progress(int percent) {
+  if (!procxy::detail::emitting(this)) return;
+  capnp::MallocMessageBuilder message_;
+  CalculatorEvent0::encode(message_, percent);
+  procxy::detail::emit(CalculatorEvent0::kInfo, message_);
+}
+
+procxy::detail::EventListener procxy::detail::ClassTraits<::demo::Calculator>::listen(
+    EventType0 event, std::function<void(const int&)> handler) {
+  if (event == static_cast<EventType0>(&::demo::Calculator::progress)) return CalculatorEvent0::listener(std::move(handler));
+  procxy::detail::not_an_event("demo::Calculator");
 }

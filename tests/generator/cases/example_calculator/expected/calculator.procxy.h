@@ -13,14 +13,15 @@ namespace procxy {
 template <>
 struct detail::ClassTraits<::demo::Calculator> {
   static constexpr std::string_view kName = "demo::Calculator";
-  static constexpr std::uint64_t kInterfaceHash = 0xd857b429a089101bULL;
+  static constexpr std::uint64_t kInterfaceHash = 0x912823d09d5a8ae4ULL;
   static detail::Construction construct();
   static detail::Construction construct(int base);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
+  using EventType0 = void (::demo::Calculator::*)(int);
   template <class E>
-  static constexpr bool kIsEvent = false;
+  static constexpr bool kIsEvent = std::is_same_v<E, EventType0>;
+  static detail::EventListener listen(EventType0 event, std::function<void(const int&)> handler);
 };
 
 template <>
@@ -33,6 +34,7 @@ class Methods<::demo::Calculator> : public detail::MethodsBase {
   ::demo::Point centroid(const std::vector<::demo::Point>& points);
   double divide(double a, double b);
   void set_mode(::demo::Mode mode);
+  void work(int steps);
 };
 
 template <>
@@ -45,5 +47,6 @@ class AsyncMethods<::demo::Calculator> : public detail::MethodsBase {
   std::future<::demo::Point> centroid(const std::vector<::demo::Point>& points);
   std::future<double> divide(double a, double b);
   std::future<void> set_mode(::demo::Mode mode);
+  std::future<void> work(int steps);
 };
 }  // namespace procxy

@@ -106,7 +106,9 @@ struct CanvasForm3 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::CanvasArea2Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::CanvasArea2Results>().getValue());
+    });
   }
 };
 
@@ -120,7 +122,9 @@ struct CanvasForm4 {
 
   static std::string decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::string>(reply_.root<schema::CanvasName3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::string>(reply_.root<schema::CanvasName3Results>().getValue());
+    });
   }
 };
 
@@ -135,7 +139,9 @@ struct CanvasForm5 {
 
   static std::string decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::string>(reply_.root<schema::CanvasName3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::string>(reply_.root<schema::CanvasName3Results>().getValue());
+    });
   }
 };
 
@@ -151,7 +157,9 @@ struct CanvasForm6 {
 
   static std::string decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<std::string>(reply_.root<schema::CanvasName3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<std::string>(reply_.root<schema::CanvasName3Results>().getValue());
+    });
   }
 };
 

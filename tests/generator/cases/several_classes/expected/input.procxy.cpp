@@ -67,7 +67,9 @@ struct CounterForm0 {
 
   static long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<long>(reply_.root<schema::CounterNext0Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<long>(reply_.root<schema::CounterNext0Results>().getValue());
+    });
   }
 };
 
@@ -81,7 +83,9 @@ struct CounterForm1 {
 
   static long decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<long>(reply_.root<schema::CounterPeek1Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<long>(reply_.root<schema::CounterPeek1Results>().getValue());
+    });
   }
 };
 
@@ -142,7 +146,9 @@ struct LooksLikeAHandleForm0 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::LooksLikeAHandlePid0Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::LooksLikeAHandlePid0Results>().getValue());
+    });
   }
 };
 
@@ -178,7 +184,9 @@ struct LooksLikeAHandleForm3 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::LooksLikeAHandleWait3Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::LooksLikeAHandleWait3Results>().getValue());
+    });
   }
 };
 
@@ -192,7 +200,9 @@ struct LooksLikeAHandleForm4 {
 
   static bool decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<bool>(reply_.root<schema::LooksLikeAHandleAlive4Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<bool>(reply_.root<schema::LooksLikeAHandleAlive4Results>().getValue());
+    });
   }
 };
 
@@ -230,7 +240,9 @@ struct LooksLikeAHandleForm7 {
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
-    return get<int>(reply_.root<schema::LooksLikeAHandleConnection7Results>().getValue());
+    return reply_.read(kInfo.name, [&] {
+      return get<int>(reply_.root<schema::LooksLikeAHandleConnection7Results>().getValue());
+    });
   }
 };
 

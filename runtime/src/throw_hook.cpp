@@ -1,0 +1,25 @@
+// The C++ ABI's throw entry point, wrapped: a child records where it threw,
+// then the real __cxa_throw (the C++ runtime's, or a sanitizer's) runs.
+// The definition in the program takes precedence over the shared C++
+// runtime's, for throws from shared libraries too. This file must not throw:
+// a throw expression would declare __cxa_throw itself.
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include "dispatch/server.h"
+#include "throw_stack.h"
+
+namespace procxy::detail {
+// Referenced by throw_stack(), so that a static link always takes this file,
+// even when a sanitizer's runtime has already provided __cxa_throw.
+extern const bool kThrowHookLinked = true;
+}  // namespace procxy::detail
+
+extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destroy)(void*)) {
+  using Throw = void (*)(void*, std::type_info*, void (*)(void*));
+  static const Throw next = reinterpret_cast<Throw>(::dlsym(RTLD_NEXT, "__cxa_throw"));
+  if (procxy::detail::serving()) procxy::detail::record_throw(object, type);
+  next(object, type, destroy);
+  __builtin_unreachable();
+}

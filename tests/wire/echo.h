@@ -1,0 +1,22 @@
+#pragma once
+
+#include <procxy/annotate.h>
+
+#include <vector>
+
+namespace wire_test {
+
+struct Point {
+  int x;
+  int y;
+};
+
+// The class the conformance tests start a real child for. Method forms:
+// add is 0, points is 1.
+class PROCXY_REMOTE Echo {
+ public:
+  int add(int a, int b) { return a + b; }
+  std::vector<Point> points(const std::vector<Point>& in) { return in; }
+};
+
+}  // namespace wire_test

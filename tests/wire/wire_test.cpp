@@ -1,0 +1,190 @@
+// Wire conformance: each corpus sample goes to a real child's server (after a
+// proper start) and to the parent's client (from a stand-in child), and each
+// side must end as the sample's .expected says: never a crash, hang or
+// misread.
+
+#define CATCH_CONFIG_RUNNER
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "corpus.h"
+#include "dispatch/client.h"
+#include "echo.procxy.h"
+#include "process/spawn.h"
+#include "process/supervisor.h"
+#include "procxy/version.h"
+#include "wire/protocol.capnp.h"
+
+using namespace procxy::detail;
+using wire_test::Receiver;
+using wire_test::Sample;
+
+namespace {
+
+constexpr auto kGenerous = std::chrono::seconds(20);
+
+void send(int fd, const Sample& sample) {
+  std::size_t sent = 0;
+  while (sent < sample.bytes.size()) {
+    ssize_t n = ::send(fd, sample.bytes.data() + sent, sample.bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the receiver already gave up: what it did is checked next
+    sent += static_cast<std::size_t>(n);
+  }
+  if (sample.eof) ::shutdown(fd, SHUT_WR);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A started child serving wire_test::Echo, its stderr going to a file.
+struct StartedEcho {
+  StartedProcess process;
+  std::string stderr_path;
+};
+
+StartedEcho start_echo(const std::string& name) {
+  StartedEcho echo;
+  echo.stderr_path =
+      (std::filesystem::temp_directory_path() / ("procxy_wire_" + std::to_string(::getpid()) + "_" + name + ".stderr"))
+          .string();
+  int log = ::open(echo.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int saved = ::dup(STDERR_FILENO);
+  ::dup2(log, STDERR_FILENO);  // inherited by the child as its stderr
+  echo.process = start_process(procxy::Options{});
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(log);
+  return echo;
+}
+
+// The child side: start properly, then send the sample; say what the child did.
+std::string child_outcome(const Sample& sample) {
+  StartedEcho echo = start_echo(sample.name);
+  Channel channel(echo.process.channel_fd);
+  using Traits = procxy::detail::ClassTraits<wire_test::Echo>;
+  capnp::MallocMessageBuilder select_message;
+  auto select = select_message.initRoot<procxy::wire::Select>();
+  select.setClassName(std::string(Traits::kName));
+  select.setInterfaceHash(Traits::kInterfaceHash);
+  select.setRuntimeVersion(PROCXY_VERSION);
+  channel.write(FrameKind::kSelect, 0, 0, select_message.getSegmentsForOutput());
+  Construction construction = Traits::construct();
+  channel.write(FrameKind::kConstruct, construction.ordinal, 0, construction.message->getSegmentsForOutput());
+  Frame ready;
+  REQUIRE(channel.read(ready, Channel::Clock::now() + kGenerous, -1, "test") == Channel::ReadStatus::kFrame);
+  REQUIRE(ready.header.kind == FrameKind::kReady);
+
+  send(channel.fd(), sample);
+  Frame reply;
+  auto status = channel.read(reply, Channel::Clock::now() + kGenerous, -1, "test");
+  std::string outcome;
+  if (status == Channel::ReadStatus::kFrame && reply.header.kind == FrameKind::kError) {
+    Reply failure(std::move(reply.payload));
+    outcome = "error reply: " + std::string(failure.root<procxy::wire::Failure>().getMessage().cStr());
+    channel.write(FrameKind::kShutdown, 0, 0);
+  } else if (status == Channel::ReadStatus::kFrame) {
+    outcome = "reply of kind " + std::to_string(static_cast<int>(reply.header.kind));
+  } else if (status == Channel::ReadStatus::kTimeout) {
+    outcome = "hang";
+    echo.process.process->signal(SIGKILL);
+  }
+  procxy::ExitStatus exit = echo.process.process->wait();
+  if (outcome.empty() && exit.exit_code == 0) {
+    outcome = "closed";
+  } else if (outcome.empty() && exit.exit_code) {
+    outcome = "exit " + std::to_string(*exit.exit_code) + ": " + read_file(echo.stderr_path);
+  } else if (outcome.empty()) {
+    outcome = exit.to_string() + ": " + read_file(echo.stderr_path);
+  }
+  std::filesystem::remove(echo.stderr_path);
+  return outcome;
+}
+
+// A stand-in child: a real process (so supervision works as usual) that never
+// touches the channel; the test writes its side.
+std::shared_ptr<ChildProcess> stand_in() {
+  pid_t pid;
+  char sleep[] = "sleep";
+  char forever[] = "60";
+  char* argv[] = {sleep, forever, nullptr};
+  REQUIRE(::posix_spawnp(&pid, "sleep", nullptr, nullptr, argv, environ) == 0);
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  REQUIRE(pidfd >= 0);
+  return Supervisor::instance().watch(pid, pidfd);
+}
+
+// The parent side: a connection whose child sends the sample in reply to a call.
+std::string parent_outcome(const Sample& sample) {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  ChildRecipe recipe{procxy::Options{}, "wire_test::Echo", 0, Construction{0, nullptr}};
+  auto connection =
+      std::make_shared<Connection>(std::move(recipe), Link{std::make_unique<Channel>(fds[0]), stand_in()});
+  connection->start();
+  send(fds[1], sample);
+  if (sample.expected == "ignored") {
+    // Then a sound reply to the call: it must still arrive.
+    const std::uint8_t result[] = {24, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,   // header: Result, id 1
+                                   0,  0, 0, 0, 2, 0, 0, 0,                           // one segment of 2 words
+                                   0,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // struct {null list}
+    REQUIRE(::send(fds[1], result, sizeof result, MSG_NOSIGNAL) == sizeof result);
+  }
+  procxy::Proxy<wire_test::Echo> proxy(connection);
+  procxy::CallOptions options;
+  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kGenerous);
+  std::string outcome;
+  try {
+    proxy.with(options)->points({});  // request id 1, which the samples answer
+    outcome = "ignored";
+  } catch (const procxy::ProtocolError& e) {
+    outcome = std::string("ProtocolError: ") + e.what();
+  } catch (const procxy::ChildExitedError& e) {
+    outcome = std::string("ChildExitedError: ") + e.what();
+  } catch (const std::exception& e) {
+    outcome = std::string("other error: ") + e.what();
+  }
+  ::close(fds[1]);
+  return outcome;
+}
+
+// "ProtocolError: <text>" matches an outcome of that kind containing <text>.
+void check(const std::string& outcome, const std::string& expected) {
+  INFO("outcome: " << outcome);
+  auto colon = expected.find(": ");
+  if (colon == std::string::npos) {
+    CHECK(outcome == expected);
+    return;
+  }
+  CHECK(outcome.rfind(expected.substr(0, colon + 2), 0) == 0);
+  CHECK_THAT(outcome, Catch::Contains(expected.substr(colon + 2)));
+}
+
+}  // namespace
+
+TEST_CASE("every corpus sample sent to a child's server ends as expected", "[wire]") {
+  for (const Sample& sample : wire_test::load_corpus(PROCXY_WIRE_CORPUS, Receiver::kChild)) {
+    DYNAMIC_SECTION(sample.name) { check(child_outcome(sample), sample.expected); }
+  }
+}
+
+TEST_CASE("every corpus sample sent to the parent's client ends as expected", "[wire]") {
+  for (const Sample& sample : wire_test::load_corpus(PROCXY_WIRE_CORPUS, Receiver::kParent)) {
+    DYNAMIC_SECTION(sample.name) { check(parent_outcome(sample), sample.expected); }
+  }
+}
+
+int main(int argc, char** argv) {
+  procxy::serve_if_child(argc, argv);
+  return Catch::Session().run(argc, argv);
+}
