@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  clang-14 libclang-14-dev libclang-common-14-dev
+  clang-14 libclang-14-dev libclang-common-14-dev libclang-rt-14-dev
   libcapnp-dev capnproto
   catch2 libkainjow-mustache-dev libbenchmark-dev
   libbackward-cpp-dev libdw-dev
