@@ -29,7 +29,7 @@ asan() {
 }
 
 tsan() {
-  TSAN_OPTIONS="suppressions=$root/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
+  TSAN_OPTIONS="suppressions=$root/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0" \
     suite build-tsan -DPROCXY_SANITIZE=thread "${lean[@]}"
 }
 
