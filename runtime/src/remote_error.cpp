@@ -12,12 +12,6 @@
 namespace procxy::detail {
 namespace {
 
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-  return status == 0 && text ? text.get() : name;
-}
-
 // A SpawnError that also carries the constructor's exception.
 class RemoteSpawnError : public SpawnError, public RemoteError {
  public:
@@ -44,6 +38,12 @@ std::exception_ptr rethrow_as(const std::string& type, const std::string& what, 
 }
 
 }  // namespace
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  return status == 0 && text ? text.get() : name;
+}
 
 void encode_failure(capnp::MessageBuilder& message, wire::Failure::Kind kind, std::string_view text) {
   auto failure = message.initRoot<wire::Failure>();

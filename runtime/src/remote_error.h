@@ -15,6 +15,9 @@
 
 namespace procxy::detail {
 
+// "St13runtime_error" -> "std::runtime_error"; the name itself if it cannot.
+std::string demangle(const char* name);
+
 // Child side. Fills `message` with a Failure.
 void encode_failure(capnp::MessageBuilder& message, wire::Failure::Kind kind, std::string_view message_text);
 // Child side, inside a catch block: describes the exception in flight.

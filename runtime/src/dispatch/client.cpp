@@ -529,7 +529,6 @@ void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStat
   std::unique_lock<std::mutex> lock(mutex_);
   if (link != link_) return;
   exit_status_ = status;
-  log(LogCategory::kSpawn, "child %d %s", static_cast<int>(link->process->pid()), status.to_string().c_str());
   // Unblocks a reader even if something else still holds the child's end.
   link->channel->shutdown();
   fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });

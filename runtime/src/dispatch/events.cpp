@@ -5,6 +5,7 @@
 #include <typeinfo>
 
 #include "log.h"
+#include "remote_error.h"
 
 namespace procxy::detail {
 
@@ -184,8 +185,8 @@ void EventHub::invoke(std::unique_lock<std::mutex>& lock, Listener& listener, co
   try {
     call();
   } catch (const std::exception& e) {
-    log(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what, typeid(e).name(),
-        e.what());
+    log(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what,
+        demangle(typeid(e).name()).c_str(), e.what());
   } catch (...) {
     log(LogCategory::kEvent, "a listener of %s threw a non-std::exception; delivering the next events", what);
   }

@@ -9,9 +9,11 @@
 namespace procxy::detail {
 namespace {
 
-// Lists of zero-sized elements cost no words but are charged one each by
-// Cap'n Proto's traversal limit: allow that many beyond the message's size.
-constexpr std::uint64_t kTraversalSlackWords = 1u << 20;
+// Lists of zero-sized elements (empty aggregates, std::tuple<>) cost no words
+// but are charged one each by Cap'n Proto's traversal limit: allow this many
+// beyond the message's size. It bounds what a tiny message can make the
+// receiver allocate to 64 Ki elements.
+constexpr std::uint64_t kTraversalSlackWords = 1u << 16;
 
 bool carries_message(FrameKind kind) { return kind != FrameKind::kReady && kind != FrameKind::kShutdown; }
 
