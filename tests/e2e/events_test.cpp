@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "service.procxy.h"
+#include "test_support.h"
 
 using e2e::Service;
 
@@ -90,6 +91,16 @@ TEST_CASE("events with several parameters, emitted by a thread of the object", "
     CHECK(items[i].count == i);
     CHECK(items[i].weights == std::vector<double>{0.5 * i});
   }
+}
+
+TEST_CASE("events nobody subscribed to are not sent, so they never block the child", "[events]") {
+  auto service = procxy::spawn<Service>();
+  // 50,000 notes would fill the socket many times over if they were sent while
+  // the parent reads nothing (no call in flight, no listener); unsent, the
+  // thread finishes at once.
+  service->emit_from_thread(50'000);
+  std::this_thread::sleep_for(e2e::kSanitized ? std::chrono::seconds(10) : std::chrono::seconds(2));
+  CHECK(service->notes_emitted() == 50'000);
 }
 
 TEST_CASE("off() stops a listener; once() runs once; other listeners are unaffected", "[events]") {

@@ -106,9 +106,14 @@ void Service::emit_then_sleep(int percent, int ms) {
 
 void Service::emit_from_thread(int count) {
   threads_.emplace_back([this, count] {
-    for (int i = 0; i < count; ++i) note("note " + std::to_string(i), Item{"item", i, {0.5 * i}});
+    for (int i = 0; i < count; ++i) {
+      note("note " + std::to_string(i), Item{"item", i, {0.5 * i}});
+      ++notes_emitted_;
+    }
   });
 }
+
+std::int64_t Service::notes_emitted() const { return notes_emitted_; }
 
 std::int64_t Service::slow_first(int ms) const {
   std::int64_t run = ++slow_runs_;

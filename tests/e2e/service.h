@@ -73,6 +73,7 @@ class PROCXY_REMOTE Service {
   void emit_progress(int count);              // progress(0) ... progress(count - 1), then returns
   void emit_then_sleep(int percent, int ms);  // the event goes out while the method still runs
   void emit_from_thread(int count);           // a thread of the object emits notes; returns at once
+  std::int64_t notes_emitted() const;         // how many of those the thread has emitted so far
 
   // Supervision.
   PROCXY_QUERY std::int64_t slow_first(int ms) const;  // the first run sleeps `ms`; returns the runs so far
@@ -93,6 +94,7 @@ class PROCXY_REMOTE Service {
   int base_ = 0;
   std::int64_t counter_ = 0;
   mutable std::atomic<std::int64_t> slow_runs_{0};
+  std::atomic<std::int64_t> notes_emitted_{0};
   std::mutex mutex_;
   std::condition_variable arrived_;
   int inside_ = 0;

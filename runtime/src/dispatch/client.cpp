@@ -46,6 +46,8 @@ void Connection::install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Lin
   // The handler runs at once when the child has already exited: not under our lock.
   auto process = link_->process;
   std::weak_ptr<Link> weak_link = link_;
+  // A restarted child hears of the subscriptions before any call.
+  for (std::uint16_t ordinal : subscribed_) link_->channel->write(FrameKind::kSubscribe, ordinal, 0);
   lock.unlock();
   process->on_exit([self, weak_link](const ExitStatus& status) {
     auto connection = self.lock();
@@ -462,14 +464,22 @@ void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, c
   }
 }
 
-bool Connection::helper_has_work() const { return async_pending_ > 0 || events_->listening(); }
+bool Connection::helper_has_work() const { return async_pending_ > 0 || !subscribed_.empty(); }
 
 std::uint64_t Connection::subscribe(EventListener listener, bool once) {
+  std::uint16_t ordinal = listener.event->ordinal;
   std::uint64_t id = events_->add(std::move(listener), once);
   // Events come when no call is in flight too: someone must read them.
   start_helper();
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!reading_) helper_cv_.notify_one();
+  std::shared_ptr<Link> tell;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (subscribed_.insert(ordinal).second) tell = link_;
+    if (!reading_) helper_cv_.notify_one();
+  }
+  // Ahead of every later call on this channel, so the child sends the event
+  // from those calls on.
+  if (tell) tell->channel->write(FrameKind::kSubscribe, ordinal, 0);
   return id;
 }
 
@@ -534,7 +544,7 @@ void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStat
   fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
   // on_exit listeners run after every event the child sent: when a reader is
   // still to drain the channel, it announces the exit at the end of the stream.
-  if (channel_closed_ || !events_->listening()) {
+  if (channel_closed_ || subscribed_.empty()) {
     events_->push_exit(status);
   } else {
     exit_to_announce_ = status;

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -123,7 +124,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::exception_ptr closed_error(const MethodInfo& method) const;
   std::exception_ptr timeout_error(const Pending& pending, Clock::duration waited) const;
   void wake_reader();
-  // The helper reads while asynchronous calls are pending or events have listeners.
+  // The helper reads while asynchronous calls are pending or events were subscribed.
   bool helper_has_work() const;
   void start_helper();
   void helper_loop();
@@ -142,7 +143,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The state of link_: reset by a restart.
   bool channel_closed_ = false;
   std::optional<ExitStatus> exit_status_;
-  std::optional<ExitStatus> exit_to_announce_;  // to on_exit listeners, once the channel is drained
+  std::optional<ExitStatus> exit_to_announce_;
+  // Event ordinals the child was asked to send. Sticky: a child keeps sending
+  // an event after its listeners are gone, and the hub drops it.
+  std::set<std::uint16_t> subscribed_;  // to on_exit listeners, once the channel is drained
   std::exception_ptr protocol_error_;
   bool terminated_ = false;
   bool restarting_ = false;

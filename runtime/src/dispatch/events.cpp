@@ -68,14 +68,6 @@ bool EventHub::wants(std::uint16_t ordinal) const {
   return false;
 }
 
-bool EventHub::listening() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [id, listener] : listeners_) {
-    if (listener->ordinal) return true;
-  }
-  return false;
-}
-
 void EventHub::push_event(std::uint16_t ordinal, Words payload, pid_t child) {
   Item item{Item::Kind::kEvent};
   item.ordinal = ordinal;

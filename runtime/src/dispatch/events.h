@@ -43,8 +43,6 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   // True when some listener waits for events of this ordinal; others are
   // dropped as they arrive.
   bool wants(std::uint16_t ordinal) const;
-  // True while any event listener exists.
-  bool listening() const;
   void push_event(std::uint16_t ordinal, Words payload, pid_t child);
   void push_exit(const ExitStatus& status);
   // True while events are queued or being delivered: a result arriving now

@@ -58,6 +58,8 @@ std::atomic<bool> g_serving{false};
 // The served object and its channel, for events: set once the object exists.
 std::atomic<const void*> g_object{nullptr};
 std::atomic<Channel*> g_channel{nullptr};
+// The events the parent listens to, by ordinal: the others are not even encoded.
+std::atomic<bool> g_subscribed[1 << 16];
 
 // Runs one call and writes its reply. False when the parent is gone.
 bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& frame) {
@@ -79,22 +81,30 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
 // Reads the next call. False at Shutdown or when the parent is gone; exits
 // the process on a frame no parent sends.
 bool next_call(Channel& channel, Frame& frame) {
-  Channel::ReadStatus status;
   try {
-    status = channel.read(frame, Channel::Clock::time_point::max(), -1, "child");
-    if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) return false;
-    if (frame.header.kind != FrameKind::kCall) {
-      throw ProtocolError(me() + ": unexpected frame kind " + std::to_string(static_cast<int>(frame.header.kind)) +
-                          " from the parent");
+    for (;;) {
+      if (channel.read(frame, Channel::Clock::time_point::max(), -1, "child") != Channel::ReadStatus::kFrame ||
+          frame.header.kind == FrameKind::kShutdown) {
+        return false;
+      }
+      validate_message(frame, ("child " + std::to_string(getpid())).c_str());
+      if (frame.header.kind == FrameKind::kSubscribe) {
+        g_subscribed[frame.header.ordinal].store(true, std::memory_order_relaxed);
+        continue;
+      }
+      if (frame.header.kind != FrameKind::kCall) {
+        throw ProtocolError(me() + ": unexpected frame kind " + std::to_string(static_cast<int>(frame.header.kind)) +
+                            " from the parent");
+      }
+      return true;
     }
-    validate_message(frame, ("child " + std::to_string(getpid())).c_str());
   } catch (const std::exception& e) {
     // The parent's side of this channel is broken: nothing it sends can be trusted.
     std::fprintf(stderr, "%s; the child exits\n", e.what());
     _exit(kExitProtocol);
   }
-  return true;
 }
+
 
 // Options::concurrency > 1: `workers` threads run the calls the reading thread
 // queues, each replying on its own.
@@ -141,7 +151,10 @@ void serve_concurrently(Channel& channel, const ClassEntry& entry, void* object,
 
 bool serving() { return g_serving.load(std::memory_order_relaxed); }
 
-bool emitting(const void* object) { return object != nullptr && g_object.load(std::memory_order_acquire) == object; }
+bool emitting(const void* object, const EventInfo& event) {
+  return object != nullptr && g_object.load(std::memory_order_acquire) == object &&
+         g_subscribed[event.ordinal].load(std::memory_order_relaxed);
+}
 
 void emit(const EventInfo& event, capnp::MessageBuilder& params) {
   Channel* channel = g_channel.load(std::memory_order_acquire);

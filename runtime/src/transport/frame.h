@@ -21,6 +21,7 @@ enum class FrameKind : std::uint16_t {
   kError = 6,      // child -> parent: wire::Failure for request `id` (0: the start)
   kShutdown = 7,   // parent -> child: destroy the object and exit
   kEvent = 8,      // child -> parent: event `ordinal` and its params (id 0)
+  kSubscribe = 9,  // parent -> child: send event `ordinal` from now on (no payload)
 };
 
 struct FrameHeader {

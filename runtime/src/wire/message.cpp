@@ -15,7 +15,9 @@ namespace {
 // receiver allocate to 64 Ki elements.
 constexpr std::uint64_t kTraversalSlackWords = 1u << 16;
 
-bool carries_message(FrameKind kind) { return kind != FrameKind::kReady && kind != FrameKind::kShutdown; }
+bool carries_message(FrameKind kind) {
+  return kind != FrameKind::kReady && kind != FrameKind::kShutdown && kind != FrameKind::kSubscribe;
+}
 
 }  // namespace
 

@@ -111,8 +111,9 @@ struct EventListener {
   std::function<void(Reply& params)> deliver;
 };
 
-// True in a child, for the object it serves: only then does an event go out.
-bool emitting(const void* object);
+// True in a child, for the object it serves, once the parent has subscribed to
+// `event`: only then is an event encoded and sent.
+bool emitting(const void* object, const EventInfo& event);
 
 // Sends the event to the parent at once, from the calling thread; silently
 // dropped when the parent is gone. Throws procxy::Error when the parameters

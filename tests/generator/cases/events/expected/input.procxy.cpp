@@ -198,46 +198,46 @@ std::future<void> procxy::AsyncMethods<::jobs::Runner>::run(int steps) {
                             &RunnerForm0::decode);
 }
 
-// In the child serving this object, sends the event to the parent; elsewhere
-// does nothing.
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
 void jobs::Runner::started() {
-  if (!procxy::detail::emitting(this)) return;
+  if (!procxy::detail::emitting(this, RunnerEvent0::kInfo)) return;
   capnp::MallocMessageBuilder message_;
   RunnerEvent0::encode(message_);
   procxy::detail::emit(RunnerEvent0::kInfo, message_);
 }
 
-// In the child serving this object, sends the event to the parent; elsewhere
-// does nothing.
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
 void jobs::Runner::step(int index) {
-  if (!procxy::detail::emitting(this)) return;
+  if (!procxy::detail::emitting(this, RunnerEvent1::kInfo)) return;
   capnp::MallocMessageBuilder message_;
   RunnerEvent1::encode(message_, index);
   procxy::detail::emit(RunnerEvent1::kInfo, message_);
 }
 
-// In the child serving this object, sends the event to the parent; elsewhere
-// does nothing.
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
 void jobs::Runner::warning(int code) {
-  if (!procxy::detail::emitting(this)) return;
+  if (!procxy::detail::emitting(this, RunnerEvent2::kInfo)) return;
   capnp::MallocMessageBuilder message_;
   RunnerEvent2::encode(message_, code);
   procxy::detail::emit(RunnerEvent2::kInfo, message_);
 }
 
-// In the child serving this object, sends the event to the parent; elsewhere
-// does nothing.
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
 void jobs::Runner::log(std::string_view line, int level) const {
-  if (!procxy::detail::emitting(this)) return;
+  if (!procxy::detail::emitting(this, RunnerEvent3::kInfo)) return;
   capnp::MallocMessageBuilder message_;
   RunnerEvent3::encode(message_, line, level);
   procxy::detail::emit(RunnerEvent3::kInfo, message_);
 }
 
-// In the child serving this object, sends the event to the parent; elsewhere
-// does nothing.
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
 void jobs::Runner::report(const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats) {
-  if (!procxy::detail::emitting(this)) return;
+  if (!procxy::detail::emitting(this, RunnerEvent4::kInfo)) return;
   capnp::MallocMessageBuilder message_;
   RunnerEvent4::encode(message_, arg0, stats);
   procxy::detail::emit(RunnerEvent4::kInfo, message_);

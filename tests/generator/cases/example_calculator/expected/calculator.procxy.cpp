@@ -365,10 +365,10 @@ std::future<void> procxy::AsyncMethods<::demo::Calculator>::work(int steps) {
                             &CalculatorForm6::decode);
 }
 
-// In the child serving this object, sends the event to the parent; elsewhere
-// does nothing.
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
 void demo::Calculator::progress(int percent) {
-  if (!procxy::detail::emitting(this)) return;
+  if (!procxy::detail::emitting(this, CalculatorEvent0::kInfo)) return;
   capnp::MallocMessageBuilder message_;
   CalculatorEvent0::encode(message_, percent);
   procxy::detail::emit(CalculatorEvent0::kInfo, message_);
