@@ -105,7 +105,6 @@ bool next_call(Channel& channel, Frame& frame) {
   }
 }
 
-
 // Options::concurrency > 1: `workers` threads run the calls the reading thread
 // queues, each replying on its own.
 void serve_concurrently(Channel& channel, const ClassEntry& entry, void* object, unsigned workers) {
