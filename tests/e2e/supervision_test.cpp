@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "service.procxy.h"
+#include "test_support.h"
 
 using e2e::Service;
 
@@ -20,42 +21,45 @@ std::string temp_path(const std::string& name) {
 
 }  // namespace
 
+// Per-call timeouts keep the start out of it (Options::timeout also bounds
+// spawn), and stretch under sanitizers.
+const procxy::CallOptions kQuick{.timeout = e2e::bound(std::chrono::milliseconds(150))};
+const int kPastQuick = static_cast<int>(e2e::bound(std::chrono::milliseconds(400)).count());
+
 TEST_CASE("a query is re-sent after a timeout, up to Options::retries times", "[supervision]") {
   procxy::Options options;
-  options.timeout = std::chrono::milliseconds(150);
-  options.retries = 3;
+  options.retries = 5;
   auto service = procxy::spawn<Service>(options);
   // The first run sleeps past the timeout; a later attempt finds it done.
-  std::int64_t runs = service->slow_first(400);
+  std::int64_t runs = service.with(kQuick)->slow_first(kPastQuick);
   CHECK(runs >= 2);
-  CHECK(runs <= 4);
+  CHECK(runs <= 6);
 
   auto async_service = procxy::spawn<Service>(options);
-  CHECK(async_service.async()->slow_first(400).get() >= 2);
+  CHECK(async_service.with(kQuick).async()->slow_first(kPastQuick).get() >= 2);
 }
 
 TEST_CASE("a mutation is never re-sent", "[supervision]") {
   procxy::Options options;
-  options.timeout = std::chrono::milliseconds(150);
   options.retries = 3;
   auto service = procxy::spawn<Service>(options);
-  CHECK_THROWS_AS(service->slow_first_mutation(400), procxy::TimeoutError);
+  CHECK_THROWS_AS(service.with(kQuick)->slow_first_mutation(kPastQuick), procxy::TimeoutError);
   // It ran once: the next run is the second.
   CHECK(service.with({.timeout = std::chrono::seconds(10)})->slow_first_mutation(0) == 2);
 }
 
 TEST_CASE("retries = 0 sends a query once; the error says which attempt failed", "[supervision]") {
   procxy::Options once;
-  once.timeout = std::chrono::milliseconds(100);
   once.retries = 0;
   auto service = procxy::spawn<Service>(once);
-  CHECK_THROWS_WITH(service->slow_first(300), Catch::Contains("timed out") && !Catch::Contains("attempt"));
+  CHECK_THROWS_WITH(service.with(kQuick)->slow_first(kPastQuick),
+                    Catch::Contains("timed out") && !Catch::Contains("attempt"));
 
   procxy::Options twice = once;
   twice.retries = 1;
   auto hung = procxy::spawn<Service>(twice);
   hung.async()->crash("hang");  // every later call waits behind it
-  CHECK_THROWS_WITH(hung->slow_first(0), Catch::Contains("attempt 2 of 2"));
+  CHECK_THROWS_WITH(hung.with(kQuick)->slow_first(0), Catch::Contains("attempt 2 of 2"));
 }
 
 TEST_CASE("restart: the next call after a death starts a new child, constructed the same way", "[supervision]") {
