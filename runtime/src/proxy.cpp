@@ -50,10 +50,9 @@ std::string this_side() { return serving() ? "child " + std::to_string(getpid())
 Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options(words_.size())) {}
 
 void Reply::malformed(const char* what, const char* why) {
-  throw ProtocolError(this_side() == "parent"
-                          ? "procxy: parent: the reply to " + std::string(what) + " is malformed: " + why +
-                                "; parent and child must be built from the same procxy and header"
-                          : "procxy: " + this_side() + ": a message for " + what + " is malformed: " + why);
+  if (serving()) throw ProtocolError("procxy: " + this_side() + ": a message for " + what + " is malformed: " + why);
+  throw ProtocolError("procxy: parent: the reply to " + std::string(what) + " is malformed: " + why +
+                      "; parent and child must be built from the same procxy and header");
 }
 
 Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,

@@ -24,6 +24,20 @@ long long ms(std::chrono::steady_clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
+// Whether a query that failed with `error` may be sent again: after a timeout,
+// or after the child's death when a restarted child can take it.
+bool worth_retrying(const std::exception_ptr& error, bool restart) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const TimeoutError&) {
+    return true;
+  } catch (const ChildExitedError&) {
+    return restart;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace
 
 Connection::Connection(ChildRecipe recipe, Link link)
@@ -203,10 +217,8 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
   for (int attempt = 1;; ++attempt) {
     try {
       return call_once(method, params, options, attempt, attempts);
-    } catch (const TimeoutError&) {
-      if (attempt == attempts) throw;
-    } catch (const ChildExitedError&) {
-      if (attempt == attempts || !recipe_.options.restart) throw;
+    } catch (...) {
+      if (attempt == attempts || !worth_retrying(std::current_exception(), recipe_.options.restart)) throw;
     }
     log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt + 1, attempts);
   }
@@ -304,17 +316,7 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
     bool restart = recipe_.options.restart;
     pending.done = [self, hub, restart, &method, params, options, done = std::move(done), attempt, attempts](
                        Words* result, std::exception_ptr error) mutable {
-      bool retry = false;
-      if (error && !options.stop.stop_requested()) {
-        try {
-          std::rethrow_exception(error);
-        } catch (const TimeoutError&) {
-          retry = true;
-        } catch (const ChildExitedError&) {
-          retry = restart;
-        } catch (...) {
-        }
-      }
+      bool retry = error && !options.stop.stop_requested() && worth_retrying(error, restart);
       auto events = hub.lock();
       if (!retry || !events) return done(result, error);
       log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt + 1, attempts);

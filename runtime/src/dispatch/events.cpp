@@ -51,7 +51,7 @@ void EventHub::remove(std::uint64_t id) {
     listeners_.erase(it);
   }
   // A handler may remove itself (or another) while it runs: it cannot wait for itself.
-  if (std::this_thread::get_id() != thread_id_) idle_cv_.wait(lock, [&] { return current_ != id; });
+  if (!on_delivery_thread()) idle_cv_.wait(lock, [&] { return current_ != id; });
   lock.unlock();
 }
 
@@ -88,10 +88,7 @@ void EventHub::push_exit(const ExitStatus& status) {
   push(std::move(item));
 }
 
-bool EventHub::busy() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return !queue_.empty() || delivering_;
-}
+bool EventHub::busy() const { return busy_.load(std::memory_order_acquire); }
 
 void EventHub::post(std::function<void()> completion) {
   Item item{Item::Kind::kCompletion};
@@ -99,10 +96,7 @@ void EventHub::post(std::function<void()> completion) {
   push(std::move(item));
 }
 
-bool EventHub::on_delivery_thread() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return std::this_thread::get_id() == thread_id_;
-}
+bool EventHub::on_delivery_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
 void EventHub::push(Item item) {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -113,6 +107,7 @@ void EventHub::push(Item item) {
     return;
   }
   queue_.push_back(std::move(item));
+  busy_.store(true, std::memory_order_release);
   if (!thread_.joinable()) {
     // The thread keeps the hub alive: a listener may drop the last proxy handle.
     thread_ = std::thread([self = shared_from_this()] { self->run(); });
@@ -127,7 +122,7 @@ void EventHub::stop() {
   queue_cv_.notify_all();
   if (!thread_.joinable()) return;
   std::thread thread = std::move(thread_);
-  bool self = std::this_thread::get_id() == thread_id_;
+  bool self = on_delivery_thread();
   lock.unlock();
   if (self) {
     thread.detach();  // a listener let go of the last handle; the loop ends after it returns
@@ -143,8 +138,10 @@ void EventHub::run() {
     if (queue_.empty()) break;
     Item item = std::move(queue_.front());
     queue_.pop_front();
-    if (stopping_ && item.kind != Item::Kind::kCompletion) continue;  // nobody is left to listen
-    delivering_ = true;
+    if (stopping_ && item.kind != Item::Kind::kCompletion) {  // nobody is left to listen
+      busy_.store(!queue_.empty(), std::memory_order_release);
+      continue;
+    }
     switch (item.kind) {
       case Item::Kind::kCompletion:
         lock.unlock();
@@ -159,7 +156,7 @@ void EventHub::run() {
         deliver_exit(lock, item);
         break;
     }
-    delivering_ = false;
+    busy_.store(!queue_.empty(), std::memory_order_release);
   }
   auto listeners = std::move(listeners_);
   lock.unlock();  // handlers die unlocked: one may own the last proxy handle

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -94,11 +95,13 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   std::uint64_t next_id_ = 0;
   std::map<std::uint64_t, std::shared_ptr<Listener>> listeners_;  // by id: registration order
   std::deque<Item> queue_;
-  bool delivering_ = false;
+  // The queue is not empty or an item is being delivered. Written under the
+  // mutex, read without it: every call asks (busy(), on_delivery_thread()).
+  std::atomic<bool> busy_{false};
   std::uint64_t current_ = 0;  // the listener running now, 0: none
   bool stopping_ = false;
   std::thread thread_;
-  std::thread::id thread_id_;
+  std::atomic<std::thread::id> thread_id_;
 };
 
 }  // namespace procxy::detail

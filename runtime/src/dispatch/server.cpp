@@ -47,7 +47,7 @@ Frame read_start_frame(Channel& channel, FrameKind expected) {
                    std::to_string(static_cast<int>(frame.header.kind)));
   }
   try {
-    validate_message(frame, ("child " + std::to_string(getpid())).c_str());
+    validate_message(frame, this_side().c_str());
   } catch (const ProtocolError& e) {
     fail_start(channel, wire::Failure::Kind::PROTOCOL, e.what());
   }
@@ -87,7 +87,7 @@ bool next_call(Channel& channel, Frame& frame) {
           frame.header.kind == FrameKind::kShutdown) {
         return false;
       }
-      validate_message(frame, ("child " + std::to_string(getpid())).c_str());
+      validate_message(frame, this_side().c_str());
       if (frame.header.kind == FrameKind::kSubscribe) {
         g_subscribed[frame.header.ordinal].store(true, std::memory_order_relaxed);
         continue;
