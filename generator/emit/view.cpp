@@ -405,6 +405,7 @@ class ViewBuilder {
         f.set("cpp_result", method.result.spelling);
         f.set("is_void", is_void);
         f.set("query", method.kind == model::MethodKind::kQuery ? "true" : "false");
+        f.set("cache_ms", std::to_string(method.cache_ms));
         f.set("result_setter", is_void ? "" : setter("value", method.result));
         reads_params = reads_params || arity > 0;
         forms.push_back(f);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -30,6 +31,13 @@ void serve_if_child(int argc, char** argv);
 
 // The pids of this process's live children, in ascending order.
 std::vector<pid_t> children();
+
+// In a child, on the thread running a call from the parent: a token whose
+// stop is requested once no caller waits for the call any more (every caller
+// of a shared query cancelled its stop token, or the call timed out). A long
+// call can poll it, or wait on it, and give up early; its result then goes
+// nowhere. Anywhere else: a token that never stops.
+std::stop_token call_stop_token();
 
 namespace detail {
 struct Construction;

@@ -56,6 +56,7 @@ void Connection::install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Lin
   exit_status_.reset();
   exit_to_announce_.reset();
   protocol_error_ = nullptr;
+  cache_.clear();  // results of the object that died
   std::weak_ptr<Connection> self = weak_from_this();
   // The handler runs at once when the child has already exited: not under our lock.
   auto process = link_->process;
@@ -143,6 +144,12 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
                        status.exit_code, status.signal));
 }
 
+std::exception_ptr Connection::cancelled_error(const MethodInfo& method) const {
+  return std::make_exception_ptr(CancelledError("procxy: parent: " + std::string(method.name) +
+                                                " was cancelled by its stop token; the child stops it only if "
+                                                "every caller sharing the request cancelled"));
+}
+
 std::exception_ptr Connection::timeout_error(const Pending& pending, Clock::duration waited) const {
   std::string attempts = pending.attempts > 1 ? " (attempt " + std::to_string(pending.attempt) + " of " +
                                                     std::to_string(pending.attempts) + ")"
@@ -190,18 +197,66 @@ std::shared_ptr<Link> Connection::usable_link(std::unique_lock<std::mutex>& lock
   }
 }
 
-std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& params, Pending&& pending) {
+Connection::Plan Connection::plan(const MethodInfo& method, capnp::MessageBuilder& params,
+                                  const CallOptions& options) const {
+  Plan plan;
+  if (!method.query) return plan;
+  bool fresh = options.coalesce == false;  // the caller asked for a request of its own
+  plan.coalesce = !fresh && options.coalesce.value_or(recipe_.options.coalesce);
+  plan.cached = !fresh && method.cache_ms > 0;
+  // A forced-fresh result still refreshes the cache, so cached methods always get a key.
+  if (plan.coalesce || method.cache_ms > 0) plan.key = query_key(method, params);
+  return plan;
+}
+
+std::optional<Words> Connection::cached_result(const MethodInfo& method, const Plan& plan) {
+  if (!plan.cached) return std::nullopt;
+  std::optional<Words> hit;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hit = cache_.find(plan.key, Clock::now());
+  }
+  if (hit) log(LogCategory::kCoalesce, "cache hit: %s", method.name);
+  return hit;
+}
+
+std::uint64_t Connection::enlist(const MethodInfo& method, capnp::MessageBuilder& params, const Plan& plan,
+                                 Caller& caller, Clock::time_point& deadline, int attempt, int attempts) {
   auto segments = params.getSegmentsForOutput();
   if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
     throw frame_too_large(size, "procxy: parent: the arguments of " + std::string(method.name));
   }
+  bool async = static_cast<bool>(caller.done);
   std::uint64_t id;
   std::shared_ptr<Link> link;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     link = usable_link(lock, method);
+    if (plan.coalesce) {
+      if (auto found = in_flight_.find(plan.key); found != in_flight_.end()) {
+        id = found->second;
+        Pending& pending = pending_.at(id);
+        pending.joined.push_back(std::move(caller));
+        if (async) ++pending.async_callers, ++async_callers_;
+        deadline = pending.deadline;
+        log(LogCategory::kCoalesce, "coalesce hit: %s joins call %llu", method.name,
+            static_cast<unsigned long long>(id));
+        return id;
+      }
+    }
     id = ++next_id_;
-    if (pending.done) ++async_pending_;
+    Pending pending;
+    pending.first = std::move(caller);
+    pending.async_callers = async ? 1 : 0;
+    pending.start = Clock::now();
+    pending.deadline = deadline;
+    pending.method = &method;
+    pending.attempt = attempt;
+    pending.attempts = attempts;
+    pending.key = plan.key;
+    pending.in_flight = plan.coalesce;
+    if (plan.coalesce) in_flight_.emplace(plan.key, id);
+    async_callers_ += pending.async_callers;
     pending_.emplace(id, std::move(pending));
     if (channel_closed_) return id;
   }
@@ -213,10 +268,12 @@ std::uint64_t Connection::send(const MethodInfo& method, capnp::MessageBuilder& 
 }
 
 Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) {
+  Plan how = plan(method, params, options);
+  if (auto hit = cached_result(method, how)) return std::move(*hit);
   int attempts = attempts_for(method);
   for (int attempt = 1;; ++attempt) {
     try {
-      return call_once(method, params, options, attempt, attempts);
+      return call_once(method, params, options, how, attempt, attempts);
     } catch (...) {
       if (attempt == attempts || !worth_retrying(std::current_exception(), recipe_.options.restart)) throw;
     }
@@ -225,22 +282,14 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
 }
 
 Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
-                            int attempt, int attempts) {
+                            const Plan& plan, int attempt, int attempts) {
+  if (options.stop.stop_requested()) std::rethrow_exception(cancelled_error(method));
   Waiter waiter;
-  Pending pending;
-  pending.waiter = &waiter;
-  pending.start = Clock::now();
-  pending.deadline = deadline_for(options);
-  pending.method = &method;
-  pending.attempt = attempt;
-  pending.attempts = attempts;
-  pending.from_delivery_thread = events_->on_delivery_thread();
-  const Clock::time_point start = pending.start;
-  const Clock::time_point deadline = pending.deadline;
-  if (options.stop.stop_requested()) {
-    throw CancelledError("procxy: parent: " + std::string(method.name) + " was cancelled by its stop token");
-  }
-  std::uint64_t id = send(method, params, Pending(pending));
+  waiter.deadline = deadline_for(options);
+  Caller caller;
+  caller.waiter = &waiter;
+  caller.from_delivery_thread = events_->on_delivery_thread();
+  std::uint64_t id = enlist(method, params, plan, caller, waiter.deadline, attempt, attempts);
 
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
   if (options.stop.stop_possible()) {
@@ -263,27 +312,22 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
       reading_ = true;
       std::shared_ptr<Link> link = link_;
       lock.unlock();
-      Read result = read_and_deliver(link, std::min(deadline, next_async_deadline()));
+      Read result = read_and_deliver(link, std::min(waiter.deadline, next_async_deadline()));
       lock.lock();
       release_role(lock, result, link);
     } else {
       idle_waiters_.push_back(&waiter);
-      waiter.cv.wait_until(lock, deadline);
+      waiter.cv.wait_until(lock, waiter.deadline);
       idle_waiters_.erase(std::find(idle_waiters_.begin(), idle_waiters_.end(), &waiter));
     }
-    if (!waiter.done && !waiter.deferred && !waiter.cancelled && Clock::now() >= deadline) {
-      pending_.erase(id);
-      std::exception_ptr error = timeout_error(pending, Clock::now() - start);
-      if (recipe_.options.kill_on_timeout) link_->process->signal(SIGKILL);
-      lock.unlock();
-      std::rethrow_exception(error);
+    if (!waiter.done && !waiter.deferred && !waiter.cancelled && Clock::now() >= waiter.deadline) {
+      expire(lock, id);  // settles this waiter (and those who share its request) with the timeout
     }
   }
-  if (!waiter.done) {  // cancelled
-    pending_.erase(id);
+  if (!waiter.done) {  // cancelled, and still waiting: nobody will touch the waiter again
+    leave(lock, id, [&waiter](const Caller& c) { return c.waiter == &waiter; });
     lock.unlock();
-    throw CancelledError("procxy: parent: " + std::string(method.name) +
-                         " was cancelled by its stop token; the child may still run it");
+    std::rethrow_exception(cancelled_error(method));
   }
   lock.unlock();
   if (waiter.error) std::rethrow_exception(waiter.error);
@@ -292,6 +336,8 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
 
 void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
                             Completion done) {
+  Plan how = plan(method, params, options);
+  if (auto hit = cached_result(method, how)) return done(&*hit, nullptr);
   int attempts = attempts_for(method);
   std::shared_ptr<capnp::MessageBuilder> copy;
   if (attempts > 1) {
@@ -303,47 +349,68 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
     // Sent once, now: no copy (the deleter does not own the caller's message).
     copy = std::shared_ptr<capnp::MessageBuilder>(&params, [](capnp::MessageBuilder*) {});
   }
-  call_async_attempt(method, std::move(copy), options, std::move(done), 1, attempts);
+  call_async_attempt(method, std::move(copy), options, std::move(how), std::move(done), 1, attempts);
 }
 
 void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
-                                    const CallOptions& options, Completion done, int attempt, int attempts) {
+                                    const CallOptions& options, Plan plan, Completion done, int attempt,
+                                    int attempts) {
+  if (options.stop.stop_requested()) return done(nullptr, cancelled_error(method));
   start_helper();
-  Pending pending;
+  Caller caller;
   if (attempt < attempts) {
     std::weak_ptr<Connection> self = weak_from_this();
     std::weak_ptr<EventHub> hub = events_;
     bool restart = recipe_.options.restart;
-    pending.done = [self, hub, restart, &method, params, options, done = std::move(done), attempt, attempts](
-                       Words* result, std::exception_ptr error) mutable {
+    caller.done = [self, hub, restart, &method, params, options, plan, done = std::move(done), attempt, attempts](
+                      Words* result, std::exception_ptr error) mutable {
       bool retry = error && !options.stop.stop_requested() && worth_retrying(error, restart);
       auto events = hub.lock();
       if (!retry || !events) return done(result, error);
       log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt + 1, attempts);
       // Sent again from the delivery thread: this may be a reader's thread,
       // which must never be the one to drop the last reference to the connection.
-      events->post([self, &method, params, options, done, attempt, attempts, error] {
+      events->post([self, &method, params, options, plan, done, attempt, attempts, error] {
         if (auto connection = self.lock()) {
-          connection->call_async_attempt(method, params, options, done, attempt + 1, attempts);
+          connection->call_async_attempt(method, params, options, plan, done, attempt + 1, attempts);
         } else {
           done(nullptr, error);
         }
       });
     };
   } else {
-    pending.done = std::move(done);
+    caller.done = std::move(done);
   }
-  pending.start = Clock::now();
-  pending.deadline = deadline_for(options);
-  pending.method = &method;
-  pending.attempt = attempt;
-  pending.attempts = attempts;
-  pending.from_delivery_thread = events_->on_delivery_thread();
+  caller.from_delivery_thread = events_->on_delivery_thread();
+  if (options.stop.stop_possible()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    caller.tag = ++next_tag_;
+  }
+  Clock::time_point deadline = deadline_for(options);
+  std::uint64_t id;
   try {
-    send(method, *params, std::move(pending));
+    id = enlist(method, *params, plan, caller, deadline, attempt, attempts);
   } catch (...) {
-    pending.done(nullptr, std::current_exception());  // the error belongs in the future
+    caller.done(nullptr, std::current_exception());  // the error belongs in the future
     return;
+  }
+  if (caller.tag) {
+    // Made with the lock released: it runs at once if the token already fired.
+    std::weak_ptr<Connection> self = weak_from_this();
+    std::uint64_t tag = caller.tag;
+    auto on_stop = std::make_shared<std::stop_callback<std::function<void()>>>(
+        options.stop, std::function<void()>([self, &method, id, tag] {
+          if (auto connection = self.lock()) connection->cancel_async(method, id, tag);
+        }));
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (auto it = pending_.find(id); it != pending_.end()) {
+      Caller* mine = it->second.first.tag == tag ? &it->second.first : nullptr;
+      for (Caller& other : it->second.joined) {
+        if (other.tag == tag) mine = &other;
+      }
+      if (mine) mine->on_stop = std::move(on_stop);
+    }
+    lock.unlock();  // an unclaimed callback (the call settled already) goes here, unlocked
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (!reading_) helper_cv_.notify_one();
@@ -400,11 +467,8 @@ void Connection::deliver(Frame& frame, pid_t child) {
   }
   std::unique_lock<std::mutex> lock(mutex_);
   auto it = pending_.find(frame.header.id);
-  if (it == pending_.end()) return;  // its caller timed out or was cancelled
-  Pending pending = std::move(it->second);
-  pending_.erase(it);
-  if (pending.done) --async_pending_;
-
+  if (it == pending_.end()) return;  // its callers timed out or were cancelled
+  Pending pending = take(it);
   Words result;
   std::exception_ptr error;
   if (frame.header.kind == FrameKind::kResult) {
@@ -412,14 +476,33 @@ void Connection::deliver(Frame& frame, pid_t child) {
   } else {
     error = to_exception(std::move(frame.payload), FailureContext::kCall, pending.method->name, child);
   }
-  complete(lock, pending, std::move(result), error);
+  settle(lock, pending, std::move(result), error);
 }
 
-void Connection::complete(std::unique_lock<std::mutex>& lock, Pending& pending, Words result,
+Connection::Pending Connection::take(std::unordered_map<std::uint64_t, Pending>::iterator it) {
+  Pending pending = std::move(it->second);
+  if (pending.in_flight) in_flight_.erase(pending.key);
+  async_callers_ -= pending.async_callers;
+  pending_.erase(it);
+  return pending;
+}
+
+void Connection::settle(std::unique_lock<std::mutex>& lock, Pending& pending, Words result,
+                        std::exception_ptr error) {
+  if (!error && pending.method->cache_ms > 0) {
+    cache_.store(pending.key, result, std::chrono::milliseconds(pending.method->cache_ms), Clock::now());
+  }
+  for (Caller& caller : pending.joined) {
+    complete(lock, caller, error ? Words() : kj::heapArray<capnp::word>(result.asPtr()), error);
+  }
+  complete(lock, pending.first, std::move(result), error);
+}
+
+void Connection::complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result,
                           std::exception_ptr error) {
-  if (!pending.from_delivery_thread && events_->busy()) {
+  if (!caller.from_delivery_thread && events_->busy()) {
     auto held = std::make_shared<Words>(std::move(result));
-    if (Waiter* waiter = pending.waiter) {
+    if (Waiter* waiter = caller.waiter) {
       waiter->deferred = true;
       events_->post([this, waiter, held, error] {
         std::lock_guard<std::mutex> lock(mutex_);  // the waiter's thread keeps this connection alive
@@ -429,19 +512,85 @@ void Connection::complete(std::unique_lock<std::mutex>& lock, Pending& pending, 
         waiter->cv.notify_one();
       });
     } else {
-      events_->post([done = std::move(pending.done), held, error] { done(error ? nullptr : held.get(), error); });
+      events_->post([done = std::move(caller.done), on_stop = std::move(caller.on_stop), held, error] {
+        done(error ? nullptr : held.get(), error);
+      });
     }
     return;
   }
-  if (pending.waiter) {
-    pending.waiter->result = std::move(result);
-    pending.waiter->error = error;
-    pending.waiter->done = true;
-    pending.waiter->cv.notify_one();
+  if (Waiter* waiter = caller.waiter) {
+    waiter->result = std::move(result);
+    waiter->error = error;
+    waiter->done = true;
+    waiter->cv.notify_one();
     return;
   }
+  Completion done = std::move(caller.done);
+  std::shared_ptr<void> on_stop = std::move(caller.on_stop);
   lock.unlock();
-  pending.done(error ? nullptr : &result, error);
+  done(error ? nullptr : &result, error);
+  on_stop.reset();  // may wait for the callback running on another thread, which takes the lock
+  lock.lock();
+}
+
+void Connection::expire(std::unique_lock<std::mutex>& lock, std::uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Pending pending = take(it);
+  std::exception_ptr error = timeout_error(pending, Clock::now() - pending.start);
+  if (recipe_.options.kill_on_timeout) {
+    link_->process->signal(SIGKILL);
+  } else {
+    cancel_in_child(lock, id);
+  }
+  settle(lock, pending, Words(), error);
+}
+
+std::optional<Connection::Caller> Connection::leave(std::unique_lock<std::mutex>& lock, std::uint64_t id,
+                                                    const std::function<bool(const Caller&)>& matches) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return std::nullopt;
+  Pending& pending = it->second;
+  Caller left;
+  bool abandoned = false;
+  if (matches(pending.first)) {
+    left = std::move(pending.first);
+    abandoned = pending.joined.empty();
+    if (!abandoned) {
+      pending.first = std::move(pending.joined.back());
+      pending.joined.pop_back();
+    }
+  } else {
+    auto found = std::find_if(pending.joined.begin(), pending.joined.end(), matches);
+    if (found == pending.joined.end()) return std::nullopt;
+    left = std::move(*found);
+    pending.joined.erase(found);
+  }
+  if (left.done) --pending.async_callers, --async_callers_;
+  if (abandoned) {
+    Pending gone = take(it);
+    log(LogCategory::kCall, "call %llu %s cancelled by all its callers", static_cast<unsigned long long>(id),
+        gone.method->name);
+    cancel_in_child(lock, id);
+  }
+  return left;
+}
+
+void Connection::cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::optional<Caller> caller = leave(lock, id, [tag](const Caller& c) { return c.tag == tag; });
+  if (!caller) return;  // settled already: the result wins
+  // On the delivery thread: this runs on the thread that requested the stop,
+  // inside the stop callback that the completion owns.
+  events_->post([done = std::move(caller->done), on_stop = std::move(caller->on_stop),
+                 error = cancelled_error(method)] { done(nullptr, error); });
+}
+
+void Connection::cancel_in_child(std::unique_lock<std::mutex>& lock, std::uint64_t id) {
+  std::shared_ptr<Link> link = link_;
+  if (channel_closed_ || exit_status_) return;
+  lock.unlock();
+  link->channel->write(FrameKind::kCancel, 0, id);
   lock.lock();
 }
 
@@ -466,7 +615,7 @@ void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, c
   }
 }
 
-bool Connection::helper_has_work() const { return async_pending_ > 0 || !subscribed_.empty(); }
+bool Connection::helper_has_work() const { return async_callers_ > 0 || !subscribed_.empty(); }
 
 std::uint64_t Connection::subscribe(EventListener listener, bool once) {
   std::uint16_t ordinal = listener.event->ordinal;
@@ -492,48 +641,44 @@ void Connection::start_helper() {
 Connection::Clock::time_point Connection::next_async_deadline() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Clock::time_point next = Clock::time_point::max();
-  if (async_pending_ == 0) return next;
+  if (async_callers_ == 0) return next;
   for (const auto& [id, pending] : pending_) {
-    if (pending.done) next = std::min(next, pending.deadline);
+    if (pending.async_callers > 0) next = std::min(next, pending.deadline);
   }
   return next;
 }
 
 void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
-  if (async_pending_ == 0) return;
+  if (async_callers_ == 0) return;
   Clock::time_point now = Clock::now();
-  std::vector<std::pair<Completion, std::exception_ptr>> expired;
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.done && it->second.deadline <= now) {
-      expired.emplace_back(std::move(it->second.done), timeout_error(it->second, now - it->second.start));
-      it = pending_.erase(it);
-      --async_pending_;
-    } else {
-      ++it;
-    }
+  std::vector<std::uint64_t> expired;
+  for (const auto& [id, pending] : pending_) {
+    if (pending.async_callers > 0 && pending.deadline <= now) expired.push_back(id);
   }
-  if (expired.empty()) return;
-  if (recipe_.options.kill_on_timeout) link_->process->signal(SIGKILL);
-  lock.unlock();
-  for (auto& [done, error] : expired) done(nullptr, error);
-  lock.lock();
+  for (std::uint64_t id : expired) expire(lock, id);
 }
 
 void Connection::fail_all(std::unique_lock<std::mutex>& lock,
                           const std::function<std::exception_ptr(const MethodInfo&)>& error) {
-  for (auto& [id, pending] : pending_) {
-    if (pending.waiter) {
-      pending.waiter->error = error(*pending.method);
-      pending.waiter->done = true;
-      pending.waiter->cv.notify_one();
+  auto fail = [this](Caller& caller, const std::exception_ptr& e) {
+    if (caller.waiter) {
+      caller.waiter->error = e;
+      caller.waiter->done = true;
+      caller.waiter->cv.notify_one();
     } else {
       // On the delivery thread, never here: this may be the supervisor's
       // thread, and a retried query may restart the child.
-      events_->post([done = std::move(pending.done), e = error(*pending.method)] { done(nullptr, e); });
+      events_->post([done = std::move(caller.done), on_stop = std::move(caller.on_stop), e] { done(nullptr, e); });
     }
+  };
+  for (auto& [id, pending] : pending_) {
+    std::exception_ptr e = error(*pending.method);
+    fail(pending.first, e);
+    for (Caller& caller : pending.joined) fail(caller, e);
   }
   pending_.clear();
-  async_pending_ = 0;
+  in_flight_.clear();
+  async_callers_ = 0;
   (void)lock;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
 // The parent's side of a connection to one child: request ids, pending calls,
-// timeouts, retries, cancellation, restarts, and failing every pending call
-// when the child dies.
+// timeouts, retries, cancellation, query coalescing and caching, restarts,
+// and failing every pending call when the child dies.
 //
 // Reading is done by the callers themselves: one waiting caller at a time
 // holds the "reader role", reads replies and hands each to its caller, so a
@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dispatch/coalesce.h"
 #include "dispatch/events.h"
 #include "process/supervisor.h"
 #include "procxy/detail/generated_support.h"
@@ -61,6 +62,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Asks the child to exit, and kills it if it has not within a second.
   ~Connection();
 
+  // Queries (PROCXY_QUERY, PROCXY_CACHE) identical to one in flight join it
+  // unless coalescing is off; PROCXY_CACHE results are served from the cache
+  // while fresh.
   Words call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options);
   void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, Completion done);
 
@@ -84,38 +88,77 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool done = false;
     bool cancelled = false;
     bool deferred = false;  // the result is in, queued behind earlier events
+    Clock::time_point deadline;
     Words result;
     std::exception_ptr error;
   };
-  struct Pending {
+  // One caller waiting for a request: a coalesced query has several.
+  struct Caller {
     Waiter* waiter = nullptr;  // a blocked caller, or
     Completion done;           // an asynchronous one
+    bool from_delivery_thread = false;  // never held behind events: it would wait for itself
+    std::uint64_t tag = 0;              // names an asynchronous caller to its stop callback
+    std::shared_ptr<void> on_stop;      // that stop callback; dropped with the lock released
+  };
+  // One request written to the child, and who waits for it.
+  struct Pending {
+    Caller first;
+    std::vector<Caller> joined;  // later callers of the same query
+    std::size_t async_callers = 0;
     Clock::time_point start;
-    Clock::time_point deadline;
+    Clock::time_point deadline;  // the first caller's
     const MethodInfo* method = nullptr;
     int attempt = 1;
     int attempts = 1;
-    bool from_delivery_thread = false;  // never held behind events: it would wait for itself
+    std::string key;  // query_key(), for the cache and in_flight_; empty: neither
+    bool in_flight = false;
+  };
+  // How a call is made: from the method, the proxy's options and the call's.
+  struct Plan {
+    bool coalesce = false;  // may join (and be joined by) an identical query
+    bool cached = false;    // PROCXY_CACHE and not forced fresh
+    std::string key;
   };
   enum class Read { kProgress, kTimeout, kClosed };
 
   int attempts_for(const MethodInfo& method) const;
   Clock::time_point deadline_for(const CallOptions& options) const;
-  Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, int attempt,
-                  int attempts);
+  Plan plan(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) const;
+  std::optional<Words> cached_result(const MethodInfo& method, const Plan& plan);
+  Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
+                  const Plan& plan, int attempt, int attempts);
   void call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
-                          const CallOptions& options, Completion done, int attempt, int attempts);
-  // Registers and writes the call. Throws (leaving `pending` untouched) when the
+                          const CallOptions& options, Plan plan, Completion done, int attempt, int attempts);
+  // Adds `caller` to the in-flight request of the same query (plan.coalesce),
+  // or registers and writes a new request. Returns the request id and sets
+  // `deadline` to the request's. Throws (leaving `caller` untouched) when the
   // call cannot be sent.
-  std::uint64_t send(const MethodInfo& method, capnp::MessageBuilder& params, Pending&& pending);
+  std::uint64_t enlist(const MethodInfo& method, capnp::MessageBuilder& params, const Plan& plan, Caller& caller,
+                       Clock::time_point& deadline, int attempt, int attempts);
   // The link a call can go to, restarting the child first when it died and
   // Options::restart is set. Throws when there is none.
   std::shared_ptr<Link> usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method);
   void install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Link> link);
   Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline);
   void deliver(Frame& frame, pid_t child);
+  // Removes a request from the books (pending_, in_flight_, the async count).
+  Pending take(std::unordered_map<std::uint64_t, Pending>::iterator it);
+  // Hands a settled request's result or error to every caller, caching a
+  // PROCXY_CACHE result. May release the lock.
+  void settle(std::unique_lock<std::mutex>& lock, Pending& pending, Words result, std::exception_ptr error);
   // Hands a settled call to its caller, or queues it behind undelivered events.
-  void complete(std::unique_lock<std::mutex>& lock, Pending& pending, Words result, std::exception_ptr error);
+  void complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result, std::exception_ptr error);
+  // Fails request `id` with TimeoutError for all its callers (no-op if it settled).
+  void expire(std::unique_lock<std::mutex>& lock, std::uint64_t id);
+  // Removes the caller `matches` picks from request `id`; the child is told
+  // to stop the request when that was its last caller. Returns the caller,
+  // if found.
+  std::optional<Caller> leave(std::unique_lock<std::mutex>& lock, std::uint64_t id,
+                              const std::function<bool(const Caller&)>& matches);
+  void cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag);
+  // Asks the child to stop request `id`, whose callers all gave up. Releases
+  // the lock while writing.
+  void cancel_in_child(std::unique_lock<std::mutex>& lock, std::uint64_t id);
   void release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link);
   void expire_async(std::unique_lock<std::mutex>& lock);
   Clock::time_point next_async_deadline() const;
@@ -123,6 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status);
   std::exception_ptr closed_error(const MethodInfo& method) const;
   std::exception_ptr timeout_error(const Pending& pending, Clock::duration waited) const;
+  std::exception_ptr cancelled_error(const MethodInfo& method) const;
   void wake_reader();
   // The helper reads while asynchronous calls are pending or events were subscribed.
   bool helper_has_work() const;
@@ -137,7 +181,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Link> link_;
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, Pending> pending_;
-  std::size_t async_pending_ = 0;
+  std::unordered_map<std::string, std::uint64_t> in_flight_;  // coalescable queries: key -> request id
+  ResultCache cache_;
+  std::uint64_t next_tag_ = 0;
+  std::size_t async_callers_ = 0;
   std::vector<Waiter*> idle_waiters_;  // blocked callers without the reader role
   bool reading_ = false;
   // The state of link_: reset by a restart.

@@ -1,5 +1,6 @@
 #include "dispatch/server.h"
 
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "dispatch/call_queue.h"
 #include "log.h"
 #include "procxy/version.h"
 #include "registry.h"
@@ -78,25 +80,32 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
   return channel.write(FrameKind::kResult, 0, frame.header.id, reply.getSegmentsForOutput());
 }
 
-// Reads the next call. False at Shutdown or when the parent is gone; exits
-// the process on a frame no parent sends.
-bool next_call(Channel& channel, Frame& frame) {
+// Reads frames until the next call. False at Shutdown or when the parent is
+// gone; exits the process on a frame no parent sends. `wake_fd` >= 0: also
+// false once it is signalled (`woken` is then set).
+bool next_call(Channel& channel, CallQueue& calls, Frame& frame, int wake_fd = -1, bool* woken = nullptr) {
   try {
     for (;;) {
-      if (channel.read(frame, Channel::Clock::time_point::max(), -1, "child") != Channel::ReadStatus::kFrame ||
-          frame.header.kind == FrameKind::kShutdown) {
+      Channel::ReadStatus status = channel.read(frame, Channel::Clock::time_point::max(), wake_fd, "child");
+      if (status == Channel::ReadStatus::kWoken) {
+        *woken = true;
         return false;
       }
+      if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) return false;
       validate_message(frame, this_side().c_str());
-      if (frame.header.kind == FrameKind::kSubscribe) {
-        g_subscribed[frame.header.ordinal].store(true, std::memory_order_relaxed);
-        continue;
+      switch (frame.header.kind) {
+        case FrameKind::kCall:
+          return true;
+        case FrameKind::kSubscribe:
+          g_subscribed[frame.header.ordinal].store(true, std::memory_order_relaxed);
+          continue;
+        case FrameKind::kCancel:
+          calls.cancel(frame.header.id);
+          continue;
+        default:
+          throw ProtocolError(me() + ": unexpected frame kind " + std::to_string(static_cast<int>(frame.header.kind)) +
+                              " from the parent");
       }
-      if (frame.header.kind != FrameKind::kCall) {
-        throw ProtocolError(me() + ": unexpected frame kind " + std::to_string(static_cast<int>(frame.header.kind)) +
-                            " from the parent");
-      }
-      return true;
     }
   } catch (const std::exception& e) {
     // The parent's side of this channel is broken: nothing it sends can be trusted.
@@ -108,47 +117,135 @@ bool next_call(Channel& channel, Frame& frame) {
 // Options::concurrency > 1: `workers` threads run the calls the reading thread
 // queues, each replying on its own.
 void serve_concurrently(Channel& channel, const ClassEntry& entry, void* object, unsigned workers) {
-  std::mutex mutex;
-  std::condition_variable ready;
-  std::deque<Frame> calls;
-  bool stopping = false;
+  CallQueue calls;
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < workers; ++i) {
     threads.emplace_back([&] {
-      std::unique_lock<std::mutex> lock(mutex);
-      for (;;) {
-        ready.wait(lock, [&] { return stopping || !calls.empty(); });
-        if (stopping) return;  // calls still queued are abandoned with the parent's interest
-        Frame frame = std::move(calls.front());
-        calls.pop_front();
-        lock.unlock();
+      Frame frame;
+      CallQueue::Running running;
+      while (calls.wait_next(frame, running)) {
         bool parent_there = run_call(channel, entry, object, frame);
-        lock.lock();
+        calls.finish();
         if (!parent_there) {
-          stopping = true;
-          ready.notify_all();
+          calls.close();
           channel.shutdown();  // ends the reading thread's wait too
         }
       }
     });
   }
   Frame frame;
-  while (next_call(channel, frame)) {
-    std::lock_guard<std::mutex> lock(mutex);
-    calls.push_back(std::move(frame));
-    ready.notify_one();
-  }
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    stopping = true;
-    ready.notify_all();
-  }
+  while (next_call(channel, calls, frame)) calls.push(std::move(frame));
+  calls.close();
   for (std::thread& thread : threads) thread.join();
+}
+
+// Options::concurrency == 1: the reading thread runs each call itself, so a
+// call costs no thread hop. While a call runs nobody reads the channel, until
+// the call asks for its stop token: then the watcher reads for it, queueing
+// the calls that arrive and applying cancellations, and hands the channel
+// back when the call ends.
+class Watcher {
+ public:
+  Watcher(Channel& channel, CallQueue& calls) : channel_(channel), calls_(calls) {}
+  ~Watcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+
+  // From the running call's thread: read the channel until disengage().
+  void engage() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (engaged_ || ended_) return;
+    if (!thread_.joinable()) {  // made on first use: most objects never ask
+      wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      thread_ = std::thread([this] { run(); });
+    }
+    engaged_ = true;
+    changed_.notify_all();
+  }
+
+  // From the serving thread, between calls: returns once the watcher has
+  // stopped reading. False when it met the end of the conversation.
+  bool disengage() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (engaged_) {
+      engaged_ = false;
+      std::uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+      changed_.wait(lock, [this] { return !reading_; });
+    }
+    return !ended_;
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [this] { return stopping_ || engaged_; });
+      if (stopping_) return;
+      reading_ = true;
+      lock.unlock();
+      Frame frame;
+      bool woken = false;
+      bool more = true;
+      while (more) {
+        more = next_call(channel_, calls_, frame, wake_fd_, &woken);
+        if (more) calls_.push(std::move(frame));
+      }
+      std::uint64_t count;
+      [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
+      lock.lock();
+      if (!woken) ended_ = true;  // Shutdown, or the parent is gone
+      reading_ = false;
+      engaged_ = false;
+      changed_.notify_all();
+    }
+  }
+
+  Channel& channel_;
+  CallQueue& calls_;
+  int wake_fd_ = -1;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool engaged_ = false;
+  bool reading_ = false;
+  bool ended_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+std::atomic<Watcher*> g_watcher{nullptr};
+
+void serve_one_at_a_time(Channel& channel, const ClassEntry& entry, void* object) {
+  CallQueue calls;
+  Watcher watcher(channel, calls);
+  g_watcher.store(&watcher, std::memory_order_release);
+  Frame frame;
+  CallQueue::Running running;
+  bool open = true;  // the parent may send more
+  for (;;) {
+    if (!calls.try_next(frame, running)) {  // the calls the watcher queued come first
+      if (!open || !next_call(channel, calls, frame)) break;
+      calls.begin(frame, running);
+    }
+    bool parent_there = run_call(channel, entry, object, frame);
+    calls.finish();
+    open = watcher.disengage() && open;
+    if (!parent_there) break;
+  }
+  g_watcher.store(nullptr, std::memory_order_release);
 }
 
 }  // namespace
 
 bool serving() { return g_serving.load(std::memory_order_relaxed); }
+
+
 
 bool emitting(const void* object, const EventInfo& event) {
   return object != nullptr && g_object.load(std::memory_order_acquire) == object &&
@@ -212,9 +309,7 @@ void serve(int fd) {
   if (concurrency > 1) {
     serve_concurrently(channel, *entry, object, concurrency);
   } else {
-    Frame frame;
-    while (next_call(channel, frame) && run_call(channel, *entry, object, frame)) {
-    }
+    serve_one_at_a_time(channel, *entry, object);
   }
   // Events the object emits while it is destroyed (or from its own threads
   // later) go nowhere.
@@ -225,3 +320,11 @@ void serve(int fd) {
 }
 
 }  // namespace procxy::detail
+
+std::stop_token procxy::call_stop_token() {
+  std::optional<std::stop_token> token = detail::CallQueue::current_token();
+  if (!token) return {};
+  // One call at a time: someone must read the channel for this call's Cancel.
+  if (detail::Watcher* watcher = detail::g_watcher.load(std::memory_order_acquire)) watcher->engage();
+  return *token;
+}

@@ -22,6 +22,7 @@ enum class FrameKind : std::uint16_t {
   kShutdown = 7,   // parent -> child: destroy the object and exit
   kEvent = 8,      // child -> parent: event `ordinal` and its params (id 0)
   kSubscribe = 9,  // parent -> child: send event `ordinal` from now on (no payload)
+  kCancel = 10,    // parent -> child: no caller waits for request `id` any more (no payload)
 };
 
 struct FrameHeader {

@@ -16,7 +16,8 @@ namespace {
 constexpr std::uint64_t kTraversalSlackWords = 1u << 16;
 
 bool carries_message(FrameKind kind) {
-  return kind != FrameKind::kReady && kind != FrameKind::kShutdown && kind != FrameKind::kSubscribe;
+  return kind != FrameKind::kReady && kind != FrameKind::kShutdown && kind != FrameKind::kSubscribe &&
+         kind != FrameKind::kCancel;
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ struct MethodInfo {
   std::uint16_t ordinal;
   const char* name;  // "demo::Calculator::add", for messages
   bool query;        // PROCXY_QUERY / PROCXY_CACHE
+  std::uint32_t cache_ms;  // PROCXY_CACHE(ms); 0: results are not cached
 };
 
 // The constructor form chosen by ClassTraits<T>::construct() and its arguments.

@@ -86,7 +86,7 @@ struct InventoryConstruct0 {
 
 // void store::Inventory::add(const ::store::Item& item)
 struct InventoryForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "store::Inventory::add", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "store::Inventory::add", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const ::store::Item& item) {
     auto params_ = message_.initRoot<schema::InventoryAdd0Params>();
@@ -98,7 +98,7 @@ struct InventoryForm0 {
 
 // std::vector<::store::Item> store::Inventory::all()
 struct InventoryForm1 {
-  static constexpr procxy::detail::MethodInfo kInfo{1, "store::Inventory::all", false};
+  static constexpr procxy::detail::MethodInfo kInfo{1, "store::Inventory::all", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::InventoryAll1Params>();
@@ -114,7 +114,7 @@ struct InventoryForm1 {
 
 // int store::Inventory::count(::store::Kind kind)
 struct InventoryForm2 {
-  static constexpr procxy::detail::MethodInfo kInfo{2, "store::Inventory::count", true};
+  static constexpr procxy::detail::MethodInfo kInfo{2, "store::Inventory::count", true, 0};
 
   static void encode(capnp::MessageBuilder& message_, ::store::Kind kind) {
     auto params_ = message_.initRoot<schema::InventoryCount2Params>();
@@ -131,7 +131,7 @@ struct InventoryForm2 {
 
 // ::store::Empty store::Inventory::nothing(::store::Empty e)
 struct InventoryForm3 {
-  static constexpr procxy::detail::MethodInfo kInfo{3, "store::Inventory::nothing", false};
+  static constexpr procxy::detail::MethodInfo kInfo{3, "store::Inventory::nothing", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, ::store::Empty e) {
     auto params_ = message_.initRoot<schema::InventoryNothing3Params>();
@@ -148,7 +148,7 @@ struct InventoryForm3 {
 
 // std::vector<bool> store::Inventory::flags(const std::vector<unsigned long>& ids)
 struct InventoryForm4 {
-  static constexpr procxy::detail::MethodInfo kInfo{4, "store::Inventory::flags", false};
+  static constexpr procxy::detail::MethodInfo kInfo{4, "store::Inventory::flags", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<unsigned long>& ids) {
     auto params_ = message_.initRoot<schema::InventoryFlags4Params>();
@@ -236,7 +236,7 @@ struct ShadowingConstruct0 {
 
 // ::List Shadowing::echo(const ::List& list)
 struct ShadowingForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "Shadowing::echo", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "Shadowing::echo", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const ::List& list) {
     auto params_ = message_.initRoot<schema::ShadowingEcho0Params>();

@@ -50,7 +50,7 @@ struct RunnerConstruct0 {
 
 // void jobs::Runner::run(int steps)
 struct RunnerForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "jobs::Runner::run", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "jobs::Runner::run", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int steps) {
     auto params_ = message_.initRoot<schema::RunnerRun0Params>();

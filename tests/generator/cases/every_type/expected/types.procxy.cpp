@@ -187,7 +187,7 @@ struct TypesConstruct0 {
 
 // bool e2e::types::Types::boolean(bool value)
 struct TypesForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "e2e::types::Types::boolean", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "e2e::types::Types::boolean", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, bool value) {
     auto params_ = message_.initRoot<schema::TypesBoolean0Params>();
@@ -204,7 +204,7 @@ struct TypesForm0 {
 
 // char e2e::types::Types::character(char value)
 struct TypesForm1 {
-  static constexpr procxy::detail::MethodInfo kInfo{1, "e2e::types::Types::character", false};
+  static constexpr procxy::detail::MethodInfo kInfo{1, "e2e::types::Types::character", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, char value) {
     auto params_ = message_.initRoot<schema::TypesCharacter1Params>();
@@ -221,7 +221,7 @@ struct TypesForm1 {
 
 // signed char e2e::types::Types::signed_char(signed char value)
 struct TypesForm2 {
-  static constexpr procxy::detail::MethodInfo kInfo{2, "e2e::types::Types::signed_char", false};
+  static constexpr procxy::detail::MethodInfo kInfo{2, "e2e::types::Types::signed_char", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, signed char value) {
     auto params_ = message_.initRoot<schema::TypesSignedChar2Params>();
@@ -238,7 +238,7 @@ struct TypesForm2 {
 
 // unsigned char e2e::types::Types::unsigned_char(unsigned char value)
 struct TypesForm3 {
-  static constexpr procxy::detail::MethodInfo kInfo{3, "e2e::types::Types::unsigned_char", false};
+  static constexpr procxy::detail::MethodInfo kInfo{3, "e2e::types::Types::unsigned_char", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned char value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedChar3Params>();
@@ -255,7 +255,7 @@ struct TypesForm3 {
 
 // signed char e2e::types::Types::i8(signed char value)
 struct TypesForm4 {
-  static constexpr procxy::detail::MethodInfo kInfo{4, "e2e::types::Types::i8", false};
+  static constexpr procxy::detail::MethodInfo kInfo{4, "e2e::types::Types::i8", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, signed char value) {
     auto params_ = message_.initRoot<schema::TypesI84Params>();
@@ -272,7 +272,7 @@ struct TypesForm4 {
 
 // unsigned char e2e::types::Types::u8(unsigned char value)
 struct TypesForm5 {
-  static constexpr procxy::detail::MethodInfo kInfo{5, "e2e::types::Types::u8", false};
+  static constexpr procxy::detail::MethodInfo kInfo{5, "e2e::types::Types::u8", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned char value) {
     auto params_ = message_.initRoot<schema::TypesU85Params>();
@@ -289,7 +289,7 @@ struct TypesForm5 {
 
 // short e2e::types::Types::i16(short value)
 struct TypesForm6 {
-  static constexpr procxy::detail::MethodInfo kInfo{6, "e2e::types::Types::i16", false};
+  static constexpr procxy::detail::MethodInfo kInfo{6, "e2e::types::Types::i16", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, short value) {
     auto params_ = message_.initRoot<schema::TypesI166Params>();
@@ -306,7 +306,7 @@ struct TypesForm6 {
 
 // unsigned short e2e::types::Types::u16(unsigned short value)
 struct TypesForm7 {
-  static constexpr procxy::detail::MethodInfo kInfo{7, "e2e::types::Types::u16", false};
+  static constexpr procxy::detail::MethodInfo kInfo{7, "e2e::types::Types::u16", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned short value) {
     auto params_ = message_.initRoot<schema::TypesU167Params>();
@@ -323,7 +323,7 @@ struct TypesForm7 {
 
 // int e2e::types::Types::i32(int value)
 struct TypesForm8 {
-  static constexpr procxy::detail::MethodInfo kInfo{8, "e2e::types::Types::i32", false};
+  static constexpr procxy::detail::MethodInfo kInfo{8, "e2e::types::Types::i32", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int value) {
     auto params_ = message_.initRoot<schema::TypesI328Params>();
@@ -340,7 +340,7 @@ struct TypesForm8 {
 
 // unsigned int e2e::types::Types::u32(unsigned int value)
 struct TypesForm9 {
-  static constexpr procxy::detail::MethodInfo kInfo{9, "e2e::types::Types::u32", false};
+  static constexpr procxy::detail::MethodInfo kInfo{9, "e2e::types::Types::u32", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned int value) {
     auto params_ = message_.initRoot<schema::TypesU329Params>();
@@ -357,7 +357,7 @@ struct TypesForm9 {
 
 // long e2e::types::Types::i64(long value)
 struct TypesForm10 {
-  static constexpr procxy::detail::MethodInfo kInfo{10, "e2e::types::Types::i64", false};
+  static constexpr procxy::detail::MethodInfo kInfo{10, "e2e::types::Types::i64", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, long value) {
     auto params_ = message_.initRoot<schema::TypesI6410Params>();
@@ -374,7 +374,7 @@ struct TypesForm10 {
 
 // unsigned long e2e::types::Types::u64(unsigned long value)
 struct TypesForm11 {
-  static constexpr procxy::detail::MethodInfo kInfo{11, "e2e::types::Types::u64", false};
+  static constexpr procxy::detail::MethodInfo kInfo{11, "e2e::types::Types::u64", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned long value) {
     auto params_ = message_.initRoot<schema::TypesU6411Params>();
@@ -391,7 +391,7 @@ struct TypesForm11 {
 
 // short e2e::types::Types::short_int(short value)
 struct TypesForm12 {
-  static constexpr procxy::detail::MethodInfo kInfo{12, "e2e::types::Types::short_int", false};
+  static constexpr procxy::detail::MethodInfo kInfo{12, "e2e::types::Types::short_int", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, short value) {
     auto params_ = message_.initRoot<schema::TypesShortInt12Params>();
@@ -408,7 +408,7 @@ struct TypesForm12 {
 
 // unsigned short e2e::types::Types::unsigned_short(unsigned short value)
 struct TypesForm13 {
-  static constexpr procxy::detail::MethodInfo kInfo{13, "e2e::types::Types::unsigned_short", false};
+  static constexpr procxy::detail::MethodInfo kInfo{13, "e2e::types::Types::unsigned_short", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned short value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedShort13Params>();
@@ -425,7 +425,7 @@ struct TypesForm13 {
 
 // long e2e::types::Types::long_int(long value)
 struct TypesForm14 {
-  static constexpr procxy::detail::MethodInfo kInfo{14, "e2e::types::Types::long_int", false};
+  static constexpr procxy::detail::MethodInfo kInfo{14, "e2e::types::Types::long_int", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, long value) {
     auto params_ = message_.initRoot<schema::TypesLongInt14Params>();
@@ -442,7 +442,7 @@ struct TypesForm14 {
 
 // unsigned long e2e::types::Types::unsigned_long(unsigned long value)
 struct TypesForm15 {
-  static constexpr procxy::detail::MethodInfo kInfo{15, "e2e::types::Types::unsigned_long", false};
+  static constexpr procxy::detail::MethodInfo kInfo{15, "e2e::types::Types::unsigned_long", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned long value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedLong15Params>();
@@ -459,7 +459,7 @@ struct TypesForm15 {
 
 // long long e2e::types::Types::long_long(long long value)
 struct TypesForm16 {
-  static constexpr procxy::detail::MethodInfo kInfo{16, "e2e::types::Types::long_long", false};
+  static constexpr procxy::detail::MethodInfo kInfo{16, "e2e::types::Types::long_long", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, long long value) {
     auto params_ = message_.initRoot<schema::TypesLongLong16Params>();
@@ -476,7 +476,7 @@ struct TypesForm16 {
 
 // unsigned long long e2e::types::Types::unsigned_long_long(unsigned long long value)
 struct TypesForm17 {
-  static constexpr procxy::detail::MethodInfo kInfo{17, "e2e::types::Types::unsigned_long_long", false};
+  static constexpr procxy::detail::MethodInfo kInfo{17, "e2e::types::Types::unsigned_long_long", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned long long value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedLongLong17Params>();
@@ -493,7 +493,7 @@ struct TypesForm17 {
 
 // float e2e::types::Types::f32(float value)
 struct TypesForm18 {
-  static constexpr procxy::detail::MethodInfo kInfo{18, "e2e::types::Types::f32", false};
+  static constexpr procxy::detail::MethodInfo kInfo{18, "e2e::types::Types::f32", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, float value) {
     auto params_ = message_.initRoot<schema::TypesF3218Params>();
@@ -510,7 +510,7 @@ struct TypesForm18 {
 
 // double e2e::types::Types::f64(double value)
 struct TypesForm19 {
-  static constexpr procxy::detail::MethodInfo kInfo{19, "e2e::types::Types::f64", false};
+  static constexpr procxy::detail::MethodInfo kInfo{19, "e2e::types::Types::f64", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, double value) {
     auto params_ = message_.initRoot<schema::TypesF6419Params>();
@@ -527,7 +527,7 @@ struct TypesForm19 {
 
 // ::e2e::types::Shade e2e::types::Types::shade(::e2e::types::Shade value)
 struct TypesForm20 {
-  static constexpr procxy::detail::MethodInfo kInfo{20, "e2e::types::Types::shade", false};
+  static constexpr procxy::detail::MethodInfo kInfo{20, "e2e::types::Types::shade", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, ::e2e::types::Shade value) {
     auto params_ = message_.initRoot<schema::TypesShade20Params>();
@@ -544,7 +544,7 @@ struct TypesForm20 {
 
 // ::e2e::types::Legacy e2e::types::Types::legacy(::e2e::types::Legacy value)
 struct TypesForm21 {
-  static constexpr procxy::detail::MethodInfo kInfo{21, "e2e::types::Types::legacy", false};
+  static constexpr procxy::detail::MethodInfo kInfo{21, "e2e::types::Types::legacy", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, ::e2e::types::Legacy value) {
     auto params_ = message_.initRoot<schema::TypesLegacy21Params>();
@@ -561,7 +561,7 @@ struct TypesForm21 {
 
 // std::string e2e::types::Types::text(const std::string& value)
 struct TypesForm22 {
-  static constexpr procxy::detail::MethodInfo kInfo{22, "e2e::types::Types::text", false};
+  static constexpr procxy::detail::MethodInfo kInfo{22, "e2e::types::Types::text", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::string& value) {
     auto params_ = message_.initRoot<schema::TypesText22Params>();
@@ -578,7 +578,7 @@ struct TypesForm22 {
 
 // std::string e2e::types::Types::view(std::string_view value)
 struct TypesForm23 {
-  static constexpr procxy::detail::MethodInfo kInfo{23, "e2e::types::Types::view", false};
+  static constexpr procxy::detail::MethodInfo kInfo{23, "e2e::types::Types::view", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, std::string_view value) {
     auto params_ = message_.initRoot<schema::TypesView23Params>();
@@ -595,7 +595,7 @@ struct TypesForm23 {
 
 // std::filesystem::path e2e::types::Types::path(const std::filesystem::path& value)
 struct TypesForm24 {
-  static constexpr procxy::detail::MethodInfo kInfo{24, "e2e::types::Types::path", false};
+  static constexpr procxy::detail::MethodInfo kInfo{24, "e2e::types::Types::path", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::filesystem::path& value) {
     auto params_ = message_.initRoot<schema::TypesPath24Params>();
@@ -612,7 +612,7 @@ struct TypesForm24 {
 
 // std::vector<int> e2e::types::Types::ints(const std::vector<int>& value)
 struct TypesForm25 {
-  static constexpr procxy::detail::MethodInfo kInfo{25, "e2e::types::Types::ints", false};
+  static constexpr procxy::detail::MethodInfo kInfo{25, "e2e::types::Types::ints", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<int>& value) {
     auto params_ = message_.initRoot<schema::TypesInts25Params>();
@@ -629,7 +629,7 @@ struct TypesForm25 {
 
 // std::vector<std::string> e2e::types::Types::strings(std::vector<std::string> value)
 struct TypesForm26 {
-  static constexpr procxy::detail::MethodInfo kInfo{26, "e2e::types::Types::strings", false};
+  static constexpr procxy::detail::MethodInfo kInfo{26, "e2e::types::Types::strings", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, std::vector<std::string> value) {
     auto params_ = message_.initRoot<schema::TypesStrings26Params>();
@@ -646,7 +646,7 @@ struct TypesForm26 {
 
 // std::vector<bool> e2e::types::Types::bools(const std::vector<bool>& value)
 struct TypesForm27 {
-  static constexpr procxy::detail::MethodInfo kInfo{27, "e2e::types::Types::bools", false};
+  static constexpr procxy::detail::MethodInfo kInfo{27, "e2e::types::Types::bools", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<bool>& value) {
     auto params_ = message_.initRoot<schema::TypesBools27Params>();
@@ -663,7 +663,7 @@ struct TypesForm27 {
 
 // std::vector<std::vector<double>> e2e::types::Types::matrix(const std::vector<std::vector<double>>& value)
 struct TypesForm28 {
-  static constexpr procxy::detail::MethodInfo kInfo{28, "e2e::types::Types::matrix", false};
+  static constexpr procxy::detail::MethodInfo kInfo{28, "e2e::types::Types::matrix", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<std::vector<double>>& value) {
     auto params_ = message_.initRoot<schema::TypesMatrix28Params>();
@@ -680,7 +680,7 @@ struct TypesForm28 {
 
 // std::array<double, 4> e2e::types::Types::array(const std::array<double, 4>& value)
 struct TypesForm29 {
-  static constexpr procxy::detail::MethodInfo kInfo{29, "e2e::types::Types::array", false};
+  static constexpr procxy::detail::MethodInfo kInfo{29, "e2e::types::Types::array", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::array<double, 4>& value) {
     auto params_ = message_.initRoot<schema::TypesArray29Params>();
@@ -697,7 +697,7 @@ struct TypesForm29 {
 
 // std::map<std::string, long> e2e::types::Types::ordered_map(const std::map<std::string, long>& value)
 struct TypesForm30 {
-  static constexpr procxy::detail::MethodInfo kInfo{30, "e2e::types::Types::ordered_map", false};
+  static constexpr procxy::detail::MethodInfo kInfo{30, "e2e::types::Types::ordered_map", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::map<std::string, long>& value) {
     auto params_ = message_.initRoot<schema::TypesOrderedMap30Params>();
@@ -714,7 +714,7 @@ struct TypesForm30 {
 
 // std::unordered_map<int, std::string> e2e::types::Types::hash_map(const std::unordered_map<int, std::string>& value)
 struct TypesForm31 {
-  static constexpr procxy::detail::MethodInfo kInfo{31, "e2e::types::Types::hash_map", false};
+  static constexpr procxy::detail::MethodInfo kInfo{31, "e2e::types::Types::hash_map", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::unordered_map<int, std::string>& value) {
     auto params_ = message_.initRoot<schema::TypesHashMap31Params>();
@@ -731,7 +731,7 @@ struct TypesForm31 {
 
 // std::set<std::string> e2e::types::Types::ordered_set(const std::set<std::string>& value)
 struct TypesForm32 {
-  static constexpr procxy::detail::MethodInfo kInfo{32, "e2e::types::Types::ordered_set", false};
+  static constexpr procxy::detail::MethodInfo kInfo{32, "e2e::types::Types::ordered_set", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::set<std::string>& value) {
     auto params_ = message_.initRoot<schema::TypesOrderedSet32Params>();
@@ -748,7 +748,7 @@ struct TypesForm32 {
 
 // std::unordered_set<long> e2e::types::Types::hash_set(const std::unordered_set<long>& value)
 struct TypesForm33 {
-  static constexpr procxy::detail::MethodInfo kInfo{33, "e2e::types::Types::hash_set", false};
+  static constexpr procxy::detail::MethodInfo kInfo{33, "e2e::types::Types::hash_set", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::unordered_set<long>& value) {
     auto params_ = message_.initRoot<schema::TypesHashSet33Params>();
@@ -765,7 +765,7 @@ struct TypesForm33 {
 
 // std::optional<std::string> e2e::types::Types::maybe(const std::optional<std::string>& value)
 struct TypesForm34 {
-  static constexpr procxy::detail::MethodInfo kInfo{34, "e2e::types::Types::maybe", false};
+  static constexpr procxy::detail::MethodInfo kInfo{34, "e2e::types::Types::maybe", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::optional<std::string>& value) {
     auto params_ = message_.initRoot<schema::TypesMaybe34Params>();
@@ -782,7 +782,7 @@ struct TypesForm34 {
 
 // std::optional<::e2e::types::Inner> e2e::types::Types::maybe_inner(const std::optional<::e2e::types::Inner>& value)
 struct TypesForm35 {
-  static constexpr procxy::detail::MethodInfo kInfo{35, "e2e::types::Types::maybe_inner", false};
+  static constexpr procxy::detail::MethodInfo kInfo{35, "e2e::types::Types::maybe_inner", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::optional<::e2e::types::Inner>& value) {
     auto params_ = message_.initRoot<schema::TypesMaybeInner35Params>();
@@ -799,7 +799,7 @@ struct TypesForm35 {
 
 // std::variant<int, std::string, ::e2e::types::Inner> e2e::types::Types::variant(const std::variant<int, std::string, ::e2e::types::Inner>& value)
 struct TypesForm36 {
-  static constexpr procxy::detail::MethodInfo kInfo{36, "e2e::types::Types::variant", false};
+  static constexpr procxy::detail::MethodInfo kInfo{36, "e2e::types::Types::variant", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::variant<int, std::string, ::e2e::types::Inner>& value) {
     auto params_ = message_.initRoot<schema::TypesVariant36Params>();
@@ -816,7 +816,7 @@ struct TypesForm36 {
 
 // std::pair<std::string, double> e2e::types::Types::pair(const std::pair<std::string, double>& value)
 struct TypesForm37 {
-  static constexpr procxy::detail::MethodInfo kInfo{37, "e2e::types::Types::pair", false};
+  static constexpr procxy::detail::MethodInfo kInfo{37, "e2e::types::Types::pair", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::pair<std::string, double>& value) {
     auto params_ = message_.initRoot<schema::TypesPair37Params>();
@@ -833,7 +833,7 @@ struct TypesForm37 {
 
 // std::tuple<int, std::string, std::vector<bool>> e2e::types::Types::tuple(const std::tuple<int, std::string, std::vector<bool>>& value)
 struct TypesForm38 {
-  static constexpr procxy::detail::MethodInfo kInfo{38, "e2e::types::Types::tuple", false};
+  static constexpr procxy::detail::MethodInfo kInfo{38, "e2e::types::Types::tuple", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::tuple<int, std::string, std::vector<bool>>& value) {
     auto params_ = message_.initRoot<schema::TypesTuple38Params>();
@@ -850,7 +850,7 @@ struct TypesForm38 {
 
 // std::vector<std::byte> e2e::types::Types::bytes(const std::vector<std::byte>& value)
 struct TypesForm39 {
-  static constexpr procxy::detail::MethodInfo kInfo{39, "e2e::types::Types::bytes", false};
+  static constexpr procxy::detail::MethodInfo kInfo{39, "e2e::types::Types::bytes", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<std::byte>& value) {
     auto params_ = message_.initRoot<schema::TypesBytes39Params>();
@@ -867,7 +867,7 @@ struct TypesForm39 {
 
 // std::vector<unsigned char> e2e::types::Types::octets(const std::vector<unsigned char>& value)
 struct TypesForm40 {
-  static constexpr procxy::detail::MethodInfo kInfo{40, "e2e::types::Types::octets", false};
+  static constexpr procxy::detail::MethodInfo kInfo{40, "e2e::types::Types::octets", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<unsigned char>& value) {
     auto params_ = message_.initRoot<schema::TypesOctets40Params>();
@@ -884,7 +884,7 @@ struct TypesForm40 {
 
 // unsigned long e2e::types::Types::octet_count(const std::vector<unsigned char>& value)
 struct TypesForm41 {
-  static constexpr procxy::detail::MethodInfo kInfo{41, "e2e::types::Types::octet_count", false};
+  static constexpr procxy::detail::MethodInfo kInfo{41, "e2e::types::Types::octet_count", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<unsigned char>& value) {
     auto params_ = message_.initRoot<schema::TypesOctetCount41Params>();
@@ -901,7 +901,7 @@ struct TypesForm41 {
 
 // std::vector<unsigned char> e2e::types::Types::make_octets(unsigned long count)
 struct TypesForm42 {
-  static constexpr procxy::detail::MethodInfo kInfo{42, "e2e::types::Types::make_octets", false};
+  static constexpr procxy::detail::MethodInfo kInfo{42, "e2e::types::Types::make_octets", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned long count) {
     auto params_ = message_.initRoot<schema::TypesMakeOctets42Params>();
@@ -918,7 +918,7 @@ struct TypesForm42 {
 
 // std::vector<std::vector<unsigned char>> e2e::types::Types::make_chunks(unsigned int count, unsigned int size)
 struct TypesForm43 {
-  static constexpr procxy::detail::MethodInfo kInfo{43, "e2e::types::Types::make_chunks", false};
+  static constexpr procxy::detail::MethodInfo kInfo{43, "e2e::types::Types::make_chunks", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, unsigned int count, unsigned int size) {
     auto params_ = message_.initRoot<schema::TypesMakeChunks43Params>();
@@ -936,7 +936,7 @@ struct TypesForm43 {
 
 // unsigned long e2e::types::Types::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks)
 struct TypesForm44 {
-  static constexpr procxy::detail::MethodInfo kInfo{44, "e2e::types::Types::chunk_bytes", false};
+  static constexpr procxy::detail::MethodInfo kInfo{44, "e2e::types::Types::chunk_bytes", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<std::vector<unsigned char>>& chunks) {
     auto params_ = message_.initRoot<schema::TypesChunkBytes44Params>();
@@ -953,7 +953,7 @@ struct TypesForm44 {
 
 // std::chrono::duration<long, std::ratio<1, 1000>> e2e::types::Types::millis(std::chrono::duration<long, std::ratio<1, 1000>> value)
 struct TypesForm45 {
-  static constexpr procxy::detail::MethodInfo kInfo{45, "e2e::types::Types::millis", false};
+  static constexpr procxy::detail::MethodInfo kInfo{45, "e2e::types::Types::millis", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, std::chrono::duration<long, std::ratio<1, 1000>> value) {
     auto params_ = message_.initRoot<schema::TypesMillis45Params>();
@@ -970,7 +970,7 @@ struct TypesForm45 {
 
 // std::chrono::duration<long, std::ratio<1, 1000000000>> e2e::types::Types::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value)
 struct TypesForm46 {
-  static constexpr procxy::detail::MethodInfo kInfo{46, "e2e::types::Types::nanos", false};
+  static constexpr procxy::detail::MethodInfo kInfo{46, "e2e::types::Types::nanos", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
     auto params_ = message_.initRoot<schema::TypesNanos46Params>();
@@ -987,7 +987,7 @@ struct TypesForm46 {
 
 // std::chrono::duration<double, std::ratio<1, 1>> e2e::types::Types::seconds(std::chrono::duration<double, std::ratio<1, 1>> value)
 struct TypesForm47 {
-  static constexpr procxy::detail::MethodInfo kInfo{47, "e2e::types::Types::seconds", false};
+  static constexpr procxy::detail::MethodInfo kInfo{47, "e2e::types::Types::seconds", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, std::chrono::duration<double, std::ratio<1, 1>> value) {
     auto params_ = message_.initRoot<schema::TypesSeconds47Params>();
@@ -1004,7 +1004,7 @@ struct TypesForm47 {
 
 // std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> e2e::types::Types::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value)
 struct TypesForm48 {
-  static constexpr procxy::detail::MethodInfo kInfo{48, "e2e::types::Types::when", false};
+  static constexpr procxy::detail::MethodInfo kInfo{48, "e2e::types::Types::when", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
     auto params_ = message_.initRoot<schema::TypesWhen48Params>();
@@ -1021,7 +1021,7 @@ struct TypesForm48 {
 
 // ::e2e::types::Record e2e::types::Types::record(const ::e2e::types::Record& value)
 struct TypesForm49 {
-  static constexpr procxy::detail::MethodInfo kInfo{49, "e2e::types::Types::record", false};
+  static constexpr procxy::detail::MethodInfo kInfo{49, "e2e::types::Types::record", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const ::e2e::types::Record& value) {
     auto params_ = message_.initRoot<schema::TypesRecord49Params>();
@@ -1038,7 +1038,7 @@ struct TypesForm49 {
 
 // std::map<std::string, std::vector<std::pair<int, std::string>>> e2e::types::Types::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value)
 struct TypesForm50 {
-  static constexpr procxy::detail::MethodInfo kInfo{50, "e2e::types::Types::deep", false};
+  static constexpr procxy::detail::MethodInfo kInfo{50, "e2e::types::Types::deep", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
     auto params_ = message_.initRoot<schema::TypesDeep50Params>();
@@ -1055,7 +1055,7 @@ struct TypesForm50 {
 
 // void e2e::types::Types::nothing()
 struct TypesForm51 {
-  static constexpr procxy::detail::MethodInfo kInfo{51, "e2e::types::Types::nothing", false};
+  static constexpr procxy::detail::MethodInfo kInfo{51, "e2e::types::Types::nothing", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::TypesNothing51Params>();

@@ -48,7 +48,7 @@ struct CalculatorConstruct1 {
 
 // int demo::Calculator::add(int a, int b)
 struct CalculatorForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "demo::Calculator::add", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "demo::Calculator::add", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int a, int b) {
     auto params_ = message_.initRoot<schema::CalculatorAdd0Params>();
@@ -66,7 +66,7 @@ struct CalculatorForm0 {
 
 // std::string demo::Calculator::describe()
 struct CalculatorForm1 {
-  static constexpr procxy::detail::MethodInfo kInfo{1, "demo::Calculator::describe", true};
+  static constexpr procxy::detail::MethodInfo kInfo{1, "demo::Calculator::describe", true, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::CalculatorDescribe1Params>();
@@ -82,7 +82,7 @@ struct CalculatorForm1 {
 
 // int demo::Calculator::slow_square(int x)
 struct CalculatorForm2 {
-  static constexpr procxy::detail::MethodInfo kInfo{2, "demo::Calculator::slow_square", true};
+  static constexpr procxy::detail::MethodInfo kInfo{2, "demo::Calculator::slow_square", true, 500};
 
   static void encode(capnp::MessageBuilder& message_, int x) {
     auto params_ = message_.initRoot<schema::CalculatorSlowSquare2Params>();
@@ -99,7 +99,7 @@ struct CalculatorForm2 {
 
 // ::demo::Point demo::Calculator::centroid(const std::vector<::demo::Point>& points)
 struct CalculatorForm3 {
-  static constexpr procxy::detail::MethodInfo kInfo{3, "demo::Calculator::centroid", false};
+  static constexpr procxy::detail::MethodInfo kInfo{3, "demo::Calculator::centroid", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::vector<::demo::Point>& points) {
     auto params_ = message_.initRoot<schema::CalculatorCentroid3Params>();
@@ -116,7 +116,7 @@ struct CalculatorForm3 {
 
 // double demo::Calculator::divide(double a, double b)
 struct CalculatorForm4 {
-  static constexpr procxy::detail::MethodInfo kInfo{4, "demo::Calculator::divide", false};
+  static constexpr procxy::detail::MethodInfo kInfo{4, "demo::Calculator::divide", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, double a, double b) {
     auto params_ = message_.initRoot<schema::CalculatorDivide4Params>();
@@ -134,7 +134,7 @@ struct CalculatorForm4 {
 
 // void demo::Calculator::set_mode(::demo::Mode mode)
 struct CalculatorForm5 {
-  static constexpr procxy::detail::MethodInfo kInfo{5, "demo::Calculator::set_mode", false};
+  static constexpr procxy::detail::MethodInfo kInfo{5, "demo::Calculator::set_mode", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, ::demo::Mode mode) {
     auto params_ = message_.initRoot<schema::CalculatorSetMode5Params>();
@@ -146,7 +146,7 @@ struct CalculatorForm5 {
 
 // void demo::Calculator::work(int steps)
 struct CalculatorForm6 {
-  static constexpr procxy::detail::MethodInfo kInfo{6, "demo::Calculator::work", false};
+  static constexpr procxy::detail::MethodInfo kInfo{6, "demo::Calculator::work", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int steps) {
     auto params_ = message_.initRoot<schema::CalculatorWork6Params>();

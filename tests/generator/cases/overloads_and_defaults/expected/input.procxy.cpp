@@ -56,7 +56,7 @@ struct CanvasConstruct3 {
 
 // void shapes::Canvas::draw(int x, int y)
 struct CanvasForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "shapes::Canvas::draw", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "shapes::Canvas::draw", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int x, int y) {
     auto params_ = message_.initRoot<schema::CanvasDraw0Params>();
@@ -69,7 +69,7 @@ struct CanvasForm0 {
 
 // void shapes::Canvas::draw(double x, double y)
 struct CanvasForm1 {
-  static constexpr procxy::detail::MethodInfo kInfo{1, "shapes::Canvas::draw", false};
+  static constexpr procxy::detail::MethodInfo kInfo{1, "shapes::Canvas::draw", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, double x, double y) {
     auto params_ = message_.initRoot<schema::CanvasDraw1Params>();
@@ -82,7 +82,7 @@ struct CanvasForm1 {
 
 // void shapes::Canvas::draw(double x, double y, double scale)
 struct CanvasForm2 {
-  static constexpr procxy::detail::MethodInfo kInfo{2, "shapes::Canvas::draw", false};
+  static constexpr procxy::detail::MethodInfo kInfo{2, "shapes::Canvas::draw", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, double x, double y, double scale) {
     auto params_ = message_.initRoot<schema::CanvasDraw1Params>();
@@ -96,7 +96,7 @@ struct CanvasForm2 {
 
 // int shapes::Canvas::area(int arg0, int arg1)
 struct CanvasForm3 {
-  static constexpr procxy::detail::MethodInfo kInfo{3, "shapes::Canvas::area", false};
+  static constexpr procxy::detail::MethodInfo kInfo{3, "shapes::Canvas::area", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int arg0, int arg1) {
     auto params_ = message_.initRoot<schema::CanvasArea2Params>();
@@ -114,7 +114,7 @@ struct CanvasForm3 {
 
 // std::string shapes::Canvas::name()
 struct CanvasForm4 {
-  static constexpr procxy::detail::MethodInfo kInfo{4, "shapes::Canvas::name", false};
+  static constexpr procxy::detail::MethodInfo kInfo{4, "shapes::Canvas::name", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::CanvasName3Params>();
@@ -130,7 +130,7 @@ struct CanvasForm4 {
 
 // std::string shapes::Canvas::name(const std::string& prefix)
 struct CanvasForm5 {
-  static constexpr procxy::detail::MethodInfo kInfo{5, "shapes::Canvas::name", false};
+  static constexpr procxy::detail::MethodInfo kInfo{5, "shapes::Canvas::name", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::string& prefix) {
     auto params_ = message_.initRoot<schema::CanvasName3Params>();
@@ -147,7 +147,7 @@ struct CanvasForm5 {
 
 // std::string shapes::Canvas::name(const std::string& prefix, bool upper)
 struct CanvasForm6 {
-  static constexpr procxy::detail::MethodInfo kInfo{6, "shapes::Canvas::name", false};
+  static constexpr procxy::detail::MethodInfo kInfo{6, "shapes::Canvas::name", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::string& prefix, bool upper) {
     auto params_ = message_.initRoot<schema::CanvasName3Params>();

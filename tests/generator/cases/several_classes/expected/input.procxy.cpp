@@ -59,7 +59,7 @@ struct CounterConstruct0 {
 
 // long outer::inner::Counter::next()
 struct CounterForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "outer::inner::Counter::next", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "outer::inner::Counter::next", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::CounterNext0Params>();
@@ -75,7 +75,7 @@ struct CounterForm0 {
 
 // long outer::inner::Counter::peek()
 struct CounterForm1 {
-  static constexpr procxy::detail::MethodInfo kInfo{1, "outer::inner::Counter::peek", true};
+  static constexpr procxy::detail::MethodInfo kInfo{1, "outer::inner::Counter::peek", true, 1000};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::CounterPeek1Params>();
@@ -138,7 +138,7 @@ struct LooksLikeAHandleConstruct0 {
 
 // int handles::LooksLikeAHandle::pid()
 struct LooksLikeAHandleForm0 {
-  static constexpr procxy::detail::MethodInfo kInfo{0, "handles::LooksLikeAHandle::pid", false};
+  static constexpr procxy::detail::MethodInfo kInfo{0, "handles::LooksLikeAHandle::pid", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::LooksLikeAHandlePid0Params>();
@@ -154,7 +154,7 @@ struct LooksLikeAHandleForm0 {
 
 // void handles::LooksLikeAHandle::terminate()
 struct LooksLikeAHandleForm1 {
-  static constexpr procxy::detail::MethodInfo kInfo{1, "handles::LooksLikeAHandle::terminate", false};
+  static constexpr procxy::detail::MethodInfo kInfo{1, "handles::LooksLikeAHandle::terminate", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::LooksLikeAHandleTerminate1Params>();
@@ -165,7 +165,7 @@ struct LooksLikeAHandleForm1 {
 
 // void handles::LooksLikeAHandle::kill()
 struct LooksLikeAHandleForm2 {
-  static constexpr procxy::detail::MethodInfo kInfo{2, "handles::LooksLikeAHandle::kill", false};
+  static constexpr procxy::detail::MethodInfo kInfo{2, "handles::LooksLikeAHandle::kill", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::LooksLikeAHandleKill2Params>();
@@ -176,7 +176,7 @@ struct LooksLikeAHandleForm2 {
 
 // int handles::LooksLikeAHandle::wait()
 struct LooksLikeAHandleForm3 {
-  static constexpr procxy::detail::MethodInfo kInfo{3, "handles::LooksLikeAHandle::wait", false};
+  static constexpr procxy::detail::MethodInfo kInfo{3, "handles::LooksLikeAHandle::wait", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::LooksLikeAHandleWait3Params>();
@@ -192,7 +192,7 @@ struct LooksLikeAHandleForm3 {
 
 // bool handles::LooksLikeAHandle::alive()
 struct LooksLikeAHandleForm4 {
-  static constexpr procxy::detail::MethodInfo kInfo{4, "handles::LooksLikeAHandle::alive", false};
+  static constexpr procxy::detail::MethodInfo kInfo{4, "handles::LooksLikeAHandle::alive", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::LooksLikeAHandleAlive4Params>();
@@ -208,7 +208,7 @@ struct LooksLikeAHandleForm4 {
 
 // void handles::LooksLikeAHandle::async()
 struct LooksLikeAHandleForm5 {
-  static constexpr procxy::detail::MethodInfo kInfo{5, "handles::LooksLikeAHandle::async", false};
+  static constexpr procxy::detail::MethodInfo kInfo{5, "handles::LooksLikeAHandle::async", false, 0};
 
   static void encode(capnp::MessageBuilder& message_) {
     message_.initRoot<schema::LooksLikeAHandleAsync5Params>();
@@ -219,7 +219,7 @@ struct LooksLikeAHandleForm5 {
 
 // void handles::LooksLikeAHandle::with(int options)
 struct LooksLikeAHandleForm6 {
-  static constexpr procxy::detail::MethodInfo kInfo{6, "handles::LooksLikeAHandle::with", false};
+  static constexpr procxy::detail::MethodInfo kInfo{6, "handles::LooksLikeAHandle::with", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int options) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleWith6Params>();
@@ -231,7 +231,7 @@ struct LooksLikeAHandleForm6 {
 
 // int handles::LooksLikeAHandle::connection(int connection)
 struct LooksLikeAHandleForm7 {
-  static constexpr procxy::detail::MethodInfo kInfo{7, "handles::LooksLikeAHandle::connection", false};
+  static constexpr procxy::detail::MethodInfo kInfo{7, "handles::LooksLikeAHandle::connection", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, int connection) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleConnection7Params>();
@@ -248,7 +248,7 @@ struct LooksLikeAHandleForm7 {
 
 // void handles::LooksLikeAHandle::options(const std::string& procxy_connection)
 struct LooksLikeAHandleForm8 {
-  static constexpr procxy::detail::MethodInfo kInfo{8, "handles::LooksLikeAHandle::options", false};
+  static constexpr procxy::detail::MethodInfo kInfo{8, "handles::LooksLikeAHandle::options", false, 0};
 
   static void encode(capnp::MessageBuilder& message_, const std::string& procxy_connection) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleOptions8Params>();
