@@ -1,8 +1,10 @@
 // Starting a child: select the class, construct the object, and hand back a
-// live link; procxy::detail::spawn() wraps it in a connection.
+// live link; procxy::detail::spawn() wraps it in a connection, shared with
+// identical spawns unless Options::dedupe is off.
 
 #include <signal.h>
 
+#include "dedup.h"
 #include "dispatch/client.h"
 #include "log.h"
 #include "process/spawn.h"
@@ -74,11 +76,15 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
     throw SpawnError("procxy: parent: Options::concurrency is " + std::to_string(options.concurrency) +
                      "; it counts the calls a child runs at once, so it must be at least 1");
   }
-  ChildRecipe recipe{options, std::string(class_name), interface_hash, std::move(construction)};
-  Link link = start_child(recipe);
-  auto connection = std::make_shared<Connection>(std::move(recipe), std::move(link));
-  connection->start();
-  return connection;
+  auto start = [&] {
+    ChildRecipe recipe{options, std::string(class_name), interface_hash, std::move(construction)};
+    Link link = start_child(recipe);
+    auto connection = std::make_shared<Connection>(std::move(recipe), std::move(link));
+    connection->start();
+    return connection;
+  };
+  if (!options.dedupe) return start();
+  return deduplicated(spawn_key(options, class_name, interface_hash, construction), class_name, start);
 }
 
 }  // namespace procxy::detail

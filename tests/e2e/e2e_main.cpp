@@ -5,9 +5,11 @@
 #define CATCH_CONFIG_RUNNER
 #include <unistd.h>
 
+#include <barrier>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "service.procxy.h"
@@ -18,8 +20,10 @@ namespace {
 int spawn_and_hang(int count) {
   std::vector<procxy::Proxy<e2e::Service>> children;
   std::vector<std::future<void>> calls;
+  procxy::Options separate;
+  separate.dedupe = false;
   for (int i = 0; i < count; ++i) {
-    children.push_back(procxy::spawn<e2e::Service>());
+    children.push_back(procxy::spawn<e2e::Service>(separate));
     calls.push_back(children.back().async()->sleep_ms(60'000));
     std::printf("%d\n", static_cast<int>(children.back().pid()));
   }
@@ -41,11 +45,36 @@ int throwing_listener() {
   return 0;
 }
 
+// Spawns, coalesces and hits the cache, for the PROCXY_DEBUG=dedup,coalesce test.
+int dedup_and_coalesce() {
+  std::vector<procxy::Proxy<e2e::Service>> proxies;
+  std::mutex mutex;
+  std::barrier start(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      auto proxy = procxy::spawn<e2e::Service>(11);  // the first misses, the others wait for its start
+      std::lock_guard<std::mutex> lock(mutex);
+      proxies.push_back(proxy);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto service = procxy::spawn<e2e::Service>(11);  // cached
+  auto first = service.async()->slow_query(1, 300);
+  auto second = service.async()->slow_query(1, 300);  // joins the first
+  int sum = first.get() + second.get();
+  sum += service->cached_square(3) + service->cached_square(3);  // the second from the cache
+  std::printf("sum: %d\n", sum);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   procxy::serve_if_child(argc, argv);
   if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
   if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
+  if (argc == 2 && std::strcmp(argv[1], "--dedup-and-coalesce") == 0) return dedup_and_coalesce();
   return Catch::Session().run(argc, argv);
 }

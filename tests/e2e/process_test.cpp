@@ -118,8 +118,8 @@ TEST_CASE("10 busy children die within 1 s when their parent is SIGKILLed (20 ro
 }
 
 TEST_CASE("children() lists live children", "[process]") {
-  auto a = procxy::spawn<Service>();
-  auto b = procxy::spawn<Service>();
+  auto a = procxy::spawn<Service>(1);
+  auto b = procxy::spawn<Service>(2);
   auto live = procxy::children();
   CHECK(std::find(live.begin(), live.end(), a.pid()) != live.end());
   CHECK(std::find(live.begin(), live.end(), b.pid()) != live.end());

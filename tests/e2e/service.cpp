@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <dirent.h>
+#include <procxy/procxy.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -182,6 +183,52 @@ std::vector<int> Service::open_fds() const {
   ::closedir(dir);
   std::sort(fds.begin(), fds.end());
   return fds;
+}
+
+void Service::count(const std::string& method) const {
+  std::lock_guard<std::mutex> lock(runs_mutex_);
+  ++runs_[method];
+}
+
+std::int64_t Service::runs(const std::string& method) const {
+  std::lock_guard<std::mutex> lock(runs_mutex_);
+  auto it = runs_.find(method);
+  return it == runs_.end() ? 0 : it->second;
+}
+
+int Service::slow_query(int value, int ms) const {
+  count("slow_query");
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return 2 * value;
+}
+
+int Service::failing_query(int value, int ms) const {
+  count("failing_query");
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  throw std::runtime_error("failing_query(" + std::to_string(value) + ") failed");
+}
+
+int Service::wait_for_cancel(int value, int ms) const {
+  count("wait_for_cancel");
+  std::stop_token stop = procxy::call_stop_token();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stop.stop_requested() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (stop.stop_requested()) count("cancel seen");
+  return value;
+}
+
+int Service::cached_square(int value) const {
+  count("cached_square");
+  if (value < 0) throw std::domain_error("cached_square of a negative value");
+  return value * value;
+}
+
+int Service::slow_mutation(int value, int ms) {
+  count("slow_mutation");
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return value;
 }
 
 Fragile::Fragile(int code) : code_(code) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -81,6 +82,15 @@ class PROCXY_REMOTE Service {
   PROCXY_QUERY std::int32_t die_once(const std::string& marker) const;  // SIGKILLs itself unless `marker` exists
   int rendezvous(int parties);  // returns once `parties` calls are inside at once; throws after 10 s
 
+  // Coalescing and caching. Each counts its runs in the child: see runs().
+  PROCXY_QUERY int slow_query(int value, int ms) const;       // sleeps `ms`, returns 2 * value
+  PROCXY_QUERY int failing_query(int value, int ms) const;    // sleeps `ms`, throws std::runtime_error
+  PROCXY_QUERY int wait_for_cancel(int value, int ms) const;  // waits `ms` at most for its stop token; runs("cancel
+                                                              // seen") counts the stops it saw
+  PROCXY_CACHE(300) int cached_square(int value) const;       // throws std::domain_error for a negative value
+  int slow_mutation(int value, int ms);                       // sleeps `ms`, returns value
+  std::int64_t runs(const std::string& method) const;
+
   // The child's view of its process.
   std::int32_t pid() const;  // named like a Proxy handle operation on purpose
   std::string env(const std::string& name) const;
@@ -99,6 +109,9 @@ class PROCXY_REMOTE Service {
   std::condition_variable arrived_;
   int inside_ = 0;
   std::vector<std::thread> threads_;
+  mutable std::mutex runs_mutex_;
+  mutable std::map<std::string, std::int64_t> runs_;
+  void count(const std::string& method) const;
 };
 
 // A class whose constructor throws.

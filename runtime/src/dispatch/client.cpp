@@ -324,6 +324,7 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
       expire(lock, id);  // settles this waiter (and those who share its request) with the timeout
     }
   }
+  hand_on_role();  // this caller may have been woken to read, and leaves
   if (!waiter.done) {  // cancelled, and still waiting: nobody will touch the waiter again
     leave(lock, id, [&waiter](const Caller& c) { return c.waiter == &waiter; });
     lock.unlock();
@@ -353,8 +354,7 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
 }
 
 void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
-                                    const CallOptions& options, Plan plan, Completion done, int attempt,
-                                    int attempts) {
+                                    const CallOptions& options, Plan plan, Completion done, int attempt, int attempts) {
   if (options.stop.stop_requested()) return done(nullptr, cancelled_error(method));
   start_helper();
   Caller caller;
@@ -487,8 +487,7 @@ Connection::Pending Connection::take(std::unordered_map<std::uint64_t, Pending>:
   return pending;
 }
 
-void Connection::settle(std::unique_lock<std::mutex>& lock, Pending& pending, Words result,
-                        std::exception_ptr error) {
+void Connection::settle(std::unique_lock<std::mutex>& lock, Pending& pending, Words result, std::exception_ptr error) {
   if (!error && pending.method->cache_ms > 0) {
     cache_.store(pending.key, result, std::chrono::milliseconds(pending.method->cache_ms), Clock::now());
   }
@@ -498,8 +497,7 @@ void Connection::settle(std::unique_lock<std::mutex>& lock, Pending& pending, Wo
   complete(lock, pending.first, std::move(result), error);
 }
 
-void Connection::complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result,
-                          std::exception_ptr error) {
+void Connection::complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result, std::exception_ptr error) {
   if (!caller.from_delivery_thread && events_->busy()) {
     auto held = std::make_shared<Words>(std::move(result));
     if (Waiter* waiter = caller.waiter) {
@@ -607,12 +605,20 @@ void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, c
     if (exit_to_announce_) events_->push_exit(*std::exchange(exit_to_announce_, std::nullopt));
   }
   expire_async(lock);
-  // Hand the role on: to a blocked caller first, else to the helper.
-  if (!idle_waiters_.empty()) {
-    idle_waiters_.front()->cv.notify_one();
-  } else if (helper_has_work()) {
-    helper_cv_.notify_one();
+  hand_on_role();
+}
+
+void Connection::hand_on_role() {
+  if (reading_) return;
+  // To a blocked caller still waiting first (one that was just settled would
+  // take it nowhere), else to the helper.
+  for (Waiter* waiter : idle_waiters_) {
+    if (!waiter->done && !waiter->deferred && !waiter->cancelled) {
+      waiter->cv.notify_one();
+      return;
+    }
   }
+  if (helper_has_work()) helper_cv_.notify_one();
 }
 
 bool Connection::helper_has_work() const { return async_callers_ > 0 || !subscribed_.empty(); }

@@ -94,8 +94,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   // One caller waiting for a request: a coalesced query has several.
   struct Caller {
-    Waiter* waiter = nullptr;  // a blocked caller, or
-    Completion done;           // an asynchronous one
+    Waiter* waiter = nullptr;           // a blocked caller, or
+    Completion done;                    // an asynchronous one
     bool from_delivery_thread = false;  // never held behind events: it would wait for itself
     std::uint64_t tag = 0;              // names an asynchronous caller to its stop callback
     std::shared_ptr<void> on_stop;      // that stop callback; dropped with the lock released
@@ -125,8 +125,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point deadline_for(const CallOptions& options) const;
   Plan plan(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) const;
   std::optional<Words> cached_result(const MethodInfo& method, const Plan& plan);
-  Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
-                  const Plan& plan, int attempt, int attempts);
+  Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, const Plan& plan,
+                  int attempt, int attempts);
   void call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
                           const CallOptions& options, Plan plan, Completion done, int attempt, int attempts);
   // Adds `caller` to the in-flight request of the same query (plan.coalesce),
@@ -160,6 +160,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // the lock while writing.
   void cancel_in_child(std::unique_lock<std::mutex>& lock, std::uint64_t id);
   void release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link);
+  // Wakes the next reader when nobody reads: a blocked caller, else the helper.
+  void hand_on_role();
   void expire_async(std::unique_lock<std::mutex>& lock);
   Clock::time_point next_async_deadline() const;
   void fail_all(std::unique_lock<std::mutex>& lock, const std::function<std::exception_ptr(const MethodInfo&)>& error);

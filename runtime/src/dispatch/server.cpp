@@ -245,8 +245,6 @@ void serve_one_at_a_time(Channel& channel, const ClassEntry& entry, void* object
 
 bool serving() { return g_serving.load(std::memory_order_relaxed); }
 
-
-
 bool emitting(const void* object, const EventInfo& event) {
   return object != nullptr && g_object.load(std::memory_order_acquire) == object &&
          g_subscribed[event.ordinal].load(std::memory_order_relaxed);

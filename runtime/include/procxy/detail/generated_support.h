@@ -59,8 +59,8 @@ class Reply {
 // A method form as the wire knows it.
 struct MethodInfo {
   std::uint16_t ordinal;
-  const char* name;  // "demo::Calculator::add", for messages
-  bool query;        // PROCXY_QUERY / PROCXY_CACHE
+  const char* name;        // "demo::Calculator::add", for messages
+  bool query;              // PROCXY_QUERY / PROCXY_CACHE
   std::uint32_t cache_ms;  // PROCXY_CACHE(ms); 0: results are not cached
 };
 
