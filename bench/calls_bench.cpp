@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include "bench_service.procxy.h"
@@ -80,6 +81,28 @@ void BM_ProxyPipelined64(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 64);
 }
 BENCHMARK(BM_ProxyPipelined64)->UseRealTime();
+
+// 64 threads calling the same query, with and without coalescing: the time
+// per call, and how many requests the child ran per call.
+void BM_SameQuery64Threads(benchmark::State& state) {
+  static std::optional<procxy::Proxy<bench::Directory>> directory;
+  static std::int64_t before = 0;
+  if (state.thread_index() == 0) {  // the others wait for it at the start of the loop
+    procxy::Options options;
+    options.coalesce = state.range(0) != 0;
+    options.dedupe = false;
+    directory.emplace(procxy::spawn<bench::Directory>(options));
+    before = (*directory)->lookups();
+  }
+  for (auto _ : state) benchmark::DoNotOptimize((*directory)->lookup(7));
+  state.SetItemsProcessed(state.iterations());  // summed over the threads: calls per second
+  if (state.thread_index() == 0) {              // every thread has finished its loop
+    double calls = static_cast<double>(state.iterations()) * state.threads();
+    state.counters["requests_per_call"] = static_cast<double>((*directory)->lookups() - before) / calls;
+    directory.reset();
+  }
+}
+BENCHMARK(BM_SameQuery64Threads)->ArgName("coalesce")->Arg(0)->Arg(1)->Threads(64)->UseRealTime();
 
 // Spawn-to-first-result, next to a bare fork+exec of the same binary that
 // exits at once (what any re-exec design pays).

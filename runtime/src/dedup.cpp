@@ -71,6 +71,7 @@ std::string spawn_key(const Options& options, std::string_view class_name, std::
 std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_view what,
                                          const std::function<std::shared_ptr<Connection>()>& start) {
   Registry& reg = registry();
+  std::shared_ptr<Connection> dead;  // released with the registry unlocked: it may be the last handle
   std::unique_lock<std::mutex> lock(reg.mutex);
   for (;;) {
     auto found = reg.entries.find(key);
@@ -90,6 +91,7 @@ std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_vie
       return live;
     }
     reg.entries.erase(found);  // a dead instance: its key starts afresh
+    dead = std::move(live);
     break;
   }
 
@@ -97,6 +99,7 @@ std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_vie
   auto entry = std::make_shared<Entry>();
   reg.entries[key] = entry;
   lock.unlock();
+  dead.reset();
   std::shared_ptr<Connection> connection;
   std::exception_ptr failure;
   try {

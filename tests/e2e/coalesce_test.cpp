@@ -142,6 +142,21 @@ TEST_CASE("a caller's stop token cancels only that caller", "[coalesce][cancel]"
   CHECK(service->runs("wait_for_cancel") == 1);
 }
 
+TEST_CASE("a call cancelled while queued in the child never runs", "[coalesce][cancel]") {
+  auto service = procxy::spawn<Service>(one_attempt());
+  // It asks for its stop token, so the child reads while it runs.
+  auto running = service.async()->wait_for_cancel(1, static_cast<int>(e2e::bound(milliseconds(500)).count()));
+  std::this_thread::sleep_for(kSettle);
+  std::stop_source stop;
+  auto queued = service.with({.stop = stop.get_token()}).async()->slow_query(9, 0);
+  std::this_thread::sleep_for(kSettle);
+  stop.request_stop();
+  CHECK_THROWS_AS(queued.get(), procxy::CancelledError);
+  CHECK(running.get() == 1);
+  CHECK(service->runs("slow_query") == 0);
+  CHECK(service->runs("cancel seen") == 0);
+}
+
 TEST_CASE("a caller whose token already fired never sends", "[coalesce][cancel]") {
   auto service = procxy::spawn<Service>(one_attempt());
   std::stop_source stop;

@@ -324,7 +324,7 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
       expire(lock, id);  // settles this waiter (and those who share its request) with the timeout
     }
   }
-  hand_on_role();  // this caller may have been woken to read, and leaves
+  hand_on_role();      // this caller may have been woken to read, and leaves
   if (!waiter.done) {  // cancelled, and still waiting: nobody will touch the waiter again
     leave(lock, id, [&waiter](const Caller& c) { return c.waiter == &waiter; });
     lock.unlock();

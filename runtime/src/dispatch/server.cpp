@@ -196,6 +196,11 @@ class Watcher {
       while (more) {
         more = next_call(channel_, calls_, frame, wake_fd_, &woken);
         if (more) calls_.push(std::move(frame));
+        // A steady stream of frames never lets the wake-up through: look.
+        if (more && !engaged()) {
+          woken = true;
+          more = false;
+        }
       }
       std::uint64_t count;
       [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
@@ -205,6 +210,11 @@ class Watcher {
       engaged_ = false;
       changed_.notify_all();
     }
+  }
+
+  bool engaged() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return engaged_;
   }
 
   Channel& channel_;
