@@ -1,7 +1,6 @@
 // Query coalescing, per-caller cancellation and PROCXY_CACHE (SPEC §6), counted
 // in the child: each test method records its runs there (Service::runs).
 
-#include <barrier>
 #include <catch2/catch.hpp>
 #include <future>
 #include <optional>
@@ -20,20 +19,6 @@ using std::chrono::milliseconds;
 const int kSlowMs = static_cast<int>(e2e::bound(milliseconds(200)).count());
 // Time for callers released together to have sent or joined.
 const milliseconds kSettle = e2e::bound(milliseconds(50));
-
-// Runs `call(i)` on `count` threads released at the same instant.
-template <class F>
-void at_once(int count, F call) {
-  std::barrier start(count);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < count; ++i) {
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      call(i);
-    });
-  }
-  for (auto& thread : threads) thread.join();
-}
 
 // The runs the child counted once they reach `at_least` (calls may still be
 // finishing), within a bound that catches hangs.
@@ -60,7 +45,7 @@ TEST_CASE("100 concurrent identical queries run once in the child", "[coalesce]"
   auto service = procxy::spawn<Service>(one_attempt());
   std::vector<int> results(100);
   // Half block, half wait on futures issued from the same threads.
-  at_once(50, [&](int i) {
+  e2e::at_once(50, [&](int i) {
     auto later = service.async()->slow_query(21, kSlowMs);
     results[i] = service->slow_query(21, kSlowMs);
     results[50 + i] = later.get();
@@ -72,7 +57,7 @@ TEST_CASE("100 concurrent identical queries run once in the child", "[coalesce]"
 TEST_CASE("concurrent queries with different arguments run once per distinct argument", "[coalesce]") {
   auto service = procxy::spawn<Service>(one_attempt());
   std::vector<int> results(100);
-  at_once(100, [&](int i) { results[i] = service->slow_query(i % 4, kSlowMs); });
+  e2e::at_once(100, [&](int i) { results[i] = service->slow_query(i % 4, kSlowMs); });
   for (int i = 0; i < 100; ++i) CHECK(results[i] == 2 * (i % 4));
   CHECK(service->runs("slow_query") == 4);
 }
@@ -80,7 +65,7 @@ TEST_CASE("concurrent queries with different arguments run once per distinct arg
 TEST_CASE("mutations are never coalesced", "[coalesce]") {
   auto service = procxy::spawn<Service>(one_attempt());
   std::vector<int> results(100);
-  at_once(100, [&](int i) { results[i] = service->slow_mutation(5, 2); });
+  e2e::at_once(100, [&](int i) { results[i] = service->slow_mutation(5, 2); });
   CHECK(std::count(results.begin(), results.end(), 5) == 100);
   CHECK(service->runs("slow_mutation") == 100);
 }
@@ -89,7 +74,9 @@ TEST_CASE("coalescing can be turned off per proxy and per call", "[coalesce]") {
   procxy::Options off = one_attempt();
   off.coalesce = false;
   auto separate = procxy::spawn<Service>(off);
-  at_once(10, [&](int) { CHECK(separate->slow_query(1, kSlowMs) == 2); });
+  std::vector<int> results(10);
+  e2e::at_once(10, [&](int i) { results[i] = separate->slow_query(1, kSlowMs); });
+  CHECK(std::count(results.begin(), results.end(), 2) == 10);
   CHECK(separate->runs("slow_query") == 10);
 
   auto service = procxy::spawn<Service>(one_attempt());
@@ -169,7 +156,7 @@ TEST_CASE("a caller whose token already fired never sends", "[coalesce][cancel]"
 TEST_CASE("an error reaches every waiter, and the next call asks again", "[coalesce]") {
   auto service = procxy::spawn<Service>(one_attempt());
   std::vector<std::string> errors(10);
-  at_once(10, [&](int i) {
+  e2e::at_once(10, [&](int i) {
     try {
       service->failing_query(1, kSlowMs);
     } catch (const std::runtime_error& e) {
@@ -207,7 +194,7 @@ TEST_CASE("a child's death reaches every waiter, and the next call asks the new 
   pid_t first = service.pid();
   service->crash_later("kill", static_cast<int>(kSettle.count()) * 2, "");
   std::vector<int> died(10);
-  at_once(10, [&](int i) {
+  e2e::at_once(10, [&](int i) {
     try {
       service->slow_query(4, 60'000);
     } catch (const procxy::ChildExitedError& e) {

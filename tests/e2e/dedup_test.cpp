@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <barrier>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <optional>
@@ -28,26 +27,12 @@ std::set<pid_t> new_children(const std::vector<pid_t>& before, const std::vector
   return fresh;
 }
 
-// Runs `spawn(i)` on `count` threads released at the same instant.
-template <class F>
-void at_once(int count, F spawn) {
-  std::barrier start(count);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < count; ++i) {
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      spawn(i);
-    });
-  }
-  for (auto& thread : threads) thread.join();
-}
-
 }  // namespace
 
 TEST_CASE("20 simultaneous identical spawns start exactly one child", "[dedup]") {
   std::vector<pid_t> before = procxy::children();
   std::vector<std::optional<procxy::Proxy<Service>>> proxies(20);
-  at_once(20, [&](int i) { proxies[i].emplace(procxy::spawn<Service>(7)); });
+  e2e::at_once(20, [&](int i) { proxies[i].emplace(procxy::spawn<Service>(7)); });
 
   std::set<pid_t> pids;
   for (auto& proxy : proxies) pids.insert(proxy->pid());
@@ -61,7 +46,7 @@ TEST_CASE("20 simultaneous identical spawns start exactly one child", "[dedup]")
 TEST_CASE("simultaneous spawns with two keys start two children", "[dedup]") {
   std::vector<pid_t> before = procxy::children();
   std::vector<std::optional<procxy::Proxy<Service>>> proxies(20);
-  at_once(20, [&](int i) { proxies[i].emplace(procxy::spawn<Service>(i % 2)); });
+  e2e::at_once(20, [&](int i) { proxies[i].emplace(procxy::spawn<Service>(i % 2)); });
 
   std::set<pid_t> pids;
   for (int i = 0; i < 20; ++i) {
@@ -134,7 +119,7 @@ TEST_CASE("a dead instance is not handed out again", "[dedup]") {
 
 TEST_CASE("a failed start reaches every waiting caller and is not remembered", "[dedup]") {
   std::vector<std::string> errors(10);
-  at_once(10, [&](int i) {
+  e2e::at_once(10, [&](int i) {
     try {
       procxy::spawn<Fragile>(-1);
     } catch (const procxy::SpawnError& e) {
@@ -159,12 +144,9 @@ TEST_CASE("a failed start reaches every waiting caller and is not remembered", "
 
 TEST_CASE("PROCXY_DEBUG=dedup,coalesce logs misses, hits and cache hits", "[dedup][coalesce]") {
   std::string command = std::string("PROCXY_DEBUG=dedup,coalesce '") + E2E_SELF + "' --dedup-and-coalesce 2>&1";
-  FILE* out = ::popen(command.c_str(), "r");
-  REQUIRE(out != nullptr);
-  std::string text;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, out)) text += buffer;
-  CHECK(::pclose(out) == 0);
+  int status = 0;
+  std::string text = e2e::output_of(command, status);
+  CHECK(status == 0);
   CHECK_THAT(text, Catch::Contains("dedup miss: starting e2e::Service") &&
                        Catch::Contains("dedup hit: waiting for the start of e2e::Service in progress") &&
                        Catch::Contains("dedup cached: e2e::Service in child") &&

@@ -152,12 +152,9 @@ TEST_CASE("a listener that throws does not break the proxy; the next events arri
 
 TEST_CASE("a listener's failure is reported under PROCXY_DEBUG=event", "[events]") {
   std::string command = std::string("PROCXY_DEBUG=event '") + E2E_SELF + "' --throwing-listener 2>&1";
-  FILE* out = ::popen(command.c_str(), "r");
-  REQUIRE(out != nullptr);
-  std::string text;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, out)) text += buffer;
-  CHECK(::pclose(out) == 0);
+  int status = 0;
+  std::string text = e2e::output_of(command, status);
+  CHECK(status == 0);
   CHECK_THAT(text, Catch::Contains("a listener of e2e::Service::progress threw") &&
                        Catch::Contains("listener trouble") && Catch::Contains("delivering the next events"));
   CHECK_THAT(text, Catch::Contains("events seen: 3"));

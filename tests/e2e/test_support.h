@@ -6,8 +6,13 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <barrier>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace e2e {
 
@@ -33,5 +38,34 @@ inline constexpr std::chrono::milliseconds bound(std::chrono::milliseconds limit
 
 // True while a process with this pid exists (a zombie counts).
 inline bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+// Runs `call(i)` for i in [0, count) on `count` threads released at the same instant.
+template <class F>
+void at_once(int count, F call) {
+  std::barrier start(count);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      call(i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+// Runs a shell command; returns its stdout (and stderr, with 2>&1 in it) and
+// sets `status` to what pclose() says.
+inline std::string output_of(const std::string& command, int& status) {
+  FILE* out = ::popen(command.c_str(), "r");
+  if (!out) {
+    status = -1;
+    return {};
+  }
+  std::string text;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, out)) text += buffer;
+  status = ::pclose(out);
+  return text;
+}
 
 }  // namespace e2e
