@@ -75,7 +75,8 @@ TEST_CASE("coalescing can be turned off per proxy and per call", "[coalesce]") {
   off.coalesce = false;
   auto separate = procxy::spawn<Service>(off);
   std::vector<int> results(10);
-  e2e::at_once(10, [&](int i) { results[i] = separate->slow_query(1, kSlowMs); });
+  // They run one after another: shorter, to stay within the timeout.
+  e2e::at_once(10, [&](int i) { results[i] = separate->slow_query(1, kSlowMs / 4); });
   CHECK(std::count(results.begin(), results.end(), 2) == 10);
   CHECK(separate->runs("slow_query") == 10);
 
@@ -89,7 +90,7 @@ TEST_CASE("coalescing can be turned off per proxy and per call", "[coalesce]") {
 
 TEST_CASE("a caller's stop token cancels only that caller", "[coalesce][cancel]") {
   auto service = procxy::spawn<Service>(one_attempt());
-  const int wait_ms = static_cast<int>(e2e::bound(milliseconds(1000)).count());
+  const int wait_ms = static_cast<int>(e2e::bound(milliseconds(250)).count());
 
   // Three callers share one request; `cancelling` (by index) cancel theirs.
   auto run = [&](std::vector<int> cancelling) {
@@ -132,7 +133,7 @@ TEST_CASE("a caller's stop token cancels only that caller", "[coalesce][cancel]"
 TEST_CASE("a call cancelled while queued in the child never runs", "[coalesce][cancel]") {
   auto service = procxy::spawn<Service>(one_attempt());
   // It asks for its stop token, so the child reads while it runs.
-  auto running = service.async()->wait_for_cancel(1, static_cast<int>(e2e::bound(milliseconds(500)).count()));
+  auto running = service.async()->wait_for_cancel(1, static_cast<int>(e2e::bound(milliseconds(250)).count()));
   std::this_thread::sleep_for(kSettle);
   std::stop_source stop;
   auto queued = service.with({.stop = stop.get_token()}).async()->slow_query(9, 0);
@@ -172,7 +173,7 @@ TEST_CASE("an error reaches every waiter, and the next call asks again", "[coale
 TEST_CASE("the first caller's timeout applies to every waiter", "[coalesce]") {
   auto service = procxy::spawn<Service>(one_attempt());
   const milliseconds timeout = e2e::bound(milliseconds(100));
-  const int slow = static_cast<int>(timeout.count() * 5);
+  const int slow = static_cast<int>(timeout.count() * 3);
   auto first = service.with({.timeout = timeout}).async()->slow_query(3, slow);
   std::this_thread::sleep_for(timeout / 4);
   std::vector<std::future<int>> joined;
