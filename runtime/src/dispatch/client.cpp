@@ -492,7 +492,7 @@ void Connection::settle(std::unique_lock<std::mutex>& lock, Pending& pending, Wo
     cache_.store(pending.key, result, std::chrono::milliseconds(pending.method->cache_ms), Clock::now());
   }
   for (Caller& caller : pending.joined) {
-    complete(lock, caller, error ? Words() : kj::heapArray<capnp::word>(result.asPtr()), error);
+    complete(lock, caller, error ? Words() : copy_of(result), error);
   }
   complete(lock, pending.first, std::move(result), error);
 }

@@ -20,6 +20,12 @@ std::string query_key(const MethodInfo& method, capnp::MessageBuilder& params) {
   return key;
 }
 
+Words copy_of(const Words& words) {
+  auto copy = kj::heapArray<capnp::word>(words.size());
+  std::memcpy(copy.asBytes().begin(), words.asBytes().begin(), words.asBytes().size());
+  return copy;
+}
+
 std::optional<Words> ResultCache::find(const std::string& key, Clock::time_point now) {
   auto found = entries_.find(key);
   if (found == entries_.end()) return std::nullopt;
@@ -29,7 +35,7 @@ std::optional<Words> ResultCache::find(const std::string& key, Clock::time_point
     return std::nullopt;
   }
   order_.splice(order_.begin(), order_, it);
-  return kj::heapArray<capnp::word>(it->result.asPtr());
+  return copy_of(it->result);
 }
 
 void ResultCache::store(const std::string& key, const Words& result, std::chrono::milliseconds ttl,
@@ -46,7 +52,7 @@ void ResultCache::store(const std::string& key, const Words& result, std::chrono
   while (!order_.empty() && (entries_.size() >= kMaxEntries || bytes_ + size > kMaxBytes)) {
     erase(std::prev(order_.end()));
   }
-  order_.push_front(Entry{key, kj::heapArray<capnp::word>(result.asPtr()), now + ttl});
+  order_.push_front(Entry{key, copy_of(result), now + ttl});
   entries_.emplace(key, order_.begin());
   bytes_ += size;
 }

@@ -24,6 +24,9 @@ namespace procxy::detail {
 // which only costs a shared request.
 std::string query_key(const MethodInfo& method, capnp::MessageBuilder& params);
 
+// A copy of a message's words (capnp::word cannot be copied one by one under clang).
+Words copy_of(const Words& words);
+
 // Successful results of PROCXY_CACHE methods, each kept for its method's
 // time to live. Bounded: at most kMaxEntries results and kMaxBytes bytes;
 // storing beyond either evicts the least recently used results first, and a
