@@ -130,6 +130,20 @@ TEST_CASE("a caller's stop token cancels only that caller", "[coalesce][cancel]"
   CHECK(service->runs("wait_for_cancel") == 1);
 }
 
+TEST_CASE("after calls that asked for their stop token and ended at once, the child still hears a Cancel",
+          "[coalesce][cancel]") {
+  auto service = procxy::spawn<Service>(one_attempt());
+  for (int i = 0; i < 5; ++i) CHECK(service->wait_for_cancel(2, 0) == 2);
+  std::stop_source stop;
+  auto call = service.with({.stop = stop.get_token()})
+                  .async()
+                  ->wait_for_cancel(1, static_cast<int>(e2e::bound(milliseconds(5000)).count()));
+  std::this_thread::sleep_for(kSettle);
+  stop.request_stop();
+  CHECK_THROWS_AS(call.get(), procxy::CancelledError);
+  CHECK(runs_reaching(service, "cancel seen", 1) == 1);
+}
+
 TEST_CASE("a call cancelled while queued in the child never runs", "[coalesce][cancel]") {
   auto service = procxy::spawn<Service>(one_attempt());
   // It asks for its stop token, so the child reads while it runs.

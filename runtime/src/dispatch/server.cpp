@@ -173,8 +173,10 @@ class Watcher {
   // stopped reading. False when it met the end of the conversation.
   bool disengage() {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (engaged_) {
-      engaged_ = false;
+    engaged_ = false;
+    // Only a reading watcher is woken (and drains the eventfd after): a
+    // wake-up left behind would end its next engagement at once.
+    if (reading_) {
       std::uint64_t one = 1;
       [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
       changed_.wait(lock, [this] { return !reading_; });
