@@ -237,7 +237,10 @@ std::uint64_t Connection::enlist(const MethodInfo& method, capnp::MessageBuilder
         id = found->second;
         Pending& pending = pending_.at(id);
         pending.joined.push_back(std::move(caller));
-        if (async) ++pending.async_callers, ++async_callers_;
+        if (async) {
+          ++pending.async_callers;
+          ++async_callers_;
+        }
         deadline = pending.deadline;
         log(LogCategory::kCoalesce, "coalesce hit: %s joins call %llu", method.name,
             static_cast<unsigned long long>(id));
@@ -404,11 +407,9 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
         }));
     std::unique_lock<std::mutex> lock(mutex_);
     if (auto it = pending_.find(id); it != pending_.end()) {
-      Caller* mine = it->second.first.tag == tag ? &it->second.first : nullptr;
-      for (Caller& other : it->second.joined) {
-        if (other.tag == tag) mine = &other;
+      if (Caller* mine = find_caller(it->second, [tag](const Caller& c) { return c.tag == tag; })) {
+        mine->on_stop = std::move(on_stop);
       }
-      if (mine) mine->on_stop = std::move(on_stop);
     }
     lock.unlock();  // an unclaimed callback (the call settled already) goes here, unlocked
   }
@@ -549,22 +550,19 @@ std::optional<Connection::Caller> Connection::leave(std::unique_lock<std::mutex>
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
   Pending& pending = it->second;
-  Caller left;
-  bool abandoned = false;
-  if (matches(pending.first)) {
-    left = std::move(pending.first);
-    abandoned = pending.joined.empty();
-    if (!abandoned) {
-      pending.first = std::move(pending.joined.back());
-      pending.joined.pop_back();
-    }
-  } else {
-    auto found = std::find_if(pending.joined.begin(), pending.joined.end(), matches);
-    if (found == pending.joined.end()) return std::nullopt;
-    left = std::move(*found);
-    pending.joined.erase(found);
+  Caller* found = find_caller(pending, matches);
+  if (!found) return std::nullopt;
+  Caller left = std::move(*found);
+  // The last joined caller fills the hole, so `first` stays a live caller.
+  bool abandoned = pending.joined.empty();
+  if (!abandoned) {
+    if (found != &pending.joined.back()) *found = std::move(pending.joined.back());
+    pending.joined.pop_back();
   }
-  if (left.done) --pending.async_callers, --async_callers_;
+  if (left.done) {
+    --pending.async_callers;
+    --async_callers_;
+  }
   if (abandoned) {
     Pending gone = take(it);
     log(LogCategory::kCall, "call %llu %s cancelled by all its callers", static_cast<unsigned long long>(id),
@@ -572,6 +570,12 @@ std::optional<Connection::Caller> Connection::leave(std::unique_lock<std::mutex>
     cancel_in_child(lock, id);
   }
   return left;
+}
+
+Connection::Caller* Connection::find_caller(Pending& pending, const std::function<bool(const Caller&)>& matches) {
+  if (matches(pending.first)) return &pending.first;
+  auto found = std::find_if(pending.joined.begin(), pending.joined.end(), matches);
+  return found == pending.joined.end() ? nullptr : &*found;
 }
 
 void Connection::cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag) {

@@ -155,6 +155,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // if found.
   std::optional<Caller> leave(std::unique_lock<std::mutex>& lock, std::uint64_t id,
                               const std::function<bool(const Caller&)>& matches);
+  static Caller* find_caller(Pending& pending, const std::function<bool(const Caller&)>& matches);
   void cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag);
   // Asks the child to stop request `id`, whose callers all gave up. Releases
   // the lock while writing.
