@@ -16,7 +16,6 @@ struct Entry {
   bool starting = true;
   std::exception_ptr failure;          // of the start, for the callers waiting for it
   std::weak_ptr<Connection> instance;  // the handle given out; expires with the last copy
-  const Connection* identity = nullptr;
 };
 
 struct Registry {
@@ -117,18 +116,17 @@ std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_vie
   }
   // Handed out through a handle whose release also removes the entry: the
   // registry never keeps a child alive, and never fills with dead keys.
-  const Connection* identity = connection.get();
-  std::shared_ptr<Connection> handle(connection.get(), [key, identity, owned = connection](Connection*) mutable {
+  std::weak_ptr<Entry> mine = entry;  // the key may have a newer entry by then: leave that one
+  std::shared_ptr<Connection> handle(connection.get(), [key, mine, owned = connection](Connection*) mutable {
     {
       Registry& reg = registry();
       std::lock_guard<std::mutex> lock(reg.mutex);
       auto it = reg.entries.find(key);
-      if (it != reg.entries.end() && !it->second->starting && it->second->identity == identity) reg.entries.erase(it);
+      if (it != reg.entries.end() && it->second == mine.lock()) reg.entries.erase(it);
     }
     owned.reset();  // with the registry unlocked: this lets the child go
   });
   entry->instance = handle;
-  entry->identity = identity;
   return handle;
 }
 
