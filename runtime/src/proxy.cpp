@@ -15,7 +15,7 @@ namespace procxy {
 std::string ExitStatus::to_string() const {
   if (exit_code) return "exited with code " + std::to_string(*exit_code);
   if (signal) return "was killed by signal " + std::to_string(*signal) + " (" + strsignal(*signal) + ")";
-  return "exited (status unknown: SIGCHLD is ignored in this process)";
+  return "exited (status unknown: a shared child is not this process's to reap, or SIGCHLD is ignored here)";
 }
 
 std::vector<pid_t> children() { return detail::Supervisor::instance().live_children(); }

@@ -1,6 +1,7 @@
 // The e2e test program. It is also the children's program: procxy re-executes
 // it, and serve_if_child() serves there. With --spawn-and-hang it plays a
-// parent that the process tests kill.
+// parent that the process tests kill; with --attach, one of several processes
+// sharing a child.
 
 #define CATCH_CONFIG_RUNNER
 #include <unistd.h>
@@ -69,6 +70,25 @@ int dedup_and_coalesce() {
   return 0;
 }
 
+// Attaches to the shared Service `name` once the realtime clock reaches
+// `at_ns` (0: at once), calls it, and prints "pid <pid> sum <sum>"; or prints
+// the error and fails. The shared child is started with `idle_ms`.
+int attach_and_call(const char* name, long long at_ns, int idle_ms) {
+  if (at_ns > 0) {
+    std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::nanoseconds(at_ns)));
+  }
+  try {
+    procxy::Options options;
+    options.idle_exit = std::chrono::milliseconds(idle_ms);
+    auto service = procxy::attach<e2e::Service>(name, options);
+    std::printf("pid %d sum %d\n", static_cast<int>(service.pid()), service->add(2, 3));
+    return 0;
+  } catch (const std::exception& e) {
+    std::printf("error: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,5 +96,8 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
   if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
   if (argc == 2 && std::strcmp(argv[1], "--dedup-and-coalesce") == 0) return dedup_and_coalesce();
+  if (argc == 5 && std::strcmp(argv[1], "--attach") == 0) {
+    return attach_and_call(argv[2], std::atoll(argv[3]), std::atoi(argv[4]));
+  }
   return Catch::Session().run(argc, argv);
 }

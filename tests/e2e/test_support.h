@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,17 @@ inline constexpr std::chrono::milliseconds bound(std::chrono::milliseconds limit
 
 // True while a process with this pid exists (a zombie counts).
 inline bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+// True while a process with this pid exists and has not exited. A shared
+// child is not ours: once dead it may stay a zombie until whoever adopted it
+// reaps it.
+inline bool process_running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto state = line.rfind(") ");
+  return state != std::string::npos && line[state + 2] != 'Z' && line[state + 2] != 'X';
+}
 
 // Runs `call(i)` for i in [0, count) on `count` threads released at the same instant.
 template <class F>

@@ -128,7 +128,7 @@ std::shared_ptr<ChildProcess> stand_in() {
 std::string parent_outcome(const Sample& sample) {
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-  ChildRecipe recipe{procxy::Options{}, "wire_test::Echo", 0, Construction{0, nullptr}};
+  ChildRecipe recipe{procxy::Options{}, "wire_test::Echo", 0, Construction{0, nullptr}, {}};
   auto connection =
       std::make_shared<Connection>(std::move(recipe), Link{std::make_unique<Channel>(fds[0]), stand_in()});
   connection->start();

@@ -30,7 +30,8 @@ class TimeoutError : public Error {
 };
 
 // The child died. Exactly one of exit_code() and signal() is set, unless the
-// status could not be collected (SIGCHLD ignored by the application).
+// status could not be collected: the application ignores SIGCHLD, or the
+// child is a shared one (attach()), which is not this process's to reap.
 class ChildExitedError : public Error {
  public:
   ChildExitedError(const std::string& what, std::optional<int> exit_code, std::optional<int> signal)

@@ -1,6 +1,6 @@
 #pragma once
 
-// The procxy API: spawn<T>(), serve_if_child(), children().
+// The procxy API: spawn<T>(), attach<T>(), serve_if_child(), children().
 // Generated *.procxy.h files include this; applications include those.
 
 #include <sys/types.h>
@@ -43,6 +43,8 @@ namespace detail {
 struct Construction;
 std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction);
+std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
+                                   std::uint64_t interface_hash, Construction construction);
 
 template <class First, class... Rest>
 inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Options>;
@@ -62,6 +64,27 @@ Proxy<T> spawn(const Options& options, Args&&... args) {
 template <class T, class... Args>
 requires(sizeof...(Args) == 0 || !detail::kIsOptions<Args...>) Proxy<T> spawn(Args&&... args) {
   return spawn<T>(Options{}, std::forward<Args>(args)...);
+}
+
+// Connects to the shared child called `name` that serves a T for this user,
+// starting it (constructing T(args...)) when none runs; see
+// docs/shared-children.md. Any number of processes may call it at once:
+// exactly one starts the child, the others wait until it answers. The child
+// outlives the process that started it and exits once no client has been
+// connected for options.idle_exit. Options that shape the child (executable,
+// args, env, cwd, concurrency, idle_exit) and the constructor arguments apply
+// only when this call starts it.
+//
+// Destroying the last handle, or terminate(), disconnects this process and
+// leaves the child to its other clients; kill() kills it for all of them.
+// Throws SpawnError when no child answers within options.timeout, or when the
+// child refuses this process (built from another interface of T, or running
+// as another user).
+template <class T, class... Args>
+Proxy<T> attach(std::string_view name, const Options& options, Args&&... args) {
+  using Traits = detail::ClassTraits<T>;
+  return Proxy<T>(detail::attach(options, name, Traits::kName, Traits::kInterfaceHash,
+                                 Traits::construct(std::forward<Args>(args)...)));
 }
 
 }  // namespace procxy

@@ -90,9 +90,10 @@ Connection::~Connection() {
   events_->stop();
   if (!link->process->exited()) {
     // Polite first: the child destroys its object and exits. The supervisor
-    // kills it if it has not after the grace period; nobody waits here.
+    // kills it if it has not after the grace period; nobody waits here. A
+    // shared child only hears that this client leaves.
     link->channel->write(FrameKind::kShutdown, 0, 0);
-    Supervisor::instance().kill_at(link->process, Clock::now() + kGraceOnRelease);
+    if (link->process->own()) Supervisor::instance().kill_at(link->process, Clock::now() + kGraceOnRelease);
   }
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -137,6 +138,13 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
         TerminatedError("procxy: parent: " + what + " failed: the proxy was terminated by the parent"));
   }
   if (protocol_error_) return protocol_error_;
+  if (!link_->process->own() && !exit_status_) {
+    return std::make_exception_ptr(ChildExitedError(
+        "procxy: parent: " + what + " failed: the shared child '" + recipe_.shared_name +
+            "' closed the connection (it exited, or dropped this client; its log says which); " +
+            (recipe_.options.restart ? "the next call attaches again" : "attach again to continue"),
+        std::nullopt, std::nullopt));
+  }
   ExitStatus status = exit_status_.value_or(ExitStatus{});
   std::string next = recipe_.options.restart ? "the next call starts a new child" : "spawn a new proxy to continue";
   return std::make_exception_ptr(
@@ -170,10 +178,12 @@ std::shared_ptr<Link> Connection::usable_link(std::unique_lock<std::mutex>& lock
       continue;
     }
     if (!exit_status_ && !protocol_error_ && !channel_closed_) return link_;
+    bool shared = !link_->process->own();
     if (!recipe_.options.restart) {
       // The channel closed but the child is not reaped yet: its exit, moments
-      // away, fails the call with the exit status.
-      if (!exit_status_ && !protocol_error_) return link_;
+      // away, fails the call with the exit status. (A shared child's is not
+      // ours to see: the closed channel is the end.)
+      if (!exit_status_ && !protocol_error_ && !shared) return link_;
       std::rethrow_exception(closed_error(method));
     }
     restarting_ = true;
@@ -182,7 +192,7 @@ std::shared_ptr<Link> Connection::usable_link(std::unique_lock<std::mutex>& lock
     std::shared_ptr<Link> fresh;
     std::exception_ptr failure;
     try {
-      old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
+      if (!shared) old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
       fresh = std::make_shared<Link>(start_child(recipe_));
     } catch (...) {
       failure = std::current_exception();
@@ -603,6 +613,8 @@ void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, c
     log(LogCategory::kCall, "channel to child %d closed", static_cast<int>(link->process->pid()));
     if (protocol_error_) {
       fail_all(lock, [this](const MethodInfo&) { return protocol_error_; });
+    } else if (!link->process->own()) {
+      fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
     } else if (!exit_status_) {
       Supervisor::instance().kill_at(link->process, Clock::now() + kExitAfterClose);
     }
@@ -720,6 +732,11 @@ void Connection::terminate(std::chrono::milliseconds grace) {
     std::lock_guard<std::mutex> lock(mutex_);
     terminated_ = true;
     link = link_;
+  }
+  if (!link->process->own()) {  // leave the shared child to its other clients
+    link->channel->write(FrameKind::kShutdown, 0, 0);
+    link->channel->shutdown();
+    return;
   }
   if (!link->process->exited()) {
     link->channel->write(FrameKind::kShutdown, 0, 0);

@@ -40,6 +40,7 @@ struct ChildRecipe {
   std::string class_name;
   std::uint64_t interface_hash = 0;
   Construction construction;
+  std::string shared_name;  // attach(): the shared child's name; empty for a private child
 };
 
 // One running child and the channel to it. A restart replaces the whole link.
@@ -48,8 +49,9 @@ struct Link {
   std::shared_ptr<ChildProcess> process;
 };
 
-// Starts a child as `recipe` says and constructs its object (start_child.cpp).
-// Throws SpawnError (or ProtocolError) with no child left behind.
+// Starts a child as `recipe` says and constructs its object (start_child.cpp);
+// for a shared child, connects to it, starting it first when none runs.
+// Throws SpawnError (or ProtocolError) with no child of ours left behind.
 Link start_child(const ChildRecipe& recipe);
 
 class Connection : public std::enable_shared_from_this<Connection> {

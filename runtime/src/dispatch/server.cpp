@@ -8,13 +8,18 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dispatch/call_queue.h"
+#include "dispatch/clients.h"
+#include "dispatch/shared_server.h"
 #include "log.h"
+#include "process/spawn.h"
 #include "procxy/version.h"
 #include "registry.h"
 #include "remote_error.h"
@@ -57,11 +62,42 @@ Frame read_start_frame(Channel& channel, FrameKind expected) {
 }
 
 std::atomic<bool> g_serving{false};
-// The served object and its channel, for events: set once the object exists.
+// The served object, for events: set once the object exists.
 std::atomic<const void*> g_object{nullptr};
-std::atomic<Channel*> g_channel{nullptr};
-// The events the parent listens to, by ordinal: the others are not even encoded.
+// The events some client listens to, by ordinal: the others are not even encoded.
 std::atomic<bool> g_subscribed[1 << 16];
+
+// The clients events go to. Emitting takes a snapshot: no allocation, and a
+// client that leaves meanwhile stays valid until the write is done.
+class Clients {
+ public:
+  using List = std::vector<std::shared_ptr<Client>>;
+  std::shared_ptr<const List> snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return list_;
+  }
+  void add(std::shared_ptr<Client> client) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto list = std::make_shared<List>(*list_);
+    list->push_back(std::move(client));
+    list_ = std::move(list);
+  }
+  void remove(const Client* client) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto list = std::make_shared<List>(*list_);
+    std::erase_if(*list, [&](const auto& c) { return c.get() == client; });
+    list_ = std::move(list);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const List> list_ = std::make_shared<List>();
+};
+
+Clients& clients() {
+  static Clients* clients = new Clients();  // used by object threads until _exit
+  return *clients;
+}
 
 // Runs one call and writes its reply. False when the parent is gone.
 bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& frame) {
@@ -83,10 +119,10 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
 // Reads frames until the next call. False at Shutdown or when the parent is
 // gone; exits the process on a frame no parent sends. `wake_fd` >= 0: also
 // false once it is signalled (`woken` is then set).
-bool next_call(Channel& channel, CallQueue& calls, Frame& frame, int wake_fd = -1, bool* woken = nullptr) {
+bool next_call(Client& client, CallQueue& calls, Frame& frame, int wake_fd = -1, bool* woken = nullptr) {
   try {
     for (;;) {
-      Channel::ReadStatus status = channel.read(frame, Channel::Clock::time_point::max(), wake_fd, "child");
+      Channel::ReadStatus status = client.channel().read(frame, Channel::Clock::time_point::max(), wake_fd, "child");
       if (status == Channel::ReadStatus::kWoken) {
         *woken = true;
         return false;
@@ -97,7 +133,7 @@ bool next_call(Channel& channel, CallQueue& calls, Frame& frame, int wake_fd = -
         case FrameKind::kCall:
           return true;
         case FrameKind::kSubscribe:
-          g_subscribed[frame.header.ordinal].store(true, std::memory_order_relaxed);
+          client.subscribe(frame.header.ordinal);
           continue;
         case FrameKind::kCancel:
           calls.cancel(frame.header.id);
@@ -108,35 +144,15 @@ bool next_call(Channel& channel, CallQueue& calls, Frame& frame, int wake_fd = -
       }
     }
   } catch (const std::exception& e) {
-    // The parent's side of this channel is broken: nothing it sends can be trusted.
+    // The parent's side of this channel is broken: nothing it sends can be
+    // trusted. A shared child drops that client and serves the others.
+    if (shared_serving()) {
+      std::fprintf(stderr, "%s; dropping that client\n", e.what());
+      return false;
+    }
     std::fprintf(stderr, "%s; the child exits\n", e.what());
     _exit(kExitProtocol);
   }
-}
-
-// Options::concurrency > 1: `workers` threads run the calls the reading thread
-// queues, each replying on its own.
-void serve_concurrently(Channel& channel, const ClassEntry& entry, void* object, unsigned workers) {
-  CallQueue calls;
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      Frame frame;
-      CallQueue::Running running;
-      while (calls.wait_next(frame, running)) {
-        bool parent_there = run_call(channel, entry, object, frame);
-        calls.finish();
-        if (!parent_there) {
-          calls.close();
-          channel.shutdown();  // ends the reading thread's wait too
-        }
-      }
-    });
-  }
-  Frame frame;
-  while (next_call(channel, calls, frame)) calls.push(std::move(frame));
-  calls.close();
-  for (std::thread& thread : threads) thread.join();
 }
 
 // Options::concurrency == 1: the reading thread runs each call itself, so a
@@ -146,7 +162,7 @@ void serve_concurrently(Channel& channel, const ClassEntry& entry, void* object,
 // back when the call ends.
 class Watcher {
  public:
-  Watcher(Channel& channel, CallQueue& calls) : channel_(channel), calls_(calls) {}
+  Watcher(Client& client, CallQueue& calls) : client_(client), calls_(calls) {}
   ~Watcher() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -196,7 +212,7 @@ class Watcher {
       bool woken = false;
       bool more = true;
       while (more) {
-        more = next_call(channel_, calls_, frame, wake_fd_, &woken);
+        more = next_call(client_, calls_, frame, wake_fd_, &woken);
         if (more) calls_.push(std::move(frame));
         // A steady stream of frames never lets the wake-up through: look.
         if (more && !engaged()) {
@@ -219,7 +235,7 @@ class Watcher {
     return engaged_;
   }
 
-  Channel& channel_;
+  Client& client_;
   CallQueue& calls_;
   int wake_fd_ = -1;
   std::mutex mutex_;
@@ -233,19 +249,19 @@ class Watcher {
 
 std::atomic<Watcher*> g_watcher{nullptr};
 
-void serve_one_at_a_time(Channel& channel, const ClassEntry& entry, void* object) {
+void serve_one_at_a_time(Client& client, const ClassEntry& entry, void* object) {
   CallQueue calls;
-  Watcher watcher(channel, calls);
+  Watcher watcher(client, calls);
   g_watcher.store(&watcher, std::memory_order_release);
   Frame frame;
   CallQueue::Running running;
   bool open = true;  // the parent may send more
   for (;;) {
     if (!calls.try_next(frame, running)) {  // the calls the watcher queued come first
-      if (!open || !next_call(channel, calls, frame)) break;
+      if (!open || !next_call(client, calls, frame)) break;
       calls.begin(frame, running);
     }
-    bool parent_there = run_call(channel, entry, object, frame);
+    bool parent_there = run_call(client.channel(), entry, object, frame);
     calls.finish();
     open = watcher.disengage() && open;
     if (!parent_there) break;
@@ -257,19 +273,57 @@ void serve_one_at_a_time(Channel& channel, const ClassEntry& entry, void* object
 
 bool serving() { return g_serving.load(std::memory_order_relaxed); }
 
+void Client::subscribe(std::uint16_t ordinal) {
+  subscribed_[ordinal / 64].fetch_or(std::uint64_t{1} << (ordinal % 64), std::memory_order_relaxed);
+  g_subscribed[ordinal].store(true, std::memory_order_relaxed);
+}
+
+bool Client::listens(std::uint16_t ordinal) const {
+  return (subscribed_[ordinal / 64].load(std::memory_order_relaxed) >> (ordinal % 64)) & 1;
+}
+
+void add_client(std::shared_ptr<Client> client) { clients().add(std::move(client)); }
+void remove_client(const Client* client) { clients().remove(client); }
+
+void serve_client(Client& client, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate) {
+  CallQueue calls;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      Frame frame;
+      CallQueue::Running running;
+      while (calls.wait_next(frame, running)) {
+        gate.acquire();
+        bool parent_there = run_call(client.channel(), entry, object, frame);
+        gate.release();
+        calls.finish();
+        if (!parent_there) {
+          calls.close();
+          client.channel().shutdown();  // ends the reading thread's wait too
+        }
+      }
+    });
+  }
+  Frame frame;
+  while (next_call(client, calls, frame)) calls.push(std::move(frame));
+  calls.close();
+  for (std::thread& thread : threads) thread.join();
+}
+
 bool emitting(const void* object, const EventInfo& event) {
   return object != nullptr && g_object.load(std::memory_order_acquire) == object &&
          g_subscribed[event.ordinal].load(std::memory_order_relaxed);
 }
 
 void emit(const EventInfo& event, capnp::MessageBuilder& params) {
-  Channel* channel = g_channel.load(std::memory_order_acquire);
-  if (!channel) return;
   auto segments = params.getSegmentsForOutput();
   if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
     throw frame_too_large(size, me() + ": the parameters of event " + event.name);
   }
-  channel->write(FrameKind::kEvent, event.ordinal, 0, segments);  // a parent that is gone hears nothing
+  for (const auto& client : *clients().snapshot()) {
+    // A client that is gone hears nothing.
+    if (client->listens(event.ordinal)) client->channel().write(FrameKind::kEvent, event.ordinal, 0, segments);
+  }
 }
 
 void not_an_event(std::string_view class_name) {
@@ -279,10 +333,13 @@ void not_an_event(std::string_view class_name) {
 
 void serve(int fd) {
   g_serving = true;
-  Channel channel(fd);
+  auto client = std::make_shared<Client>(fd);  // the parent; for a shared child, the one starting it
+  Channel& channel = client->channel();
   const ClassEntry* entry = nullptr;
   void* object = nullptr;
   unsigned concurrency = 1;
+  std::optional<SharedSetup> shared;
+  Listener listener{-1, 0};
   try {
     Frame select_frame = read_start_frame(channel, FrameKind::kSelect);
     Reply select_reply(std::move(select_frame.payload));
@@ -300,9 +357,14 @@ void serve(int fd) {
                  me() + ": interface mismatch for '" + name + "': the parent and this child were built from " +
                      "different versions of its header (or of procxy); rebuild both from the same sources");
     }
+    if (select.hasSharedSocket()) {
+      shared = SharedSetup{select.getSharedSocket(), select.getSharedLock(),
+                           std::chrono::milliseconds(select.getIdleExitMs())};
+    }
     Frame construct = read_start_frame(channel, FrameKind::kConstruct);
     Reply params(std::move(construct.payload));
     object = entry->construct(construct.header.ordinal, params);
+    if (shared) listener = listen_shared(*shared);
   } catch (...) {
     capnp::MallocMessageBuilder message;
     encode_current_exception(message);
@@ -310,16 +372,24 @@ void serve(int fd) {
     std::fflush(nullptr);
     _exit(kExitStartFailed);
   }
-  g_channel.store(&channel, std::memory_order_release);
   g_object.store(object, std::memory_order_release);
-  channel.write(FrameKind::kReady, 0, 0);
-  log(LogCategory::kSpawn, "serving %.*s (%u call(s) at once)", static_cast<int>(entry->name.size()),
-      entry->name.data(), concurrency);
-
-  if (concurrency > 1) {
-    serve_concurrently(channel, *entry, object, concurrency);
+  if (shared) {
+    ::close(kSharedLockFd);  // listening: whoever waits for the start may connect now
+    channel.write(FrameKind::kReady, 0, 0);  // a starter that died meanwhile hears nothing
+    log(LogCategory::kAttach, "shared %.*s serving on %s (%u call(s) at once)", static_cast<int>(entry->name.size()),
+        entry->name.data(), shared->socket.c_str(), concurrency);
+    serve_shared(listener, std::move(client), *entry, object, concurrency, *shared);
   } else {
-    serve_one_at_a_time(channel, *entry, object);
+    add_client(client);
+    channel.write(FrameKind::kReady, 0, 0);
+    log(LogCategory::kSpawn, "serving %.*s (%u call(s) at once)", static_cast<int>(entry->name.size()),
+        entry->name.data(), concurrency);
+    if (concurrency > 1) {
+      CallGate gate(concurrency);
+      serve_client(*client, *entry, object, concurrency, gate);
+    } else {
+      serve_one_at_a_time(*client, *entry, object);
+    }
   }
   // Events the object emits while it is destroyed (or from its own threads
   // later) go nowhere.

@@ -17,6 +17,8 @@ namespace procxy::detail {
 // which fd its channel is.
 inline constexpr const char* kChildFdVariable = "PROCXY_CHILD_FD";
 inline constexpr int kChildChannelFd = 3;
+// A shared child holds the start lock on this fd until it listens.
+inline constexpr int kSharedLockFd = 5;
 
 struct StartedProcess {
   std::shared_ptr<ChildProcess> process;
@@ -27,5 +29,11 @@ struct StartedProcess {
 // Forks and execs a child as `options` say. Throws SpawnError when the
 // executable cannot be run (then no child remains).
 StartedProcess start_process(const Options& options);
+
+// Starts a shared child (attach()): detached from this process and its
+// session, so it outlives it; not killed when this process dies; stdin and
+// stdout on /dev/null and stderr on `log_fd`; `lock_fd` (the start lock) on
+// kSharedLockFd. Its process is not this one's to reap.
+StartedProcess start_detached_process(const Options& options, int lock_fd, int log_fd);
 
 }  // namespace procxy::detail

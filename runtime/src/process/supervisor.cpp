@@ -111,8 +111,8 @@ void Supervisor::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd) {
-  auto child = std::make_shared<ChildProcess>(pid, pidfd);
+std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own) {
+  auto child = std::make_shared<ChildProcess>(pid, pidfd, own);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     children_.push_back(child);
@@ -136,7 +136,9 @@ std::vector<pid_t> Supervisor::live_children() const {
   std::vector<pid_t> pids;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& child : children_) pids.push_back(child->pid());
+    for (const auto& child : children_) {
+      if (child->own()) pids.push_back(child->pid());
+    }
   }
   std::sort(pids.begin(), pids.end());
   return pids;
@@ -184,12 +186,16 @@ void Supervisor::run() {
       }
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
       siginfo_t info{};
-      ExitStatus status;  // stays empty if the application reaps children itself (SIGCHLD ignored)
-      int rc;
-      do {
-        rc = ::waitid(kPidfdIdType, static_cast<id_t>(fd), &info, WEXITED);
-      } while (rc != 0 && errno == EINTR);
-      if (rc == 0) status = status_of(info);
+      // Stays empty for a shared child, and if the application reaps children
+      // itself (SIGCHLD ignored).
+      ExitStatus status;
+      if (child->own()) {
+        int rc;
+        do {
+          rc = ::waitid(kPidfdIdType, static_cast<id_t>(fd), &info, WEXITED);
+        } while (rc != 0 && errno == EINTR);
+        if (rc == 0) status = status_of(info);
+      }
       log(LogCategory::kSpawn, "child %d %s", static_cast<int>(child->pid()), status.to_string().c_str());
       child->set_exited(status);
     }

@@ -3,7 +3,8 @@
 // Supervision of child processes: one runtime thread waits on the pidfds of
 // all children, reaps each the moment it exits (so none stays a zombie),
 // records how it ended and tells whoever asked. Signals go through the pidfd,
-// so a recycled pid can never be hit.
+// so a recycled pid can never be hit. A shared child (attach()) is watched
+// too, though it is not ours to reap: its exit is seen, its status is not.
 
 #include <sys/types.h>
 
@@ -21,12 +22,14 @@ namespace procxy::detail {
 
 class ChildProcess {
  public:
-  ChildProcess(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  ChildProcess(pid_t pid, int pidfd, bool own) : pid_(pid), pidfd_(pidfd), own_(own) {}
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  // False for a shared child, which another process started.
+  bool own() const { return own_; }
   bool exited() const;
   std::optional<ExitStatus> status() const;
   // Blocks until the child has been reaped.
@@ -45,6 +48,7 @@ class ChildProcess {
 
   const pid_t pid_;
   int pidfd_;
+  const bool own_;
   mutable std::mutex mutex_;
   mutable std::condition_variable exited_cv_;
   std::optional<ExitStatus> status_;
@@ -55,11 +59,12 @@ class Supervisor {
  public:
   static Supervisor& instance();
 
-  // Starts watching a freshly forked child (takes ownership of its pidfd).
-  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd);
+  // Starts watching a freshly forked child, or (own = false) a shared child
+  // this process connected to. Takes ownership of the pidfd.
+  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true);
   // SIGKILLs `child` at `deadline` unless it has exited by then.
   void kill_at(std::shared_ptr<ChildProcess> child, std::chrono::steady_clock::time_point deadline);
-  // Pids of the children not yet reaped, ascending.
+  // Pids of this process's own children not yet reaped, ascending.
   std::vector<pid_t> live_children() const;
 
  private:

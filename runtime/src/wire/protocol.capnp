@@ -11,6 +11,11 @@ struct Select {
   interfaceHash @1 :UInt64;
   runtimeVersion @2 :UInt32;
   concurrency @3 :UInt32 = 1;  # calls the child runs at once (Options::concurrency)
+  # attach(): the child is a shared one, serving every client that connects
+  # to this socket. Set only by the process that starts it.
+  sharedSocket @4 :Text;
+  sharedLock @5 :Text;         # the start lock, taken again before an idle exit
+  idleExitMs @6 :UInt64;       # Options::idle_exit
 }
 
 # Child -> parent: why a start or a call failed.
@@ -27,5 +32,6 @@ struct Failure {
     interfaceMismatch @2;    # parent and child were built from different headers
     missingServeIfChild @3;  # the program never calls procxy::serve_if_child
     protocol @4;             # the child received something it cannot decode
+    refused @5;              # a shared child turned away a client of another user
   }
 }
