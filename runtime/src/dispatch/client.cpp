@@ -105,7 +105,9 @@ pid_t Connection::pid() const {
 
 bool Connection::alive() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return !terminated_ && !exit_status_ && !link_->process->exited();
+  // A shared child's connection can end while it lives on; then it is gone for us.
+  bool connected = link_->process->own() || !channel_closed_;
+  return !terminated_ && !exit_status_ && !link_->process->exited() && connected;
 }
 
 ExitStatus Connection::wait() const {
