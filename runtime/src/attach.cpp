@@ -116,9 +116,9 @@ std::optional<Link> connect_shared(const SharedPaths& paths, const ChildRecipe& 
     throw SpawnError("procxy: parent: cannot tell who serves '" + paths.socket + "': " + errno_text(errno));
   }
   if (peer.uid != ::geteuid()) {
-    throw SpawnError("procxy: parent: the shared child at '" + paths.socket + "' (process " +
-                     std::to_string(peer.pid) + ") runs as uid " + std::to_string(peer.uid) +
-                     ", not as this user (uid " + std::to_string(::geteuid()) + "); refusing to use it");
+    throw SpawnError("procxy: parent: the shared child at '" + paths.socket + "' (process " + std::to_string(peer.pid) +
+                     ") runs as uid " + std::to_string(peer.uid) + ", not as this user (uid " +
+                     std::to_string(::geteuid()) + "); refusing to use it");
   }
 
   capnp::MallocMessageBuilder message;
@@ -134,8 +134,8 @@ std::optional<Link> connect_shared(const SharedPaths& paths, const ChildRecipe& 
     case Channel::ReadStatus::kTimeout:
       throw SpawnError("procxy: parent: the shared child '" + recipe.shared_name + "' (process " +
                        std::to_string(peer.pid) + ") did not answer within " +
-                       std::to_string(recipe.options.timeout.count()) +
-                       " ms; it may be stuck (see " + paths.log + ", or kill it to have a new one started)");
+                       std::to_string(recipe.options.timeout.count()) + " ms; it may be stuck (see " + paths.log +
+                       ", or kill it to have a new one started)");
     default:
       return std::nullopt;  // it closed the connection: it is leaving
   }
@@ -148,8 +148,7 @@ std::optional<Link> connect_shared(const SharedPaths& paths, const ChildRecipe& 
   }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0));
   if (pidfd < 0) return std::nullopt;  // gone since it answered
-  log(LogCategory::kAttach, "attached to shared child %d '%s'", static_cast<int>(peer.pid),
-      recipe.shared_name.c_str());
+  log(LogCategory::kAttach, "attached to shared child %d '%s'", static_cast<int>(peer.pid), recipe.shared_name.c_str());
   return Link{std::move(channel), Supervisor::instance().watch(peer.pid, pidfd, false)};
 }
 
@@ -180,11 +179,11 @@ std::unique_ptr<Channel> start_shared(const SharedPaths& paths, const ChildRecip
 }  // namespace
 
 SharedPaths shared_paths(std::string_view name) {
-  bool valid = !name.empty() && name.size() <= 64 && name[0] != '.' &&
-               std::all_of(name.begin(), name.end(), [](char c) {
-                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                        c == '_' || c == '-';
-               });
+  bool valid =
+      !name.empty() && name.size() <= 64 && name[0] != '.' && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-';
+      });
   if (!valid) {
     throw SpawnError("procxy: parent: '" + std::string(name) +
                      "' cannot name a shared child: use 1 to 64 letters, digits, '.', '_' or '-', not starting "
@@ -213,7 +212,8 @@ Link attach_child(const ChildRecipe& recipe) {
     if (lock.try_lock()) {
       // Someone may have started it between the two looks.
       if (auto link = connect_shared(paths, recipe, deadline)) return std::move(*link);
-      if (::unlink(paths.socket.c_str()) == 0) log(LogCategory::kAttach, "removed stale socket %s", paths.socket.c_str());
+      if (::unlink(paths.socket.c_str()) == 0)
+        log(LogCategory::kAttach, "removed stale socket %s", paths.socket.c_str());
       log(LogCategory::kAttach, "starting shared child '%s'", name);
       std::unique_ptr<Channel> start = start_shared(paths, recipe, lock.fd(), deadline);
       if (auto link = connect_shared(paths, recipe, deadline)) return std::move(*link);

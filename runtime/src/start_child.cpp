@@ -80,8 +80,8 @@ Link start_child(const ChildRecipe& recipe) {
   if (!recipe.shared_name.empty()) return attach_child(recipe);
   StartedProcess started = start_process(recipe.options);
   auto channel = std::make_unique<Channel>(started.channel_fd);
-  std::string what = recipe.class_name + " in child " + std::to_string(started.process->pid()) + " (" +
-                     started.executable + ")";
+  std::string what =
+      recipe.class_name + " in child " + std::to_string(started.process->pid()) + " (" + started.executable + ")";
   construct(*channel, *started.process, recipe, what, start_deadline(recipe.options), nullptr);
   return {std::move(channel), std::move(started.process)};
 }

@@ -197,7 +197,7 @@ TEST_CASE("a client built from another interface is refused, on both sides", "[a
     CHECK(status != 0);
     CHECK_THAT(output, Contains("interface mismatch") && Contains("rebuild both from the same sources"));
     CHECK_THAT(log_of(name), Contains("interface mismatch"));  // the child's side
-    CHECK(service->add(2, 3) == 5);                           // and it serves its own clients on
+    CHECK(service->add(2, 3) == 5);                            // and it serves its own clients on
     kill_shared(service.pid(), name);
   }
   SECTION("the child runs another interface; this client is refused") {
@@ -283,10 +283,10 @@ TEST_CASE("a shared child refuses a client of another user", "[attach]") {
   fs::permissions(root / "client", fs::perms(0755));
 
   int status = 0;
-  std::string output = e2e::output_of("XDG_RUNTIME_DIR=" + root.string() +
-                                          " setpriv --reuid=65534 --regid=65534 --clear-groups " +
-                                          (root / "client").string() + " --attach " + name + " 0 1000 2>&1",
-                                      status);
+  std::string output =
+      e2e::output_of("XDG_RUNTIME_DIR=" + root.string() + " setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                         (root / "client").string() + " --attach " + name + " 0 1000 2>&1",
+                     status);
   INFO(output);
   CHECK(status != 0);
   CHECK_THAT(output, Contains("runs as uid 0, not as this user (uid 65534)"));  // the client's side

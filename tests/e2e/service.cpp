@@ -23,7 +23,8 @@ struct CustomError {
 // E2E_CONSTRUCT_MS in the child's environment makes construction slow: the
 // shared-child tests kill a starter mid-start.
 Service::Service() {
-  if (const char* ms = std::getenv("E2E_CONSTRUCT_MS")) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+  if (const char* ms = std::getenv("E2E_CONSTRUCT_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
 }
 Service::Service(int base) : base_(base) {}
 Service::Service(const std::string& name, int base) : name_(name), base_(base) {}

@@ -141,11 +141,11 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
   }
   if (protocol_error_) return protocol_error_;
   if (!link_->process->own() && !exit_status_) {
-    return std::make_exception_ptr(ChildExitedError(
-        "procxy: parent: " + what + " failed: the shared child '" + recipe_.shared_name +
-            "' closed the connection (it exited, or dropped this client; its log says which); " +
-            (recipe_.options.restart ? "the next call attaches again" : "attach again to continue"),
-        std::nullopt, std::nullopt));
+    return std::make_exception_ptr(
+        ChildExitedError("procxy: parent: " + what + " failed: the shared child '" + recipe_.shared_name +
+                             "' closed the connection (it exited, or dropped this client; its log says which); " +
+                             (recipe_.options.restart ? "the next call attaches again" : "attach again to continue"),
+                         std::nullopt, std::nullopt));
   }
   ExitStatus status = exit_status_.value_or(ExitStatus{});
   std::string next = recipe_.options.restart ? "the next call starts a new child" : "spawn a new proxy to continue";

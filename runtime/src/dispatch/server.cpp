@@ -374,7 +374,7 @@ void serve(int fd) {
   }
   g_object.store(object, std::memory_order_release);
   if (shared) {
-    ::close(kSharedLockFd);  // listening: whoever waits for the start may connect now
+    ::close(kSharedLockFd);                  // listening: whoever waits for the start may connect now
     channel.write(FrameKind::kReady, 0, 0);  // a starter that died meanwhile hears nothing
     log(LogCategory::kAttach, "shared %.*s serving on %s (%u call(s) at once)", static_cast<int>(entry->name.size()),
         entry->name.data(), shared->socket.c_str(), concurrency);
