@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -23,8 +24,10 @@ struct CustomError {
 // E2E_CONSTRUCT_MS in the child's environment makes construction slow: the
 // shared-child tests kill a starter mid-start.
 Service::Service() {
-  if (const char* ms = std::getenv("E2E_CONSTRUCT_MS"))
+  if (const char* ms = std::getenv("E2E_CONSTRUCT_MS")) {
+    std::fprintf(stderr, "e2e: constructing for %s ms\n", ms);  // a shared child's log: the start is under way
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+  }
 }
 Service::Service(int base) : base_(base) {}
 Service::Service(const std::string& name, int base) : name_(name), base_(base) {}

@@ -320,7 +320,10 @@ void emit(const EventInfo& event, capnp::MessageBuilder& params) {
   if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
     throw frame_too_large(size, me() + ": the parameters of event " + event.name);
   }
-  for (const auto& client : *clients().snapshot()) {
+  // Held for the loop: a temporary in the range expression would be
+  // destroyed before the loop runs (until C++23).
+  std::shared_ptr<const Clients::List> listeners = clients().snapshot();
+  for (const auto& client : *listeners) {
     // A client that is gone hears nothing.
     if (client->listens(event.ordinal)) client->channel().write(FrameKind::kEvent, event.ordinal, 0, segments);
   }
