@@ -18,9 +18,8 @@
 #include "log.h"
 #include "process/spawn.h"
 #include "procxy/errors.h"
-#include "procxy/version.h"
 #include "remote_error.h"
-#include "wire/protocol.capnp.h"
+#include "transport/unix_socket.h"
 
 namespace procxy::detail {
 namespace {
@@ -102,31 +101,24 @@ std::optional<Link> connect_shared(const SharedPaths& paths, const ChildRecipe& 
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw SpawnError("procxy: parent: cannot create a socket: " + errno_text(errno));
   auto channel = std::make_unique<Channel>(fd);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, paths.socket.c_str(), paths.socket.size() + 1);
+  sockaddr_un address = *unix_address(paths.socket);  // shared_paths() checked its length
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     if (errno == ENOENT || errno == ECONNREFUSED) return std::nullopt;
     throw SpawnError("procxy: parent: cannot connect to the shared child at '" + paths.socket +
                      "': " + errno_text(errno));
   }
-  ucred peer{};
-  socklen_t size = sizeof peer;
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+  std::optional<ucred> credentials = peer_credentials(fd);
+  if (!credentials) {
     throw SpawnError("procxy: parent: cannot tell who serves '" + paths.socket + "': " + errno_text(errno));
   }
+  const ucred& peer = *credentials;
   if (peer.uid != ::geteuid()) {
     throw SpawnError("procxy: parent: the shared child at '" + paths.socket + "' (process " + std::to_string(peer.pid) +
                      ") runs as uid " + std::to_string(peer.uid) + ", not as this user (uid " +
                      std::to_string(::geteuid()) + "); refusing to use it");
   }
 
-  capnp::MallocMessageBuilder message;
-  auto select = message.initRoot<wire::Select>();
-  select.setClassName(recipe.class_name);
-  select.setInterfaceHash(recipe.interface_hash);
-  select.setRuntimeVersion(PROCXY_VERSION);
-  channel->write(FrameKind::kSelect, 0, 0, message.getSegmentsForOutput());
+  write_select(*channel, recipe, nullptr);
   Frame frame;
   switch (channel->read(frame, deadline, -1, "parent")) {
     case Channel::ReadStatus::kFrame:

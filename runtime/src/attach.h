@@ -35,9 +35,13 @@ SharedPaths shared_paths(std::string_view name);
 // when the child refuses this process (another interface, another user).
 Link attach_child(const ChildRecipe& recipe);
 
-// start_child.cpp: sends the class selection and the constructor call on a
-// new child's channel and waits until the object exists (for a shared child:
-// until it listens on shared->socket).
+// start_child.cpp: the class selection, the first frame on any channel to a
+// child. `shared`: the child is to listen there (sent to a new shared child
+// only; a client introducing itself to a running one sends none).
+void write_select(Channel& channel, const ChildRecipe& recipe, const SharedPaths* shared);
+// Sends the class selection and the constructor call on a new child's channel
+// and waits until the object exists (for a shared child: until it listens on
+// shared->socket).
 void construct(Channel& channel, ChildProcess& process, const ChildRecipe& recipe, const std::string& what,
                Channel::Clock::time_point deadline, const SharedPaths* shared);
 Channel::Clock::time_point start_deadline(const Options& options);

@@ -16,11 +16,10 @@
 
 namespace procxy::detail {
 
-void construct(Channel& channel, ChildProcess& process, const ChildRecipe& recipe, const std::string& what,
-               Channel::Clock::time_point deadline, const SharedPaths* shared) {
+void write_select(Channel& channel, const ChildRecipe& recipe, const SharedPaths* shared) {
   const Options& options = recipe.options;
-  capnp::MallocMessageBuilder select_message;
-  auto select = select_message.initRoot<wire::Select>();
+  capnp::MallocMessageBuilder message;
+  auto select = message.initRoot<wire::Select>();
   select.setClassName(recipe.class_name);
   select.setInterfaceHash(recipe.interface_hash);
   select.setRuntimeVersion(PROCXY_VERSION);
@@ -30,8 +29,14 @@ void construct(Channel& channel, ChildProcess& process, const ChildRecipe& recip
     select.setSharedLock(shared->lock);
     select.setIdleExitMs(static_cast<std::uint64_t>(std::max<std::int64_t>(0, options.idle_exit.count())));
   }
+  channel.write(FrameKind::kSelect, 0, 0, message.getSegmentsForOutput());
+}
+
+void construct(Channel& channel, ChildProcess& process, const ChildRecipe& recipe, const std::string& what,
+               Channel::Clock::time_point deadline, const SharedPaths* shared) {
+  const Options& options = recipe.options;
   // Both frames go at once; the child answers with Ready or a Failure.
-  channel.write(FrameKind::kSelect, 0, 0, select_message.getSegmentsForOutput());
+  write_select(channel, recipe, shared);
   channel.write(FrameKind::kConstruct, recipe.construction.ordinal, 0,
                 recipe.construction.message->getSegmentsForOutput());
 

@@ -23,6 +23,7 @@
 #include "procxy/errors.h"
 #include "procxy/version.h"
 #include "remote_error.h"
+#include "transport/unix_socket.h"
 #include "wire/message.h"
 #include "wire/protocol.capnp.h"
 
@@ -38,16 +39,6 @@ constexpr std::chrono::milliseconds kLockRetry{100};
 
 std::string me() { return "procxy: shared child " + std::to_string(getpid()); }
 
-sockaddr_un address_of(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) {
-    throw Error(me() + ": the socket path '" + path + "' is too long for a unix socket");
-  }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
-}
-
 void refuse(Client& client, wire::Failure::Kind kind, const std::string& why) {
   std::fprintf(stderr, "%s\n", why.c_str());  // the child's log: its clients may be gone
   capnp::MallocMessageBuilder message;
@@ -58,9 +49,9 @@ void refuse(Client& client, wire::Failure::Kind kind, const std::string& why) {
 // Checks who connected and what they were built from. False (after telling
 // the client why) when they may not use this object.
 bool welcome(Client& client, const ClassEntry& entry) {
-  ucred peer{};
-  socklen_t size = sizeof peer;
-  if (::getsockopt(client.channel().fd(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) return false;
+  std::optional<ucred> credentials = peer_credentials(client.channel().fd());
+  if (!credentials) return false;
+  const ucred& peer = *credentials;
   if (peer.uid != ::geteuid()) {
     refuse(client, wire::Failure::Kind::REFUSED,
            me() + ": refused process " + std::to_string(peer.pid) + " of uid " + std::to_string(peer.uid) +
@@ -246,11 +237,12 @@ Listener listen_shared(const SharedSetup& setup) {
   // Bound under a name of its own and renamed into place: a stale socket file
   // is replaced in one step, and clients never see a socket not yet listening.
   std::string bound = setup.socket + "." + std::to_string(getpid());
-  sockaddr_un address = address_of(bound);
+  std::optional<sockaddr_un> address = unix_address(bound);
+  if (!address) throw Error(me() + ": the socket path '" + bound + "' is too long for a unix socket");
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw Error(me() + ": cannot create a socket: " + std::strerror(errno));
   ::unlink(bound.c_str());
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::chmod(bound.c_str(), 0600) != 0 ||
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&*address), sizeof *address) != 0 || ::chmod(bound.c_str(), 0600) != 0 ||
       ::listen(fd, SOMAXCONN) != 0 || ::rename(bound.c_str(), setup.socket.c_str()) != 0) {
     int error = errno;
     ::close(fd);
