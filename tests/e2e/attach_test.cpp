@@ -49,16 +49,6 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &info) == 0;
 }
 
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 procxy::Options shared_options(std::chrono::milliseconds idle_exit = 10s) {
   procxy::Options options;
   options.idle_exit = idle_exit;
@@ -72,7 +62,7 @@ void forget(const std::string& name) {
 }
 void kill_shared(pid_t pid, const std::string& name) {
   ::kill(pid, SIGKILL);
-  CHECK(eventually([&] { return !e2e::process_running(pid); }, e2e::bound(10s)));
+  CHECK(e2e::eventually([&] { return !e2e::process_running(pid); }, e2e::bound(10s)));
   forget(name);
 }
 
@@ -123,11 +113,9 @@ TEST_CASE("a starter killed while it holds the start lock does not block the oth
   std::string name = unique_name("starter");
   std::string construct_ms = std::to_string(e2e::kSanitized ? 4000 : 1500);
   std::string environment = "E2E_CONSTRUCT_MS=" + construct_ms;  // the shared child takes this long to start
-  std::string debug = "PROCXY_DEBUG=attach";
   std::vector<char*> envp;
   for (char** entry = environ; *entry; ++entry) envp.push_back(*entry);
   envp.push_back(environment.data());
-  envp.push_back(debug.data());
   envp.push_back(nullptr);
   std::string self = E2E_SELF, flag = "--attach", at = "0", idle = "10000";
   char* argv[] = {self.data(), flag.data(), name.data(), at.data(), idle.data(), nullptr};
@@ -135,7 +123,8 @@ TEST_CASE("a starter killed while it holds the start lock does not block the oth
   REQUIRE(::posix_spawn(&starter, E2E_SELF, nullptr, nullptr, argv, envp.data()) == 0);
   // Killed once the child is constructing: the start lock is held, by the
   // starter and by the child, which keeps it until it listens.
-  REQUIRE(eventually([&] { return log_of(name).find("e2e: constructing") != std::string::npos; }, e2e::bound(10s)));
+  REQUIRE(
+      e2e::eventually([&] { return log_of(name).find("e2e: constructing") != std::string::npos; }, e2e::bound(10s)));
   ::kill(starter, SIGKILL);
   int status;
   ::waitpid(starter, &status, 0);
@@ -159,7 +148,7 @@ TEST_CASE("a killed shared child is replaced on the next attach, and its stale s
   REQUIRE(exists(socket_of(name)));
 
   ::kill(old_pid, SIGKILL);
-  REQUIRE(eventually([&] { return !e2e::process_running(old_pid); }, e2e::bound(10s)));
+  REQUIRE(e2e::eventually([&] { return !e2e::process_running(old_pid); }, e2e::bound(10s)));
   CHECK(exists(socket_of(name)));  // stale: nobody removed it
   CHECK_THROWS_AS(first->add(1, 1), procxy::ChildExitedError);
   CHECK_FALSE(first.alive());
@@ -210,7 +199,7 @@ TEST_CASE("a shared child exits once no client has been connected for idle_exit,
     CHECK(service->add(1, 2) == 3);
     CHECK(e2e::process_running(pid));
   }
-  CHECK(eventually([&] { return !e2e::process_running(pid); }, e2e::bound(10s)));
+  CHECK(e2e::eventually([&] { return !e2e::process_running(pid); }, e2e::bound(10s)));
   CHECK_FALSE(exists(socket_of(name)));
   forget(name);
 }
@@ -232,7 +221,7 @@ TEST_CASE("one shared child serves many clients: calls one at a time, events to 
   b.on(&e2e::Service::progress, [&](int) { ++seen_b; });
   a->emit_progress(5);
   CHECK(seen_a == 5);
-  CHECK(eventually([&] { return seen_b == 5; }, e2e::bound(5s)));
+  CHECK(e2e::eventually([&] { return seen_b == 5; }, e2e::bound(5s)));
 
   // A client that leaves takes its subscriptions along; the others go on.
   b.terminate();
@@ -279,7 +268,7 @@ TEST_CASE("a shared child refuses a client of another user", "[attach]") {
   INFO(output);
   CHECK(status != 0);
   CHECK_THAT(output, Contains("runs as uid 0, not as this user (uid 65534)"));  // the client's side
-  CHECK(eventually([&] { return log_of(name).find("of uid 65534") != std::string::npos; }, e2e::bound(5s)));
+  CHECK(e2e::eventually([&] { return log_of(name).find("of uid 65534") != std::string::npos; }, e2e::bound(5s)));
   CHECK_THAT(log_of(name), Contains("refused process") && Contains("serves uid 0 only"));  // the child's
   CHECK(service->add(2, 3) == 5);
   fs::remove_all(root);

@@ -23,12 +23,8 @@ const milliseconds kSettle = e2e::bound(milliseconds(50));
 // The runs the child counted once they reach `at_least` (calls may still be
 // finishing), within a bound that catches hangs.
 std::int64_t runs_reaching(const procxy::Proxy<Service>& service, const std::string& method, std::int64_t at_least) {
-  auto deadline = std::chrono::steady_clock::now() + e2e::bound(milliseconds(5000));
-  std::int64_t runs = service->runs(method);
-  while (runs < at_least && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));
-    runs = service->runs(method);
-  }
+  std::int64_t runs = 0;
+  e2e::eventually([&] { return (runs = service->runs(method)) >= at_least; }, e2e::bound(milliseconds(5000)));
   return runs;
 }
 

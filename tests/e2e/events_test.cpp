@@ -205,6 +205,6 @@ TEST_CASE("a listener holding the last handle lets the child go when it drops it
   }
   released.set_value();
   REQUIRE(dropped.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  for (int i = 0; i < 100 && e2e::process_exists(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  e2e::eventually([&] { return !e2e::process_exists(pid); }, std::chrono::seconds(5));
   CHECK_FALSE(e2e::process_exists(pid));  // gone, and reaped
 }

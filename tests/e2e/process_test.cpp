@@ -63,12 +63,12 @@ TEST_CASE("the last handle going away ends the child", "[process]") {
     pid = copy.pid();
     CHECK(copy->add(1, 1) == 2);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto live = procxy::children();
-    if (std::find(live.begin(), live.end(), pid) == live.end()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  e2e::eventually(
+      [&] {
+        auto live = procxy::children();
+        return std::find(live.begin(), live.end(), pid) == live.end();
+      },
+      std::chrono::seconds(5));
   auto live = procxy::children();
   CHECK(std::find(live.begin(), live.end(), pid) == live.end());
   CHECK(::kill(pid, 0) == -1);  // reaped, not a zombie

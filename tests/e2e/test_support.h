@@ -51,6 +51,18 @@ inline bool process_running(pid_t pid) {
   return state != std::string::npos && line[state + 2] != 'Z' && line[state + 2] != 'X';
 }
 
+// Polls `done` every 5 ms until it returns true (then true) or `limit` has
+// passed (then false).
+template <class F>
+bool eventually(F done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 // Runs `call(i)` for i in [0, count) on `count` threads released at the same instant.
 template <class F>
 void at_once(int count, F call) {
