@@ -3,14 +3,26 @@
 #include <procxy/annotate.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace bench {
 
-class PROCXY_REMOTE Adder {
+// The calls the comparison makes: bench/capnp_bench.capnp is the same
+// interface for Cap'n Proto RPC.
+class PROCXY_REMOTE Service {
  public:
   int add(int a, int b) { return a + b; }
+  std::string echo(const std::string& text) { return text; }
+  std::vector<std::byte> mirror(const std::vector<std::byte>& data) { return data; }
+  // Emits tick(i) for i in [0, count): an event stream.
+  void ticks(int count) {
+    for (int i = 0; i < count; ++i) tick(i);
+  }
+  PROCXY_EVENT void tick(int value);
 };
 
 // A query that takes a while (a lookup elsewhere, say), counting its runs.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs calls_bench with repetitions and prints the comparison table of
-docs/performance.md (medians of the repetitions, ratios within the same run).
+"""Runs calls_bench and prints docs/performance.md's comparison table: every
+case measured raw (socketpair), through Cap'n Proto RPC and through procxy in
+the same run, as medians of the repetitions, with procxy's ratios to both.
 
 Usage: bench/compare.py BUILD_DIR [REPETITIONS]
 """
@@ -14,29 +15,70 @@ out = subprocess.run(
     [f"{build}/bench/calls_bench", f"--benchmark_repetitions={repetitions}",
      "--benchmark_report_aggregates_only=true", "--benchmark_format=json"],
     check=True, capture_output=True, text=True).stdout
-medians = {}
-rates = {}  # the same-query benchmark: (calls/s, requests per call), by coalesce argument
+
+SCALE = {"ns": 1e-3, "us": 1.0, "ms": 1e3}
+median = {}  # "case.impl" (with any arguments) -> the median run
 for b in json.loads(out)["benchmarks"]:
     if b.get("aggregate_name") == "median":
-        name = b["run_name"].split("/")[0]
-        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3}[b["time_unit"]]
-        medians[name] = b["real_time"] * scale  # microseconds
-        if name == "BM_SameQuery64Threads":
-            rates[b["run_name"].split("/")[1]] = (b["items_per_second"], b["requests_per_call"])
+        name, *arguments = b["run_name"].split("/")
+        median[name + "".join("/" + a for a in arguments if a.startswith("coalesce:"))] = b
 
-raw = medians["BM_RawSocketpairRoundTrip"]
-add = medians["BM_ProxyAddRoundTrip"]
-pipelined = medians["BM_ProxyPipelined64"] / 64
-spawn = medians["BM_SpawnToFirstCall"]
-fork_exec = medians["BM_ForkExecSameBinary"]
-print("| case | median | baseline (same run) | ratio |")
+
+def time_us(key):
+    b = median.get(key)
+    return b["real_time"] * SCALE[b["time_unit"]] if b else None
+
+
+def rate(key):
+    b = median.get(key)
+    return b["items_per_second"] if b else None
+
+
+def fmt_time(us):
+    if us is None:
+        return "—"
+    return f"{us / 1000:,.0f} ms" if us >= 10_000 else f"{us:,.0f} µs" if us >= 100 else f"{us:.1f} µs"
+
+
+def fmt_rate(per_s):
+    return "—" if per_s is None else f"{per_s / 1000:,.0f} k/s"
+
+
+def ratio(a, b):
+    return "—" if a is None or b is None else f"{a / b:.2f}×"
+
+
+# (case, what, unit, target): times compare as procxy / other, rates as other / procxy,
+# so that below 1 is always better for procxy.
+CASES = [
+    ("sync_add", "sync `add(int, int)`, one call", "time", "≤ 1.2× raw, ≤ 0.5× capnp"),
+    ("in_flight_64", "64 `add` calls in flight (calls/s)", "rate", "capnp ≥ 2× (ratio ≤ 0.5)"),
+    ("string_1k", "1 KiB string, echoed", "time", ""),
+    ("blob_1m", "1 MiB byte vector, each way", "time", "≤ 1.2× raw"),
+    ("events", "event stream (events/s delivered)", "rate", ""),
+    ("spawn", "spawn to first result", "time", "≤ 1.5× raw (fork+exec)"),
+    ("generator", "code generation, one header", "time", "≤ 1 s"),
+]
+
+print("| case | raw | Cap'n Proto RPC | procxy | procxy vs raw | procxy vs capnp | target |")
+print("|---|---|---|---|---|---|---|")
+for case, what, unit, target in CASES:
+    if unit == "time":
+        raw, capnp, ours = (time_us(f"{case}.{impl}") for impl in ("raw", "capnp", "procxy"))
+        cells = [fmt_time(raw), fmt_time(capnp), fmt_time(ours), ratio(ours, raw), ratio(ours, capnp)]
+    else:
+        raw, capnp, ours = (rate(f"{case}.{impl}") for impl in ("raw", "capnp", "procxy"))
+        cells = [fmt_rate(raw), fmt_rate(capnp), fmt_rate(ours), ratio(raw, ours), ratio(capnp, ours)]
+    print(f"| {what} | " + " | ".join(cells) + f" | {target} |")
+
+print()
+print("Coalescing (docs/dedup.md): 64 threads call one `PROCXY_QUERY` that sleeps 100 µs in the child.")
+print()
+print("| coalesce | calls/s | time per call | requests per call |")
 print("|---|---|---|---|")
-print(f"| sync add(int, int) round trip | {add:.1f} µs | raw socketpair 40 B round trip {raw:.1f} µs | {add / raw:.2f}× |")
-print(f"| 64 calls in flight, per call | {pipelined:.2f} µs ({1e6 / pipelined:,.0f} calls/s) | sync add {add:.1f} µs | {pipelined / add:.2f}× |")
-print(f"| spawn to first result | {spawn:,.0f} µs | fork+exec of the same binary {fork_exec:,.0f} µs | {spawn / fork_exec:.2f}× |")
-off_rate, off_requests = rates["coalesce:0"]
-on_rate, on_requests = rates["coalesce:1"]
-# 64 callers always waiting: each call takes 64 / rate (Little's law).
-print(f"| 64 threads, same query (100 µs in the child), coalesced | {on_rate:,.0f} calls/s, "
-      f"{64e3 / on_rate:.2f} ms per call, {on_requests:.3f} requests per call | not coalesced: {off_rate:,.0f} calls/s, "
-      f"{64e3 / off_rate:.2f} ms per call, {off_requests:.0f} request per call | {on_rate / off_rate:.1f}× the calls/s |")
+for arg in ("0", "1"):
+    b = median.get(f"same_query_64_threads.procxy/coalesce:{arg}")
+    if b:
+        per_s = b["items_per_second"]
+        # 64 callers always waiting: each call takes 64 / rate (Little's law).
+        print(f"| {'on' if arg == '1' else 'off'} | {per_s:,.0f} | {64e3 / per_s:.2f} ms | {b['requests_per_call']:.3f} |")

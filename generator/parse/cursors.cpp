@@ -1,5 +1,7 @@
 #include "parse/cursors.h"
 
+#include <algorithm>
+
 #include "parse/clang_handles.h"
 
 namespace procxy::parse {
@@ -68,6 +70,36 @@ bool is_deleted(CXCursor cursor) {
     if (spelled[i - 1] == "=" && spelled[i] == "delete") return true;
   }
   return false;
+}
+
+bool has_body(CXCursor cursor) {
+  if (clang_isCursorDefinition(cursor)) return true;
+  // The declaration's extent ends before its qualifiers and a skipped body:
+  // look at the tokens after it for '{', 'try' or ':' (a constructor's
+  // initializers) before ';' or '='.
+  CXTranslationUnit tu = clang_Cursor_getTranslationUnit(cursor);
+  CXSourceLocation end = expansion_of(tu, clang_getRangeEnd(clang_getCursorExtent(cursor)));
+  CXFile file;
+  unsigned offset = 0;
+  clang_getFileLocation(end, &file, nullptr, nullptr, &offset);
+  std::size_t size = 0;
+  if (!file || !clang_getFileContents(tu, file, &size) || offset >= size) return false;
+  constexpr unsigned kLookahead = 256;  // past any whitespace and comments, in practice
+  unsigned stop = static_cast<unsigned>(std::min<std::size_t>(size, offset + kLookahead));
+  CXToken* list = nullptr;
+  unsigned count = 0;
+  clang_tokenize(tu, clang_getRange(end, clang_getLocationForOffset(tu, file, stop)), &list, &count);
+  bool body = false;
+  for (unsigned i = 0; i < count; ++i) {
+    unsigned start = 0;
+    clang_getFileLocation(clang_getTokenLocation(tu, list[i]), nullptr, nullptr, nullptr, &start);
+    if (start < offset) continue;  // the declaration's last token
+    std::string spelling = to_string(clang_getTokenSpelling(tu, list[i]));
+    if (spelling == "{" || spelling == "try" || spelling == ":") body = true;
+    if (body || spelling == ";" || spelling == "=") break;  // else a qualifier: const, noexcept, override
+  }
+  clang_disposeTokens(tu, list, count);
+  return body;
 }
 
 }  // namespace procxy::parse

@@ -26,4 +26,9 @@ std::vector<std::string> tokens(CXCursor cursor);
 // "= delete" in the declaration.
 bool is_deleted(CXCursor cursor);
 
+// Whether a function is defined where `cursor` declares it. The parse skips
+// function bodies (for speed), and a skipped body is no definition to
+// libclang; its tokens are still in the declaration's extent.
+bool has_body(CXCursor cursor);
+
 }  // namespace procxy::parse

@@ -74,7 +74,7 @@ class Extractor {
     model::Method method;
     method.name = name;
     method.is_const = clang_CXXMethod_isConst(cursor);
-    method.is_defined = clang_isCursorDefinition(cursor);
+    method.is_defined = has_body(cursor);
     method.location = location_of(cursor);
     method.result = types_.map(clang_getCursorResultType(cursor));
     method.params = params_of(cursor);

@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <iterator>
+
+#include "transport/payload_pool.h"
 
 namespace procxy::detail {
 namespace {
@@ -66,27 +69,34 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
   }
   FrameHeader header{static_cast<std::uint32_t>(payload), kind, ordinal, id};
 
-  std::vector<iovec> iov;
-  iov.reserve(segments.size() + 2);
-  iov.push_back({&header, sizeof header});
-  if (table_words) iov.push_back({segment_table, table_words * sizeof(capnp::word)});
+  // Frames of up to 14 segments (all but the largest) need no allocation.
+  iovec inline_iov[16];
+  std::vector<iovec> large_iov;
+  std::size_t count = 0;
+  iovec* iov = inline_iov;
+  if (segments.size() + 2 > std::size(inline_iov)) {
+    large_iov.resize(segments.size() + 2);
+    iov = large_iov.data();
+  }
+  iov[count++] = {&header, sizeof header};
+  if (table_words) iov[count++] = {segment_table, table_words * sizeof(capnp::word)};
   for (const auto& segment : segments) {
-    iov.push_back({const_cast<capnp::word*>(segment.begin()), segment.size() * sizeof(capnp::word)});
+    iov[count++] = {const_cast<capnp::word*>(segment.begin()), segment.size() * sizeof(capnp::word)};
   }
 
   std::lock_guard<std::mutex> lock(write_mutex_);
   std::size_t index = 0;
-  while (index < iov.size()) {
+  while (index < count) {
     msghdr message{};
-    message.msg_iov = iov.data() + index;
-    message.msg_iovlen = std::min<std::size_t>(iov.size() - index, IOV_MAX);
+    message.msg_iov = iov + index;
+    message.msg_iovlen = std::min<std::size_t>(count - index, IOV_MAX);
     ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
     }
     auto left = static_cast<std::size_t>(n);
-    while (index < iov.size() && left >= iov[index].iov_len) left -= iov[index++].iov_len;
+    while (index < count && left >= iov[index].iov_len) left -= iov[index++].iov_len;
     if (left) {
       iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + left;
       iov[index].iov_len -= left;
@@ -105,7 +115,7 @@ Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
   if (header.size > available && kFrameHeaderSize + header.size <= kBufferBytes) return Take::kNeedMore;
 
   frame.header = header;
-  frame.payload = kj::heapArray<capnp::word>(header.size / sizeof(capnp::word));
+  frame.payload = take_payload(header.size / sizeof(capnp::word));
   auto* out = reinterpret_cast<char*>(frame.payload.begin());
   std::size_t buffered = std::min<std::size_t>(available, header.size);
   std::memcpy(out, bytes + begin_ + kFrameHeaderSize, buffered);

@@ -56,6 +56,35 @@ class Reply {
   capnp::FlatArrayMessageReader reader_;
 };
 
+// Lends the building thread's scratch segment to an OutgoingMessage, or,
+// while another message of the thread holds it, a segment of its own.
+class ScratchLease {
+ protected:
+  ScratchLease();
+  ~ScratchLease();
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+
+  kj::ArrayPtr<capnp::word> segment_;  // zeroed
+  bool own_ = false;                   // segment_ is not the thread's scratch
+  std::size_t used_words_ = 0;         // the message's size, set before the builder is destroyed
+};
+
+// The builder of one outgoing message: a call's parameters, its results, an
+// event. Its first segment is the building thread's scratch, reused message
+// after message and grown to the largest message the thread sent (up to
+// kMaxScratchWords), so a call allocates no memory, and above all touches no
+// fresh memory: a page fault per 4 KiB costs more than copying it. A message
+// built while another is being built on the same thread (an event emitted
+// during a call) gets a first segment of its own.
+class OutgoingMessage : private ScratchLease, public capnp::MallocMessageBuilder {
+ public:
+  static constexpr std::size_t kMaxScratchWords = std::size_t{16} << 17;  // 16 MiB
+
+  OutgoingMessage();
+  ~OutgoingMessage() noexcept(false) override;
+};
+
 // A method form as the wire knows it.
 struct MethodInfo {
   std::uint16_t ordinal;

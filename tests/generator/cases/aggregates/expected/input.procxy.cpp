@@ -292,70 +292,70 @@ procxy::detail::Construction procxy::detail::ClassTraits<::store::Inventory>::co
 }
 
 void procxy::Methods<::store::Inventory>::add(const ::store::Item& item) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm0::encode(message_, item);
   return InventoryForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm0::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::store::Inventory>::add(const ::store::Item& item) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm0::encode(message_, item);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm0::kInfo, message_,
                             &InventoryForm0::decode);
 }
 
 std::vector<::store::Item> procxy::Methods<::store::Inventory>::all() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm1::encode(message_);
   return InventoryForm1::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm1::kInfo, message_));
 }
 
 std::future<std::vector<::store::Item>> procxy::AsyncMethods<::store::Inventory>::all() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm1::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm1::kInfo, message_,
                             &InventoryForm1::decode);
 }
 
 int procxy::Methods<::store::Inventory>::count(::store::Kind kind) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm2::encode(message_, kind);
   return InventoryForm2::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm2::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::store::Inventory>::count(::store::Kind kind) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm2::encode(message_, kind);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm2::kInfo, message_,
                             &InventoryForm2::decode);
 }
 
 ::store::Empty procxy::Methods<::store::Inventory>::nothing(::store::Empty e) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm3::encode(message_, e);
   return InventoryForm3::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm3::kInfo, message_));
 }
 
 std::future<::store::Empty> procxy::AsyncMethods<::store::Inventory>::nothing(::store::Empty e) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm3::encode(message_, e);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm3::kInfo, message_,
                             &InventoryForm3::decode);
 }
 
 std::vector<bool> procxy::Methods<::store::Inventory>::flags(const std::vector<unsigned long>& ids) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm4::encode(message_, ids);
   return InventoryForm4::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo, message_));
 }
 
 std::future<std::vector<bool>> procxy::AsyncMethods<::store::Inventory>::flags(const std::vector<unsigned long>& ids) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   InventoryForm4::encode(message_, ids);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo, message_,
                             &InventoryForm4::decode);
@@ -368,14 +368,14 @@ procxy::detail::Construction procxy::detail::ClassTraits<::Shadowing>::construct
 }
 
 ::List procxy::Methods<::Shadowing>::echo(const ::List& list) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   ShadowingForm0::encode(message_, list);
   return ShadowingForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_));
 }
 
 std::future<::List> procxy::AsyncMethods<::Shadowing>::echo(const ::List& list) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   ShadowingForm0::encode(message_, list);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_,
                             &ShadowingForm0::decode);

@@ -185,14 +185,14 @@ procxy::detail::Construction procxy::detail::ClassTraits<::jobs::Runner>::constr
 }
 
 void procxy::Methods<::jobs::Runner>::run(int steps) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerForm0::encode(message_, steps);
   return RunnerForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), RunnerForm0::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::jobs::Runner>::run(int steps) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerForm0::encode(message_, steps);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), RunnerForm0::kInfo, message_,
                             &RunnerForm0::decode);
@@ -202,7 +202,7 @@ std::future<void> procxy::AsyncMethods<::jobs::Runner>::run(int steps) {
 // parent listens to it; elsewhere does nothing.
 void jobs::Runner::started() {
   if (!procxy::detail::emitting(this, RunnerEvent0::kInfo)) return;
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerEvent0::encode(message_);
   procxy::detail::emit(RunnerEvent0::kInfo, message_);
 }
@@ -211,7 +211,7 @@ void jobs::Runner::started() {
 // parent listens to it; elsewhere does nothing.
 void jobs::Runner::step(int index) {
   if (!procxy::detail::emitting(this, RunnerEvent1::kInfo)) return;
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerEvent1::encode(message_, index);
   procxy::detail::emit(RunnerEvent1::kInfo, message_);
 }
@@ -220,7 +220,7 @@ void jobs::Runner::step(int index) {
 // parent listens to it; elsewhere does nothing.
 void jobs::Runner::warning(int code) {
   if (!procxy::detail::emitting(this, RunnerEvent2::kInfo)) return;
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerEvent2::encode(message_, code);
   procxy::detail::emit(RunnerEvent2::kInfo, message_);
 }
@@ -229,7 +229,7 @@ void jobs::Runner::warning(int code) {
 // parent listens to it; elsewhere does nothing.
 void jobs::Runner::log(std::string_view line, int level) const {
   if (!procxy::detail::emitting(this, RunnerEvent3::kInfo)) return;
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerEvent3::encode(message_, line, level);
   procxy::detail::emit(RunnerEvent3::kInfo, message_);
 }
@@ -238,7 +238,7 @@ void jobs::Runner::log(std::string_view line, int level) const {
 // parent listens to it; elsewhere does nothing.
 void jobs::Runner::report(const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats) {
   if (!procxy::detail::emitting(this, RunnerEvent4::kInfo)) return;
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   RunnerEvent4::encode(message_, arg0, stats);
   procxy::detail::emit(RunnerEvent4::kInfo, message_);
 }

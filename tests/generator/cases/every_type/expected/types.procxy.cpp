@@ -1511,728 +1511,728 @@ procxy::detail::Construction procxy::detail::ClassTraits<::e2e::types::Types>::c
 }
 
 bool procxy::Methods<::e2e::types::Types>::boolean(bool value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm0::encode(message_, value);
   return TypesForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_));
 }
 
 std::future<bool> procxy::AsyncMethods<::e2e::types::Types>::boolean(bool value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm0::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_,
                             &TypesForm0::decode);
 }
 
 char procxy::Methods<::e2e::types::Types>::character(char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm1::encode(message_, value);
   return TypesForm1::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_));
 }
 
 std::future<char> procxy::AsyncMethods<::e2e::types::Types>::character(char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm1::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_,
                             &TypesForm1::decode);
 }
 
 signed char procxy::Methods<::e2e::types::Types>::signed_char(signed char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm2::encode(message_, value);
   return TypesForm2::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_));
 }
 
 std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::signed_char(signed char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm2::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_,
                             &TypesForm2::decode);
 }
 
 unsigned char procxy::Methods<::e2e::types::Types>::unsigned_char(unsigned char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm3::encode(message_, value);
   return TypesForm3::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_));
 }
 
 std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::unsigned_char(unsigned char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm3::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_,
                             &TypesForm3::decode);
 }
 
 signed char procxy::Methods<::e2e::types::Types>::i8(signed char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm4::encode(message_, value);
   return TypesForm4::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_));
 }
 
 std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::i8(signed char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm4::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_,
                             &TypesForm4::decode);
 }
 
 unsigned char procxy::Methods<::e2e::types::Types>::u8(unsigned char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm5::encode(message_, value);
   return TypesForm5::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_));
 }
 
 std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::u8(unsigned char value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm5::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_,
                             &TypesForm5::decode);
 }
 
 short procxy::Methods<::e2e::types::Types>::i16(short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm6::encode(message_, value);
   return TypesForm6::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_));
 }
 
 std::future<short> procxy::AsyncMethods<::e2e::types::Types>::i16(short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm6::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_,
                             &TypesForm6::decode);
 }
 
 unsigned short procxy::Methods<::e2e::types::Types>::u16(unsigned short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm7::encode(message_, value);
   return TypesForm7::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_));
 }
 
 std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::u16(unsigned short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm7::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_,
                             &TypesForm7::decode);
 }
 
 int procxy::Methods<::e2e::types::Types>::i32(int value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm8::encode(message_, value);
   return TypesForm8::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::e2e::types::Types>::i32(int value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm8::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_,
                             &TypesForm8::decode);
 }
 
 unsigned int procxy::Methods<::e2e::types::Types>::u32(unsigned int value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm9::encode(message_, value);
   return TypesForm9::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_));
 }
 
 std::future<unsigned int> procxy::AsyncMethods<::e2e::types::Types>::u32(unsigned int value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm9::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_,
                             &TypesForm9::decode);
 }
 
 long procxy::Methods<::e2e::types::Types>::i64(long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm10::encode(message_, value);
   return TypesForm10::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::e2e::types::Types>::i64(long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm10::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_,
                             &TypesForm10::decode);
 }
 
 unsigned long procxy::Methods<::e2e::types::Types>::u64(unsigned long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm11::encode(message_, value);
   return TypesForm11::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::u64(unsigned long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm11::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_,
                             &TypesForm11::decode);
 }
 
 short procxy::Methods<::e2e::types::Types>::short_int(short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm12::encode(message_, value);
   return TypesForm12::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_));
 }
 
 std::future<short> procxy::AsyncMethods<::e2e::types::Types>::short_int(short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm12::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_,
                             &TypesForm12::decode);
 }
 
 unsigned short procxy::Methods<::e2e::types::Types>::unsigned_short(unsigned short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm13::encode(message_, value);
   return TypesForm13::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_));
 }
 
 std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::unsigned_short(unsigned short value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm13::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_,
                             &TypesForm13::decode);
 }
 
 long procxy::Methods<::e2e::types::Types>::long_int(long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm14::encode(message_, value);
   return TypesForm14::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::e2e::types::Types>::long_int(long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm14::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_,
                             &TypesForm14::decode);
 }
 
 unsigned long procxy::Methods<::e2e::types::Types>::unsigned_long(unsigned long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm15::encode(message_, value);
   return TypesForm15::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long(unsigned long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm15::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_,
                             &TypesForm15::decode);
 }
 
 long long procxy::Methods<::e2e::types::Types>::long_long(long long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm16::encode(message_, value);
   return TypesForm16::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_));
 }
 
 std::future<long long> procxy::AsyncMethods<::e2e::types::Types>::long_long(long long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm16::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_,
                             &TypesForm16::decode);
 }
 
 unsigned long long procxy::Methods<::e2e::types::Types>::unsigned_long_long(unsigned long long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm17::encode(message_, value);
   return TypesForm17::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_));
 }
 
 std::future<unsigned long long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long_long(unsigned long long value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm17::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_,
                             &TypesForm17::decode);
 }
 
 float procxy::Methods<::e2e::types::Types>::f32(float value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm18::encode(message_, value);
   return TypesForm18::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_));
 }
 
 std::future<float> procxy::AsyncMethods<::e2e::types::Types>::f32(float value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm18::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_,
                             &TypesForm18::decode);
 }
 
 double procxy::Methods<::e2e::types::Types>::f64(double value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm19::encode(message_, value);
   return TypesForm19::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_));
 }
 
 std::future<double> procxy::AsyncMethods<::e2e::types::Types>::f64(double value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm19::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_,
                             &TypesForm19::decode);
 }
 
 ::e2e::types::Shade procxy::Methods<::e2e::types::Types>::shade(::e2e::types::Shade value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm20::encode(message_, value);
   return TypesForm20::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_));
 }
 
 std::future<::e2e::types::Shade> procxy::AsyncMethods<::e2e::types::Types>::shade(::e2e::types::Shade value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm20::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_,
                             &TypesForm20::decode);
 }
 
 ::e2e::types::Legacy procxy::Methods<::e2e::types::Types>::legacy(::e2e::types::Legacy value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm21::encode(message_, value);
   return TypesForm21::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_));
 }
 
 std::future<::e2e::types::Legacy> procxy::AsyncMethods<::e2e::types::Types>::legacy(::e2e::types::Legacy value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm21::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_,
                             &TypesForm21::decode);
 }
 
 std::string procxy::Methods<::e2e::types::Types>::text(const std::string& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm22::encode(message_, value);
   return TypesForm22::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::text(const std::string& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm22::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_,
                             &TypesForm22::decode);
 }
 
 std::string procxy::Methods<::e2e::types::Types>::view(std::string_view value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm23::encode(message_, value);
   return TypesForm23::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::view(std::string_view value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm23::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_,
                             &TypesForm23::decode);
 }
 
 std::filesystem::path procxy::Methods<::e2e::types::Types>::path(const std::filesystem::path& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm24::encode(message_, value);
   return TypesForm24::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_));
 }
 
 std::future<std::filesystem::path> procxy::AsyncMethods<::e2e::types::Types>::path(const std::filesystem::path& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm24::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_,
                             &TypesForm24::decode);
 }
 
 std::vector<int> procxy::Methods<::e2e::types::Types>::ints(const std::vector<int>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm25::encode(message_, value);
   return TypesForm25::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_));
 }
 
 std::future<std::vector<int>> procxy::AsyncMethods<::e2e::types::Types>::ints(const std::vector<int>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm25::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_,
                             &TypesForm25::decode);
 }
 
 std::vector<std::string> procxy::Methods<::e2e::types::Types>::strings(std::vector<std::string> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm26::encode(message_, value);
   return TypesForm26::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_));
 }
 
 std::future<std::vector<std::string>> procxy::AsyncMethods<::e2e::types::Types>::strings(std::vector<std::string> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm26::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_,
                             &TypesForm26::decode);
 }
 
 std::vector<bool> procxy::Methods<::e2e::types::Types>::bools(const std::vector<bool>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm27::encode(message_, value);
   return TypesForm27::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_));
 }
 
 std::future<std::vector<bool>> procxy::AsyncMethods<::e2e::types::Types>::bools(const std::vector<bool>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm27::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_,
                             &TypesForm27::decode);
 }
 
 std::vector<std::vector<double>> procxy::Methods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm28::encode(message_, value);
   return TypesForm28::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_));
 }
 
 std::future<std::vector<std::vector<double>>> procxy::AsyncMethods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm28::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_,
                             &TypesForm28::decode);
 }
 
 std::array<double, 4> procxy::Methods<::e2e::types::Types>::array(const std::array<double, 4>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm29::encode(message_, value);
   return TypesForm29::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_));
 }
 
 std::future<std::array<double, 4>> procxy::AsyncMethods<::e2e::types::Types>::array(const std::array<double, 4>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm29::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_,
                             &TypesForm29::decode);
 }
 
 std::map<std::string, long> procxy::Methods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm30::encode(message_, value);
   return TypesForm30::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_));
 }
 
 std::future<std::map<std::string, long>> procxy::AsyncMethods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm30::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_,
                             &TypesForm30::decode);
 }
 
 std::unordered_map<int, std::string> procxy::Methods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm31::encode(message_, value);
   return TypesForm31::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_));
 }
 
 std::future<std::unordered_map<int, std::string>> procxy::AsyncMethods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm31::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_,
                             &TypesForm31::decode);
 }
 
 std::set<std::string> procxy::Methods<::e2e::types::Types>::ordered_set(const std::set<std::string>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm32::encode(message_, value);
   return TypesForm32::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_));
 }
 
 std::future<std::set<std::string>> procxy::AsyncMethods<::e2e::types::Types>::ordered_set(const std::set<std::string>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm32::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_,
                             &TypesForm32::decode);
 }
 
 std::unordered_set<long> procxy::Methods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm33::encode(message_, value);
   return TypesForm33::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_));
 }
 
 std::future<std::unordered_set<long>> procxy::AsyncMethods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm33::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_,
                             &TypesForm33::decode);
 }
 
 std::optional<std::string> procxy::Methods<::e2e::types::Types>::maybe(const std::optional<std::string>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm34::encode(message_, value);
   return TypesForm34::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_));
 }
 
 std::future<std::optional<std::string>> procxy::AsyncMethods<::e2e::types::Types>::maybe(const std::optional<std::string>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm34::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_,
                             &TypesForm34::decode);
 }
 
 std::optional<::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm35::encode(message_, value);
   return TypesForm35::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_));
 }
 
 std::future<std::optional<::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm35::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_,
                             &TypesForm35::decode);
 }
 
 std::variant<int, std::string, ::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm36::encode(message_, value);
   return TypesForm36::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_));
 }
 
 std::future<std::variant<int, std::string, ::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm36::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_,
                             &TypesForm36::decode);
 }
 
 std::pair<std::string, double> procxy::Methods<::e2e::types::Types>::pair(const std::pair<std::string, double>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm37::encode(message_, value);
   return TypesForm37::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_));
 }
 
 std::future<std::pair<std::string, double>> procxy::AsyncMethods<::e2e::types::Types>::pair(const std::pair<std::string, double>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm37::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_,
                             &TypesForm37::decode);
 }
 
 std::tuple<int, std::string, std::vector<bool>> procxy::Methods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm38::encode(message_, value);
   return TypesForm38::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_));
 }
 
 std::future<std::tuple<int, std::string, std::vector<bool>>> procxy::AsyncMethods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm38::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_,
                             &TypesForm38::decode);
 }
 
 std::vector<std::byte> procxy::Methods<::e2e::types::Types>::bytes(const std::vector<std::byte>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm39::encode(message_, value);
   return TypesForm39::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_));
 }
 
 std::future<std::vector<std::byte>> procxy::AsyncMethods<::e2e::types::Types>::bytes(const std::vector<std::byte>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm39::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_,
                             &TypesForm39::decode);
 }
 
 std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::octets(const std::vector<unsigned char>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm40::encode(message_, value);
   return TypesForm40::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_));
 }
 
 std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::octets(const std::vector<unsigned char>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm40::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_,
                             &TypesForm40::decode);
 }
 
 unsigned long procxy::Methods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm41::encode(message_, value);
   return TypesForm41::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm41::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_,
                             &TypesForm41::decode);
 }
 
 std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::make_octets(unsigned long count) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm42::encode(message_, count);
   return TypesForm42::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_));
 }
 
 std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::make_octets(unsigned long count) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm42::encode(message_, count);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_,
                             &TypesForm42::decode);
 }
 
 std::vector<std::vector<unsigned char>> procxy::Methods<::e2e::types::Types>::make_chunks(unsigned int count, unsigned int size) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm43::encode(message_, count, size);
   return TypesForm43::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_));
 }
 
 std::future<std::vector<std::vector<unsigned char>>> procxy::AsyncMethods<::e2e::types::Types>::make_chunks(unsigned int count, unsigned int size) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm43::encode(message_, count, size);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_,
                             &TypesForm43::decode);
 }
 
 unsigned long procxy::Methods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm44::encode(message_, chunks);
   return TypesForm44::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_));
 }
 
 std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm44::encode(message_, chunks);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_,
                             &TypesForm44::decode);
 }
 
 std::chrono::duration<long, std::ratio<1, 1000>> procxy::Methods<::e2e::types::Types>::millis(std::chrono::duration<long, std::ratio<1, 1000>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm45::encode(message_, value);
   return TypesForm45::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_));
 }
 
 std::future<std::chrono::duration<long, std::ratio<1, 1000>>> procxy::AsyncMethods<::e2e::types::Types>::millis(std::chrono::duration<long, std::ratio<1, 1000>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm45::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_,
                             &TypesForm45::decode);
 }
 
 std::chrono::duration<long, std::ratio<1, 1000000000>> procxy::Methods<::e2e::types::Types>::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm46::encode(message_, value);
   return TypesForm46::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_));
 }
 
 std::future<std::chrono::duration<long, std::ratio<1, 1000000000>>> procxy::AsyncMethods<::e2e::types::Types>::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm46::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_,
                             &TypesForm46::decode);
 }
 
 std::chrono::duration<double, std::ratio<1, 1>> procxy::Methods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm47::encode(message_, value);
   return TypesForm47::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_));
 }
 
 std::future<std::chrono::duration<double, std::ratio<1, 1>>> procxy::AsyncMethods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm47::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_,
                             &TypesForm47::decode);
 }
 
 std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> procxy::Methods<::e2e::types::Types>::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm48::encode(message_, value);
   return TypesForm48::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_));
 }
 
 std::future<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>> procxy::AsyncMethods<::e2e::types::Types>::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm48::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_,
                             &TypesForm48::decode);
 }
 
 ::e2e::types::Record procxy::Methods<::e2e::types::Types>::record(const ::e2e::types::Record& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm49::encode(message_, value);
   return TypesForm49::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_));
 }
 
 std::future<::e2e::types::Record> procxy::AsyncMethods<::e2e::types::Types>::record(const ::e2e::types::Record& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm49::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_,
                             &TypesForm49::decode);
 }
 
 std::map<std::string, std::vector<std::pair<int, std::string>>> procxy::Methods<::e2e::types::Types>::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm50::encode(message_, value);
   return TypesForm50::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_));
 }
 
 std::future<std::map<std::string, std::vector<std::pair<int, std::string>>>> procxy::AsyncMethods<::e2e::types::Types>::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm50::encode(message_, value);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_,
                             &TypesForm50::decode);
 }
 
 void procxy::Methods<::e2e::types::Types>::nothing() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm51::encode(message_);
   return TypesForm51::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::e2e::types::Types>::nothing() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   TypesForm51::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_,
                             &TypesForm51::decode);

@@ -268,98 +268,98 @@ procxy::detail::Construction procxy::detail::ClassTraits<::demo::Calculator>::co
 }
 
 int procxy::Methods<::demo::Calculator>::add(int a, int b) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm0::encode(message_, a, b);
   return CalculatorForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::demo::Calculator>::add(int a, int b) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm0::encode(message_, a, b);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_,
                             &CalculatorForm0::decode);
 }
 
 std::string procxy::Methods<::demo::Calculator>::describe() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm1::encode(message_);
   return CalculatorForm1::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::demo::Calculator>::describe() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm1::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_,
                             &CalculatorForm1::decode);
 }
 
 int procxy::Methods<::demo::Calculator>::slow_square(int x) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm2::encode(message_, x);
   return CalculatorForm2::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::demo::Calculator>::slow_square(int x) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm2::encode(message_, x);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_,
                             &CalculatorForm2::decode);
 }
 
 ::demo::Point procxy::Methods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& points) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm3::encode(message_, points);
   return CalculatorForm3::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_));
 }
 
 std::future<::demo::Point> procxy::AsyncMethods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& points) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm3::encode(message_, points);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_,
                             &CalculatorForm3::decode);
 }
 
 double procxy::Methods<::demo::Calculator>::divide(double a, double b) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm4::encode(message_, a, b);
   return CalculatorForm4::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_));
 }
 
 std::future<double> procxy::AsyncMethods<::demo::Calculator>::divide(double a, double b) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm4::encode(message_, a, b);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_,
                             &CalculatorForm4::decode);
 }
 
 void procxy::Methods<::demo::Calculator>::set_mode(::demo::Mode mode) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm5::encode(message_, mode);
   return CalculatorForm5::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::demo::Calculator>::set_mode(::demo::Mode mode) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm5::encode(message_, mode);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_,
                             &CalculatorForm5::decode);
 }
 
 void procxy::Methods<::demo::Calculator>::work(int steps) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm6::encode(message_, steps);
   return CalculatorForm6::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::demo::Calculator>::work(int steps) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorForm6::encode(message_, steps);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_,
                             &CalculatorForm6::decode);
@@ -369,7 +369,7 @@ std::future<void> procxy::AsyncMethods<::demo::Calculator>::work(int steps) {
 // parent listens to it; elsewhere does nothing.
 void demo::Calculator::progress(int percent) {
   if (!procxy::detail::emitting(this, CalculatorEvent0::kInfo)) return;
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CalculatorEvent0::encode(message_, percent);
   procxy::detail::emit(CalculatorEvent0::kInfo, message_);
 }

@@ -277,98 +277,98 @@ procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::cons
 }
 
 void procxy::Methods<::shapes::Canvas>::draw(int x, int y) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm0::encode(message_, x, y);
   return CanvasForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(int x, int y) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm0::encode(message_, x, y);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_,
                             &CanvasForm0::decode);
 }
 
 void procxy::Methods<::shapes::Canvas>::draw(double x, double y) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm1::encode(message_, x, y);
   return CanvasForm1::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double x, double y) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm1::encode(message_, x, y);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_,
                             &CanvasForm1::decode);
 }
 
 void procxy::Methods<::shapes::Canvas>::draw(double x, double y, double scale) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm2::encode(message_, x, y, scale);
   return CanvasForm2::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double x, double y, double scale) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm2::encode(message_, x, y, scale);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_,
                             &CanvasForm2::decode);
 }
 
 int procxy::Methods<::shapes::Canvas>::area(int arg0, int arg1) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm3::encode(message_, arg0, arg1);
   return CanvasForm3::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::shapes::Canvas>::area(int arg0, int arg1) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm3::encode(message_, arg0, arg1);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_,
                             &CanvasForm3::decode);
 }
 
 std::string procxy::Methods<::shapes::Canvas>::name() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm4::encode(message_);
   return CanvasForm4::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm4::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_,
                             &CanvasForm4::decode);
 }
 
 std::string procxy::Methods<::shapes::Canvas>::name(const std::string& prefix) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm5::encode(message_, prefix);
   return CanvasForm5::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& prefix) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm5::encode(message_, prefix);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_,
                             &CanvasForm5::decode);
 }
 
 std::string procxy::Methods<::shapes::Canvas>::name(const std::string& prefix, bool upper) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm6::encode(message_, prefix, upper);
   return CanvasForm6::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& prefix, bool upper) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CanvasForm6::encode(message_, prefix, upper);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_,
                             &CanvasForm6::decode);

@@ -355,28 +355,28 @@ procxy::detail::Construction procxy::detail::ClassTraits<::outer::inner::Counter
 }
 
 long procxy::Methods<::outer::inner::Counter>::next() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CounterForm0::encode(message_);
   return CounterForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::next() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CounterForm0::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_,
                             &CounterForm0::decode);
 }
 
 long procxy::Methods<::outer::inner::Counter>::peek() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CounterForm1::encode(message_);
   return CounterForm1::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::peek() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   CounterForm1::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_,
                             &CounterForm1::decode);
@@ -389,126 +389,126 @@ procxy::detail::Construction procxy::detail::ClassTraits<::handles::LooksLikeAHa
 }
 
 int procxy::Methods<::handles::LooksLikeAHandle>::pid() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm0::encode(message_);
   return LooksLikeAHandleForm0::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::pid() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm0::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_,
                             &LooksLikeAHandleForm0::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::terminate() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm1::encode(message_);
   return LooksLikeAHandleForm1::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::terminate() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm1::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_,
                             &LooksLikeAHandleForm1::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::kill() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm2::encode(message_);
   return LooksLikeAHandleForm2::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::kill() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm2::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_,
                             &LooksLikeAHandleForm2::decode);
 }
 
 int procxy::Methods<::handles::LooksLikeAHandle>::wait() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm3::encode(message_);
   return LooksLikeAHandleForm3::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::wait() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm3::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_,
                             &LooksLikeAHandleForm3::decode);
 }
 
 bool procxy::Methods<::handles::LooksLikeAHandle>::alive() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm4::encode(message_);
   return LooksLikeAHandleForm4::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_));
 }
 
 std::future<bool> procxy::AsyncMethods<::handles::LooksLikeAHandle>::alive() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm4::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_,
                             &LooksLikeAHandleForm4::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::async() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm5::encode(message_);
   return LooksLikeAHandleForm5::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::async() {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm5::encode(message_);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_,
                             &LooksLikeAHandleForm5::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::with(int options) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm6::encode(message_, options);
   return LooksLikeAHandleForm6::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::with(int options) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm6::encode(message_, options);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_,
                             &LooksLikeAHandleForm6::decode);
 }
 
 int procxy::Methods<::handles::LooksLikeAHandle>::connection(int connection) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm7::encode(message_, connection);
   return LooksLikeAHandleForm7::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::connection(int connection) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm7::encode(message_, connection);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_,
                             &LooksLikeAHandleForm7::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::options(const std::string& procxy_connection) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm8::encode(message_, procxy_connection);
   return LooksLikeAHandleForm8::decode(
       detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::options(const std::string& procxy_connection) {
-  capnp::MallocMessageBuilder message_;
+  procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm8::encode(message_, procxy_connection);
   return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_,
                             &LooksLikeAHandleForm8::decode);
