@@ -97,7 +97,13 @@ void same_query(benchmark::State& state) {
     directory.reset();
   }
 }
-BENCHMARK(same_query)->Name("same_query_64_threads.procxy")->ArgName("coalesce")->Arg(0)->Arg(1)->Threads(64)->UseRealTime();
+BENCHMARK(same_query)
+    ->Name("same_query_64_threads.procxy")
+    ->ArgName("coalesce")
+    ->Arg(0)
+    ->Arg(1)
+    ->Threads(64)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace bench

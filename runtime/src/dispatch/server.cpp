@@ -44,6 +44,12 @@ constexpr int kExitProtocol = 70;
 
 std::string me() { return "procxy: child " + std::to_string(getpid()); }
 
+// "child <pid>", for messages; made once, not for every frame.
+const char* child_side() {
+  static const std::string side = this_side();
+  return side.c_str();
+}
+
 Frame read_start_frame(Channel& channel, FrameKind expected) {
   Frame frame;
   if (channel.read(frame, Channel::Clock::time_point::max(), -1, "child") != Channel::ReadStatus::kFrame) {
@@ -55,7 +61,7 @@ Frame read_start_frame(Channel& channel, FrameKind expected) {
                    std::to_string(static_cast<int>(frame.header.kind)));
   }
   try {
-    validate_message(frame, this_side().c_str());
+    validate_message(frame, child_side());
   } catch (const ProtocolError& e) {
     fail_start(channel, wire::Failure::Kind::PROTOCOL, e.what());
   }
@@ -129,7 +135,7 @@ bool next_call(Client& client, CallQueue& calls, Frame& frame, int wake_fd = -1,
         return false;
       }
       if (status != Channel::ReadStatus::kFrame || frame.header.kind == FrameKind::kShutdown) return false;
-      validate_message(frame, this_side().c_str());
+      validate_message(frame, child_side());
       switch (frame.header.kind) {
         case FrameKind::kCall:
           return true;
