@@ -118,7 +118,7 @@ Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
   frame.payload = take_payload(header.size / sizeof(capnp::word));
   auto* out = reinterpret_cast<char*>(frame.payload.begin());
   std::size_t buffered = std::min<std::size_t>(available, header.size);
-  std::memcpy(out, bytes + begin_ + kFrameHeaderSize, buffered);
+  if (buffered > 0) std::memcpy(out, bytes + begin_ + kFrameHeaderSize, buffered);  // an empty payload has no memory
   begin_ += kFrameHeaderSize + buffered;
   if (buffered < header.size) {
     // Larger than the buffer: the rest goes straight into the payload.
