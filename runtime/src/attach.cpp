@@ -168,9 +168,24 @@ std::unique_ptr<Channel> start_shared(const SharedPaths& paths, const ChildRecip
   return channel;
 }
 
+// The paths for `name`, creating the runtime directory when missing. Throws
+// SpawnError for a bad name, or a directory another user owns or may enter.
+SharedPaths shared_paths(std::string_view name) {
+  check_shared_name(name);
+  std::string directory = runtime_directory();
+  std::string base = directory + "/" + std::string(name);
+  SharedPaths paths{directory, base + ".sock", base + ".lock", base + ".log"};
+  if (paths.socket.size() + kBoundSuffix >= sizeof(sockaddr_un::sun_path)) {
+    throw SpawnError("procxy: parent: the socket path '" + paths.socket +
+                     "' is too long for a unix socket; use a shorter name, or set XDG_RUNTIME_DIR to a shorter "
+                     "directory");
+  }
+  return paths;
+}
+
 }  // namespace
 
-SharedPaths shared_paths(std::string_view name) {
+void check_shared_name(std::string_view name) {
   bool valid =
       !name.empty() && name.size() <= 64 && name[0] != '.' && std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -181,15 +196,6 @@ SharedPaths shared_paths(std::string_view name) {
                      "' cannot name a shared child: use 1 to 64 letters, digits, '.', '_' or '-', not starting "
                      "with '.'");
   }
-  std::string directory = runtime_directory();
-  std::string base = directory + "/" + std::string(name);
-  SharedPaths paths{directory, base + ".sock", base + ".lock", base + ".log"};
-  if (paths.socket.size() + kBoundSuffix >= sizeof(sockaddr_un::sun_path)) {
-    throw SpawnError("procxy: parent: the socket path '" + paths.socket +
-                     "' is too long for a unix socket; use a shorter name, or set XDG_RUNTIME_DIR to a shorter "
-                     "directory");
-  }
-  return paths;
 }
 
 Link attach_child(const ChildRecipe& recipe) {

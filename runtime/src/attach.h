@@ -26,9 +26,9 @@ struct SharedPaths {
   std::string log;        // <name>.log: the child's stderr
 };
 
-// The paths for `name`, creating the runtime directory when missing. Throws
-// SpawnError for a bad name, or a directory another user owns or may enter.
-SharedPaths shared_paths(std::string_view name);
+// Throws SpawnError unless `name` can name a shared child: 1 to 64 of
+// [A-Za-z0-9._-], not starting with '.'.
+void check_shared_name(std::string_view name);
 
 // Connects to the shared child recipe.shared_name, starting it when none
 // runs. Throws SpawnError when it cannot within recipe.options.timeout, or

@@ -4,6 +4,8 @@
 #include <mutex>
 #include <string>
 
+#include "procxy/version.h"
+
 namespace procxy::detail {
 namespace {
 
@@ -33,6 +35,10 @@ const ClassEntry* find_class(std::string_view name) {
   std::lock_guard<std::mutex> lock(r.mutex);
   auto it = r.classes.find(name);
   return it == r.classes.end() ? nullptr : &it->second;
+}
+
+bool built_alike(const ClassEntry& entry, std::uint64_t interface_hash, std::uint32_t runtime_version) {
+  return entry.interface_hash == interface_hash && runtime_version == PROCXY_VERSION;
 }
 
 }  // namespace procxy::detail

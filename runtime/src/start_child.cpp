@@ -91,18 +91,30 @@ Link start_child(const ChildRecipe& recipe) {
   return {std::move(channel), std::move(started.process)};
 }
 
-std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
-                                  Construction construction) {
+namespace {
+
+void check_concurrency(const Options& options) {
   if (options.concurrency < 1) {
     throw SpawnError("procxy: parent: Options::concurrency is " + std::to_string(options.concurrency) +
                      "; it counts the calls a child runs at once, so it must be at least 1");
   }
+}
+
+// Starts (or, for attach(), finds) the child and opens the connection to it.
+std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
+  Link link = start_child(recipe);
+  auto connection = std::make_shared<Connection>(std::move(recipe), std::move(link));
+  connection->start();
+  return connection;
+}
+
+}  // namespace
+
+std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+                                  Construction construction) {
+  check_concurrency(options);
   auto start = [&] {
-    ChildRecipe recipe{options, std::string(class_name), interface_hash, std::move(construction), {}};
-    Link link = start_child(recipe);
-    auto connection = std::make_shared<Connection>(std::move(recipe), std::move(link));
-    connection->start();
-    return connection;
+    return open_connection({options, std::string(class_name), interface_hash, std::move(construction), {}});
   };
   if (!options.dedupe) return start();
   return deduplicated(spawn_key(options, class_name, interface_hash, construction), class_name, start);
@@ -110,16 +122,10 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
 
 std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
                                    std::uint64_t interface_hash, Construction construction) {
-  if (options.concurrency < 1) {
-    throw SpawnError("procxy: parent: Options::concurrency is " + std::to_string(options.concurrency) +
-                     "; it counts the calls a child runs at once, so it must be at least 1");
-  }
-  shared_paths(name);  // checks the name now: an empty one would make a private child
-  ChildRecipe recipe{options, std::string(class_name), interface_hash, std::move(construction), std::string(name)};
-  Link link = start_child(recipe);
-  auto connection = std::make_shared<Connection>(std::move(recipe), std::move(link));
-  connection->start();
-  return connection;
+  check_concurrency(options);
+  check_shared_name(name);  // now: an empty name would make a private child
+  return open_connection(
+      {options, std::string(class_name), interface_hash, std::move(construction), std::string(name)});
 }
 
 }  // namespace procxy::detail

@@ -21,7 +21,6 @@
 #include "dispatch/shared_server.h"
 #include "log.h"
 #include "process/spawn.h"
-#include "procxy/version.h"
 #include "registry.h"
 #include "remote_error.h"
 #include "transport/channel.h"
@@ -373,7 +372,7 @@ void serve(int fd) {
                  me() + ": class '" + name + "' is not registered in this executable; link its generated " +
                      "*.procxy.cpp into the child program (procxy_generate or procxy_add_agent)");
     }
-    if (entry->interface_hash != select.getInterfaceHash() || select.getRuntimeVersion() != PROCXY_VERSION) {
+    if (!built_alike(*entry, select.getInterfaceHash(), select.getRuntimeVersion())) {
       fail_start(channel, wire::Failure::Kind::INTERFACE_MISMATCH,
                  me() + ": interface mismatch for '" + name + "': the parent and this child were built from " +
                      "different versions of its header (or of procxy); rebuild both from the same sources");

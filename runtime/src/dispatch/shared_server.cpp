@@ -21,7 +21,7 @@
 
 #include "log.h"
 #include "procxy/errors.h"
-#include "procxy/version.h"
+#include "registry.h"
 #include "remote_error.h"
 #include "transport/unix_socket.h"
 #include "wire/message.h"
@@ -76,7 +76,7 @@ bool welcome(Client& client, const ClassEntry& entry) {
                  "child serves '" + std::string(entry.name) + "'; give each class its own attach() name");
       return false;
     }
-    if (select.getInterfaceHash() != entry.interface_hash || select.getRuntimeVersion() != PROCXY_VERSION) {
+    if (!built_alike(entry, select.getInterfaceHash(), select.getRuntimeVersion())) {
       refuse(client, wire::Failure::Kind::INTERFACE_MISMATCH,
              me() + ": interface mismatch for '" + name + "': process " + std::to_string(peer.pid) +
                  " was built from another version of its header (or of procxy) than this shared child; rebuild " +

@@ -136,42 +136,34 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
     end_ -= begin_;
     begin_ = 0;
   }
-  if (wake_fd < 0 && deadline == Clock::time_point::max()) {
-    // Nothing but data can end the wait: a blocking recv() saves the poll(),
-    // one system call in each call's path through the child.
-    for (;;) {
-      ssize_t got = ::recv(fd_, reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_, 0);
-      if (got > 0) {
-        end_ += static_cast<std::size_t>(got);
-        return true;
-      }
-      if (got < 0 && errno == EINTR) continue;
-      status = ReadStatus::kClosed;
-      return false;
-    }
-  }
+  // When nothing but data can end the wait, recv() blocks and no poll() goes
+  // first: one system call less in each call's path through the child.
+  bool blocking = wake_fd < 0 && deadline == Clock::time_point::max();
   for (;;) {
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    int timeout = -1;
-    if (deadline != Clock::time_point::max()) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      timeout = left < 0 ? 0 : left > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(left);
+    if (!blocking) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      int timeout = -1;
+      if (deadline != Clock::time_point::max()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        timeout = left < 0 ? 0 : left > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(left);
+      }
+      int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, timeout);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        status = ReadStatus::kClosed;
+        return false;
+      }
+      if (n == 0) {
+        status = ReadStatus::kTimeout;
+        return false;
+      }
+      if (wake_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        status = ReadStatus::kWoken;
+        return false;
+      }
     }
-    int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, timeout);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      status = ReadStatus::kClosed;
-      return false;
-    }
-    if (n == 0) {
-      status = ReadStatus::kTimeout;
-      return false;
-    }
-    if (wake_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-      status = ReadStatus::kWoken;
-      return false;
-    }
-    ssize_t got = ::recv(fd_, reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_, MSG_DONTWAIT);
+    ssize_t got =
+        ::recv(fd_, reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_, blocking ? 0 : MSG_DONTWAIT);
     if (got > 0) {
       end_ += static_cast<std::size_t>(got);
       return true;
