@@ -5,9 +5,12 @@
 // "<case>.capnp" (Cap'n Proto two-party RPC over a socketpair) and
 // "<case>.procxy". The sizes and counts below are shared by all three.
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace bench {
 
@@ -39,6 +42,21 @@ inline void full_read(int fd, void* data, std::size_t n) {
     p += k;
     n -= static_cast<std::size_t>(k);
   }
+}
+
+// Runs the program argv[0] with `argv` to completion; false if it could not
+// run or failed.
+inline bool run_program(std::vector<std::string> argv) {
+  std::vector<char*> pointers;
+  for (std::string& arg : argv) pointers.push_back(arg.data());
+  pointers.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execv(pointers[0], pointers.data());
+    _exit(127);
+  }
+  int status = 0;
+  return ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 // The Cap'n Proto RPC server of the ".capnp" cases: serves bench::Bench on

@@ -3,7 +3,6 @@
 // and to Cap'n Proto's compiler generating C++ for capnp_bench.capnp.
 
 #include <benchmark/benchmark.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,22 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "bench_cases.h"
+
 namespace bench {
 namespace {
-
-// Runs `argv` to completion; false if it could not run or failed.
-bool run(std::vector<std::string> argv) {
-  std::vector<char*> pointers;
-  for (std::string& arg : argv) pointers.push_back(arg.data());
-  pointers.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::execv(pointers[0], pointers.data());
-    _exit(127);
-  }
-  int status = 0;
-  return ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 // A directory for outputs, removed at the end of the benchmark.
 struct OutputDir {
@@ -40,7 +27,7 @@ struct OutputDir {
 
 void measure(benchmark::State& state, const std::vector<std::string>& argv) {
   for (auto _ : state) {
-    if (!run(argv)) {
+    if (!run_program(argv)) {
       state.SkipWithError(("failed: " + argv[0]).c_str());
       break;
     }

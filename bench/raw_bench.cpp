@@ -108,12 +108,10 @@ BENCHMARK(events)->Name("events.raw")->UseRealTime();
 // A fork and exec of this program, which exits at once.
 void spawn(benchmark::State& state) {
   for (auto _ : state) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::execl("/proc/self/exe", "calls_bench", kExitAtOnceFlag, static_cast<char*>(nullptr));
-      _exit(127);
+    if (!run_program({"/proc/self/exe", kExitAtOnceFlag})) {
+      state.SkipWithError("this program did not exit cleanly");
+      break;
     }
-    ::waitpid(pid, nullptr, 0);
   }
 }
 BENCHMARK(spawn)->Name("spawn.raw")->UseRealTime()->Unit(benchmark::kMicrosecond);
