@@ -323,12 +323,17 @@ class ViewBuilder {
     data view;
     view.set("ordinal", std::to_string(ordinal));
     view.set("params_struct", params_struct);
-    std::string decl, args, call_args;
+    std::string decl, encode_decl, args, call_args;
     data puts{data::type::list};
     for (size_t i = 0; i < arity; ++i) {
       std::string name = param_name(params[i], i);
       std::string wire = "arg" + std::to_string(i);
       decl += (i ? ", " : "") + param_decl(params[i], i);
+      // A byte vector by reference: the message may refer to the caller's
+      // argument, not to a copy that encode() destroys when it returns.
+      encode_decl +=
+          ", " + (params[i].type.kind == model::TypeKind::kBytes ? "const " + params[i].type.spelling + "& " + name
+                                                                 : param_decl(params[i], i));
       args += ", " + name;
       call_args +=
           (i ? ", " : "") + ("get<" + decoded_spelling(params[i].type) + ">(wire.get" + capitalize(wire) + "())");
@@ -338,7 +343,8 @@ class ViewBuilder {
       puts.push_back(put);
     }
     view.set("params_decl", decl);
-    view.set("encode_params", decl.empty() ? "" : ", " + decl);
+    view.set("encode_params", encode_decl);
+    view.set("message_type", "procxy::detail::OutgoingMessage");
     view.set("args", args);
     view.set("call_args", call_args);
     view.set("puts", puts);
@@ -369,6 +375,7 @@ class ViewBuilder {
       for (size_t arity = required_arity(constructor.params); arity <= constructor.params.size(); ++arity) {
         data f = form(ordinal, name, constructor.params, arity);
         f.set("form_struct", prefix + "Construct" + std::to_string(ordinal));
+        f.set("message_type", "capnp::MessageBuilder");  // it outlives the arguments: no references
         f.set("cpp_name", "::" + interface.qualified_name);
         constructors.push_back(f);
         ++ordinal;

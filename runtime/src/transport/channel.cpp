@@ -85,16 +85,41 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
   }
 
   std::lock_guard<std::mutex> lock(write_mutex_);
+  if (auto placement = shared_out_.place(payload)) {
+    copy_to_shared(placement->data, iov + 1, count - 1);  // all but the header
+    header.kind = static_cast<FrameKind>(static_cast<std::uint16_t>(kind) | kSharedPayloadBit);
+    header.size = kSharedDescriptorBytes;
+    iovec descriptor_iov[2] = {{&header, sizeof header}, {&placement->descriptor, sizeof placement->descriptor}};
+    bool sent = send(descriptor_iov, 2, placement->fd);
+    if (placement->fd >= 0) ::close(placement->fd);
+    return sent;
+  }
+  return send(iov, count, -1);
+}
+
+// Sends all of `iov`, with `fd` (unless -1) attached to its first byte.
+bool Channel::send(iovec* iov, std::size_t count, int fd) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   std::size_t index = 0;
   while (index < count) {
     msghdr message{};
     message.msg_iov = iov + index;
     message.msg_iovlen = std::min<std::size_t>(count - index, IOV_MAX);
+    if (fd >= 0) {
+      message.msg_control = control;
+      message.msg_controllen = sizeof control;
+      cmsghdr* header = CMSG_FIRSTHDR(&message);
+      header->cmsg_level = SOL_SOCKET;
+      header->cmsg_type = SCM_RIGHTS;
+      header->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+    }
     ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
     }
+    fd = -1;  // it went with the first bytes
     auto left = static_cast<std::size_t>(n);
     while (index < count && left >= iov[index].iov_len) left -= iov[index++].iov_len;
     if (left) {
@@ -105,6 +130,19 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
   return true;
 }
 
+// Hands the file descriptors that came with received bytes to shared_in_.
+void Channel::keep_fds(msghdr& message) {
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(header) + i * sizeof fd, sizeof fd);
+      shared_in_.add_fd(fd);
+    }
+  }
+}
+
 Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
   auto* bytes = reinterpret_cast<char*>(buffer_.data());
   if (end_ - begin_ < kFrameHeaderSize) return Take::kNeedMore;
@@ -113,6 +151,18 @@ Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
   validate(header, where);
   std::size_t available = end_ - begin_ - kFrameHeaderSize;
   if (header.size > available && kFrameHeaderSize + header.size <= kBufferBytes) return Take::kNeedMore;
+
+  auto kind = static_cast<std::uint16_t>(header.kind);
+  if (kind & kSharedPayloadBit) {
+    SharedDescriptor descriptor;
+    std::memcpy(&descriptor, bytes + begin_ + kFrameHeaderSize, sizeof descriptor);
+    begin_ += kFrameHeaderSize + sizeof descriptor;
+    frame.header = header;
+    frame.header.kind = static_cast<FrameKind>(kind & ~kSharedPayloadBit);
+    frame.header.size = descriptor.bytes;
+    frame.payload = shared_in_.take(descriptor, where);
+    return Take::kFrame;
+  }
 
   frame.header = header;
   frame.payload = take_payload(header.size / sizeof(capnp::word));
@@ -162,9 +212,16 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
         return false;
       }
     }
-    ssize_t got =
-        ::recv(fd_, reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_, blocking ? 0 : MSG_DONTWAIT);
+    iovec iov{reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kSharedSlots)];
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t got = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
     if (got > 0) {
+      keep_fds(message);
       end_ += static_cast<std::size_t>(got);
       return true;
     }

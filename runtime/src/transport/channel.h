@@ -1,8 +1,10 @@
 #pragma once
 
-// Framed messages on a connected stream socket. Writes are whole frames,
+// Framed messages on a connected Unix stream socket. Writes are whole frames,
 // atomic with respect to other writers. Reads are buffered, so one recv()
 // usually yields a whole frame; they are not thread-safe: one reader at a time.
+// Payloads of kSharedMinBytes and more travel through shared memory
+// (transport/shared_payloads.h), invisibly to the channel's users.
 
 #include <capnp/common.h>
 #include <kj/array.h>
@@ -13,7 +15,11 @@
 #include <optional>
 #include <vector>
 
+struct iovec;
+struct msghdr;
+
 #include "transport/frame.h"
+#include "transport/shared_payloads.h"
 
 namespace procxy::detail {
 
@@ -57,9 +63,13 @@ class Channel {
   enum class Take { kFrame, kNeedMore, kClosed };
   Take take_buffered(Frame& frame, const char* where);
   bool fill(Clock::time_point deadline, int wake_fd, ReadStatus& status);
+  bool send(iovec* iov, std::size_t count, int fd);
+  void keep_fds(msghdr& message);
 
   int fd_;
   std::mutex write_mutex_;
+  SharedPayloadSender shared_out_;   // under write_mutex_
+  SharedPayloadReceiver shared_in_;  // the reader's
   std::vector<capnp::word> buffer_;  // word-aligned, so payloads can be copied as words
   std::size_t begin_ = 0;            // bytes consumed
   std::size_t end_ = 0;              // bytes filled

@@ -7,7 +7,7 @@
 namespace procxy::detail {
 
 void validate(const FrameHeader& header, const char* where) {
-  auto kind = static_cast<std::uint16_t>(header.kind);
+  auto kind = static_cast<std::uint16_t>(static_cast<std::uint16_t>(header.kind) & ~kSharedPayloadBit);
   if (kind < static_cast<std::uint16_t>(FrameKind::kSelect) || kind > static_cast<std::uint16_t>(FrameKind::kCancel)) {
     throw ProtocolError(std::string("procxy: ") + where + ": received a frame of unknown kind " + std::to_string(kind) +
                         "; both sides must be built from the same procxy version");
@@ -16,6 +16,12 @@ void validate(const FrameHeader& header, const char* where) {
     throw ProtocolError(std::string("procxy: ") + where + ": received a frame with invalid payload size " +
                         std::to_string(header.size) + " (must be a multiple of 8 and at most " +
                         std::to_string(kMaxFrameSize) + ")");
+  }
+  if ((static_cast<std::uint16_t>(header.kind) & kSharedPayloadBit) && header.size != kSharedDescriptorBytes) {
+    throw ProtocolError(std::string("procxy: ") + where + ": received a frame with a payload in shared memory whose " +
+                        "descriptor has " + std::to_string(header.size) + " bytes instead of " +
+                        std::to_string(kSharedDescriptorBytes) +
+                        "; both sides must be built from the same procxy version");
   }
 }
 

@@ -25,6 +25,12 @@ enum class FrameKind : std::uint16_t {
   kCancel = 10,    // parent -> child: no caller waits for request `id` any more (no payload)
 };
 
+// Set in a header's kind when the payload is in shared memory and the socket
+// carries only its SharedDescriptor (transport/shared_payloads.h). The reader
+// clears it: no layer above the channel sees it.
+inline constexpr std::uint16_t kSharedPayloadBit = 0x8000;
+inline constexpr std::uint32_t kSharedDescriptorBytes = 16;
+
 struct FrameHeader {
   std::uint32_t size = 0;  // payload bytes, a multiple of 8
   FrameKind kind = FrameKind::kCall;

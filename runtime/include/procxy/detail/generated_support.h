@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "procxy/detail/marshal.h"
 #include "procxy/procxy.h"
@@ -83,7 +85,63 @@ class OutgoingMessage : private ScratchLease, public capnp::MallocMessageBuilder
 
   OutgoingMessage();
   ~OutgoingMessage() noexcept(false) override;
+
+  // Keeps `value` alive as long as the message, so that the message can refer
+  // to it instead of holding a copy.
+  template <class T>
+  const T& keep(T&& value) {
+    auto kept = std::make_shared<const T>(std::move(value));
+    const T& kept_value = *kept;
+    kept_.push_back(std::move(kept));
+    return kept_value;
+  }
+
+ private:
+  std::vector<std::shared_ptr<const void>> kept_;
 };
+
+// Byte vectors of this size and more, of a whole number of words, are not
+// copied into an OutgoingMessage: it refers to them. That saves a copy and
+// the zeroing of the scratch it would have filled.
+inline constexpr std::size_t kBorrowMinBytes = 4096;
+
+template <class T>
+bool borrowable(const T& bytes) {
+  return bytes.size() >= kBorrowMinBytes && bytes.size() % sizeof(capnp::word) == 0 &&
+         reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) == 0;
+}
+
+// put(message, builder, &Builder::setX, value) or (..., &Builder::adoptX, value)
+// for a field of a call's parameters, a call's results or an event's
+// parameters. A large byte vector is referred to, not copied: an lvalue is an
+// argument of the call or event being sent, which outlives the message; an
+// rvalue (a result) is kept alive by the message.
+template <class B, class Arg, class T>
+void put(OutgoingMessage& message, B& builder, void (B::*member)(Arg), T&& value) {
+  if constexpr (std::is_same_v<Arg, capnp::Orphan<capnp::Data>&&>) {
+    if (borrowable(value)) {
+      check_wire_size(value.size(), "byte vector");
+      const auto& bytes = [&]() -> const std::remove_cvref_t<T>& {
+        if constexpr (std::is_lvalue_reference_v<T>) {
+          return value;
+        } else {
+          return message.keep(std::move(value));
+        }
+      }();
+      (builder.*member)(message.getOrphanage().referenceExternalData(
+          capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size())));
+      return;
+    }
+  }
+  put(builder, member, value);
+}
+
+// The same for a constructor's arguments, always copied: the message outlives
+// them.
+template <class B, class Arg, class T>
+void put(capnp::MessageBuilder&, B& builder, void (B::*member)(Arg), const T& value) {
+  put(builder, member, value);
+}
 
 // A method form as the wire knows it.
 struct MethodInfo {
@@ -161,7 +219,7 @@ struct ClassEntry {
   std::uint64_t interface_hash;
   void* (*construct)(std::uint16_t ordinal, Reply& params);
   void (*destroy)(void* object);
-  void (*dispatch)(void* object, std::uint16_t ordinal, Reply& params, capnp::MessageBuilder& results);
+  void (*dispatch)(void* object, std::uint16_t ordinal, Reply& params, OutgoingMessage& results);
 };
 bool register_class(const ClassEntry& entry);
 

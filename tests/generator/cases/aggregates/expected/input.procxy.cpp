@@ -88,9 +88,9 @@ struct InventoryConstruct0 {
 struct InventoryForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "store::Inventory::add", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const ::store::Item& item) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::store::Item& item) {
     auto params_ = message_.initRoot<schema::InventoryAdd0Params>();
-    put(params_, &schema::InventoryAdd0Params::Builder::adoptArg0, item);
+    put(message_, params_, &schema::InventoryAdd0Params::Builder::adoptArg0, item);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -100,7 +100,7 @@ struct InventoryForm0 {
 struct InventoryForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "store::Inventory::all", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::InventoryAll1Params>();
   }
 
@@ -116,9 +116,9 @@ struct InventoryForm1 {
 struct InventoryForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "store::Inventory::count", true, 0};
 
-  static void encode(capnp::MessageBuilder& message_, ::store::Kind kind) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::store::Kind kind) {
     auto params_ = message_.initRoot<schema::InventoryCount2Params>();
-    put(params_, &schema::InventoryCount2Params::Builder::setArg0, kind);
+    put(message_, params_, &schema::InventoryCount2Params::Builder::setArg0, kind);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -133,9 +133,9 @@ struct InventoryForm2 {
 struct InventoryForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "store::Inventory::nothing", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, ::store::Empty e) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::store::Empty e) {
     auto params_ = message_.initRoot<schema::InventoryNothing3Params>();
-    put(params_, &schema::InventoryNothing3Params::Builder::adoptArg0, e);
+    put(message_, params_, &schema::InventoryNothing3Params::Builder::adoptArg0, e);
   }
 
   static ::store::Empty decode(procxy::detail::Words words_) {
@@ -150,9 +150,9 @@ struct InventoryForm3 {
 struct InventoryForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "store::Inventory::flags", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<unsigned long>& ids) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned long>& ids) {
     auto params_ = message_.initRoot<schema::InventoryFlags4Params>();
-    put(params_, &schema::InventoryFlags4Params::Builder::adoptArg0, ids);
+    put(message_, params_, &schema::InventoryFlags4Params::Builder::adoptArg0, ids);
   }
 
   static std::vector<bool> decode(procxy::detail::Words words_) {
@@ -178,7 +178,7 @@ void destroy_Inventory(void* object) { delete static_cast<::store::Inventory*>(o
 
 void dispatch_Inventory(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::store::Inventory*>(object);
   switch (ordinal) {
     case InventoryForm0::kInfo.ordinal: {
@@ -190,7 +190,7 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
     }
     case InventoryForm1::kInfo.ordinal: {
       auto out = results.initRoot<schema::InventoryAll1Results>();
-      put(out, &schema::InventoryAll1Results::Builder::adoptValue,
+      put(results, out, &schema::InventoryAll1Results::Builder::adoptValue,
           self.all());
       return;
     }
@@ -198,7 +198,7 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::InventoryCount2Params>();
 
       auto out = results.initRoot<schema::InventoryCount2Results>();
-      put(out, &schema::InventoryCount2Results::Builder::setValue,
+      put(results, out, &schema::InventoryCount2Results::Builder::setValue,
           self.count(get<::store::Kind>(wire.getArg0())));
       return;
     }
@@ -206,7 +206,7 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::InventoryNothing3Params>();
 
       auto out = results.initRoot<schema::InventoryNothing3Results>();
-      put(out, &schema::InventoryNothing3Results::Builder::adoptValue,
+      put(results, out, &schema::InventoryNothing3Results::Builder::adoptValue,
           self.nothing(get<::store::Empty>(wire.getArg0())));
       return;
     }
@@ -214,7 +214,7 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::InventoryFlags4Params>();
 
       auto out = results.initRoot<schema::InventoryFlags4Results>();
-      put(out, &schema::InventoryFlags4Results::Builder::adoptValue,
+      put(results, out, &schema::InventoryFlags4Results::Builder::adoptValue,
           self.flags(get<std::vector<unsigned long>>(wire.getArg0())));
       return;
     }
@@ -238,9 +238,9 @@ struct ShadowingConstruct0 {
 struct ShadowingForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "Shadowing::echo", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const ::List& list) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::List& list) {
     auto params_ = message_.initRoot<schema::ShadowingEcho0Params>();
-    put(params_, &schema::ShadowingEcho0Params::Builder::adoptArg0, list);
+    put(message_, params_, &schema::ShadowingEcho0Params::Builder::adoptArg0, list);
   }
 
   static ::List decode(procxy::detail::Words words_) {
@@ -266,14 +266,14 @@ void destroy_Shadowing(void* object) { delete static_cast<::Shadowing*>(object);
 
 void dispatch_Shadowing(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::Shadowing*>(object);
   switch (ordinal) {
     case ShadowingForm0::kInfo.ordinal: {
       auto wire = params.root<schema::ShadowingEcho0Params>();
 
       auto out = results.initRoot<schema::ShadowingEcho0Results>();
-      put(out, &schema::ShadowingEcho0Results::Builder::adoptValue,
+      put(results, out, &schema::ShadowingEcho0Results::Builder::adoptValue,
           self.echo(get<::List>(wire.getArg0())));
       return;
     }

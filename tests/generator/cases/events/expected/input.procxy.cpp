@@ -52,9 +52,9 @@ struct RunnerConstruct0 {
 struct RunnerForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "jobs::Runner::run", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int steps) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int steps) {
     auto params_ = message_.initRoot<schema::RunnerRun0Params>();
-    put(params_, &schema::RunnerRun0Params::Builder::setArg0, steps);
+    put(message_, params_, &schema::RunnerRun0Params::Builder::setArg0, steps);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -64,7 +64,7 @@ struct RunnerForm0 {
 struct RunnerEvent0 {
   static constexpr procxy::detail::EventInfo kInfo{0, "jobs::Runner::started"};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::RunnerStarted1Event>();
   }
 
@@ -79,9 +79,9 @@ struct RunnerEvent0 {
 struct RunnerEvent1 {
   static constexpr procxy::detail::EventInfo kInfo{1, "jobs::Runner::step"};
 
-  static void encode(capnp::MessageBuilder& message_, int index) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int index) {
     auto params_ = message_.initRoot<schema::RunnerStep2Event>();
-    put(params_, &schema::RunnerStep2Event::Builder::setArg0, index);
+    put(message_, params_, &schema::RunnerStep2Event::Builder::setArg0, index);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
@@ -96,9 +96,9 @@ struct RunnerEvent1 {
 struct RunnerEvent2 {
   static constexpr procxy::detail::EventInfo kInfo{2, "jobs::Runner::warning"};
 
-  static void encode(capnp::MessageBuilder& message_, int code) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int code) {
     auto params_ = message_.initRoot<schema::RunnerWarning3Event>();
-    put(params_, &schema::RunnerWarning3Event::Builder::setArg0, code);
+    put(message_, params_, &schema::RunnerWarning3Event::Builder::setArg0, code);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
@@ -113,10 +113,10 @@ struct RunnerEvent2 {
 struct RunnerEvent3 {
   static constexpr procxy::detail::EventInfo kInfo{3, "jobs::Runner::log"};
 
-  static void encode(capnp::MessageBuilder& message_, std::string_view line, int level) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::string_view line, int level) {
     auto params_ = message_.initRoot<schema::RunnerLog4Event>();
-    put(params_, &schema::RunnerLog4Event::Builder::adoptArg0, line);
-    put(params_, &schema::RunnerLog4Event::Builder::setArg1, level);
+    put(message_, params_, &schema::RunnerLog4Event::Builder::adoptArg0, line);
+    put(message_, params_, &schema::RunnerLog4Event::Builder::setArg1, level);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const std::string_view&, const int&)> handler) {
@@ -131,10 +131,10 @@ struct RunnerEvent3 {
 struct RunnerEvent4 {
   static constexpr procxy::detail::EventInfo kInfo{4, "jobs::Runner::report"};
 
-  static void encode(capnp::MessageBuilder& message_, const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats) {
     auto params_ = message_.initRoot<schema::RunnerReport5Event>();
-    put(params_, &schema::RunnerReport5Event::Builder::adoptArg0, arg0);
-    put(params_, &schema::RunnerReport5Event::Builder::adoptArg1, stats);
+    put(message_, params_, &schema::RunnerReport5Event::Builder::adoptArg0, arg0);
+    put(message_, params_, &schema::RunnerReport5Event::Builder::adoptArg1, stats);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>&)> handler) {
@@ -160,7 +160,7 @@ void destroy_Runner(void* object) { delete static_cast<::jobs::Runner*>(object);
 
 void dispatch_Runner(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::jobs::Runner*>(object);
   switch (ordinal) {
     case RunnerForm0::kInfo.ordinal: {

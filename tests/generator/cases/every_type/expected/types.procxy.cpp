@@ -189,9 +189,9 @@ struct TypesConstruct0 {
 struct TypesForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "e2e::types::Types::boolean", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, bool value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, bool value) {
     auto params_ = message_.initRoot<schema::TypesBoolean0Params>();
-    put(params_, &schema::TypesBoolean0Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesBoolean0Params::Builder::setArg0, value);
   }
 
   static bool decode(procxy::detail::Words words_) {
@@ -206,9 +206,9 @@ struct TypesForm0 {
 struct TypesForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "e2e::types::Types::character", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, char value) {
     auto params_ = message_.initRoot<schema::TypesCharacter1Params>();
-    put(params_, &schema::TypesCharacter1Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesCharacter1Params::Builder::setArg0, value);
   }
 
   static char decode(procxy::detail::Words words_) {
@@ -223,9 +223,9 @@ struct TypesForm1 {
 struct TypesForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "e2e::types::Types::signed_char", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, signed char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, signed char value) {
     auto params_ = message_.initRoot<schema::TypesSignedChar2Params>();
-    put(params_, &schema::TypesSignedChar2Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesSignedChar2Params::Builder::setArg0, value);
   }
 
   static signed char decode(procxy::detail::Words words_) {
@@ -240,9 +240,9 @@ struct TypesForm2 {
 struct TypesForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "e2e::types::Types::unsigned_char", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned char value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedChar3Params>();
-    put(params_, &schema::TypesUnsignedChar3Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedChar3Params::Builder::setArg0, value);
   }
 
   static unsigned char decode(procxy::detail::Words words_) {
@@ -257,9 +257,9 @@ struct TypesForm3 {
 struct TypesForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "e2e::types::Types::i8", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, signed char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, signed char value) {
     auto params_ = message_.initRoot<schema::TypesI84Params>();
-    put(params_, &schema::TypesI84Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI84Params::Builder::setArg0, value);
   }
 
   static signed char decode(procxy::detail::Words words_) {
@@ -274,9 +274,9 @@ struct TypesForm4 {
 struct TypesForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "e2e::types::Types::u8", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned char value) {
     auto params_ = message_.initRoot<schema::TypesU85Params>();
-    put(params_, &schema::TypesU85Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU85Params::Builder::setArg0, value);
   }
 
   static unsigned char decode(procxy::detail::Words words_) {
@@ -291,9 +291,9 @@ struct TypesForm5 {
 struct TypesForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "e2e::types::Types::i16", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, short value) {
     auto params_ = message_.initRoot<schema::TypesI166Params>();
-    put(params_, &schema::TypesI166Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI166Params::Builder::setArg0, value);
   }
 
   static short decode(procxy::detail::Words words_) {
@@ -308,9 +308,9 @@ struct TypesForm6 {
 struct TypesForm7 {
   static constexpr procxy::detail::MethodInfo kInfo{7, "e2e::types::Types::u16", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned short value) {
     auto params_ = message_.initRoot<schema::TypesU167Params>();
-    put(params_, &schema::TypesU167Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU167Params::Builder::setArg0, value);
   }
 
   static unsigned short decode(procxy::detail::Words words_) {
@@ -325,9 +325,9 @@ struct TypesForm7 {
 struct TypesForm8 {
   static constexpr procxy::detail::MethodInfo kInfo{8, "e2e::types::Types::i32", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int value) {
     auto params_ = message_.initRoot<schema::TypesI328Params>();
-    put(params_, &schema::TypesI328Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI328Params::Builder::setArg0, value);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -342,9 +342,9 @@ struct TypesForm8 {
 struct TypesForm9 {
   static constexpr procxy::detail::MethodInfo kInfo{9, "e2e::types::Types::u32", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned int value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned int value) {
     auto params_ = message_.initRoot<schema::TypesU329Params>();
-    put(params_, &schema::TypesU329Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU329Params::Builder::setArg0, value);
   }
 
   static unsigned int decode(procxy::detail::Words words_) {
@@ -359,9 +359,9 @@ struct TypesForm9 {
 struct TypesForm10 {
   static constexpr procxy::detail::MethodInfo kInfo{10, "e2e::types::Types::i64", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, long value) {
     auto params_ = message_.initRoot<schema::TypesI6410Params>();
-    put(params_, &schema::TypesI6410Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI6410Params::Builder::setArg0, value);
   }
 
   static long decode(procxy::detail::Words words_) {
@@ -376,9 +376,9 @@ struct TypesForm10 {
 struct TypesForm11 {
   static constexpr procxy::detail::MethodInfo kInfo{11, "e2e::types::Types::u64", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long value) {
     auto params_ = message_.initRoot<schema::TypesU6411Params>();
-    put(params_, &schema::TypesU6411Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU6411Params::Builder::setArg0, value);
   }
 
   static unsigned long decode(procxy::detail::Words words_) {
@@ -393,9 +393,9 @@ struct TypesForm11 {
 struct TypesForm12 {
   static constexpr procxy::detail::MethodInfo kInfo{12, "e2e::types::Types::short_int", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, short value) {
     auto params_ = message_.initRoot<schema::TypesShortInt12Params>();
-    put(params_, &schema::TypesShortInt12Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesShortInt12Params::Builder::setArg0, value);
   }
 
   static short decode(procxy::detail::Words words_) {
@@ -410,9 +410,9 @@ struct TypesForm12 {
 struct TypesForm13 {
   static constexpr procxy::detail::MethodInfo kInfo{13, "e2e::types::Types::unsigned_short", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned short value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedShort13Params>();
-    put(params_, &schema::TypesUnsignedShort13Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedShort13Params::Builder::setArg0, value);
   }
 
   static unsigned short decode(procxy::detail::Words words_) {
@@ -427,9 +427,9 @@ struct TypesForm13 {
 struct TypesForm14 {
   static constexpr procxy::detail::MethodInfo kInfo{14, "e2e::types::Types::long_int", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, long value) {
     auto params_ = message_.initRoot<schema::TypesLongInt14Params>();
-    put(params_, &schema::TypesLongInt14Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesLongInt14Params::Builder::setArg0, value);
   }
 
   static long decode(procxy::detail::Words words_) {
@@ -444,9 +444,9 @@ struct TypesForm14 {
 struct TypesForm15 {
   static constexpr procxy::detail::MethodInfo kInfo{15, "e2e::types::Types::unsigned_long", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedLong15Params>();
-    put(params_, &schema::TypesUnsignedLong15Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedLong15Params::Builder::setArg0, value);
   }
 
   static unsigned long decode(procxy::detail::Words words_) {
@@ -461,9 +461,9 @@ struct TypesForm15 {
 struct TypesForm16 {
   static constexpr procxy::detail::MethodInfo kInfo{16, "e2e::types::Types::long_long", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, long long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, long long value) {
     auto params_ = message_.initRoot<schema::TypesLongLong16Params>();
-    put(params_, &schema::TypesLongLong16Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesLongLong16Params::Builder::setArg0, value);
   }
 
   static long long decode(procxy::detail::Words words_) {
@@ -478,9 +478,9 @@ struct TypesForm16 {
 struct TypesForm17 {
   static constexpr procxy::detail::MethodInfo kInfo{17, "e2e::types::Types::unsigned_long_long", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned long long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long long value) {
     auto params_ = message_.initRoot<schema::TypesUnsignedLongLong17Params>();
-    put(params_, &schema::TypesUnsignedLongLong17Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedLongLong17Params::Builder::setArg0, value);
   }
 
   static unsigned long long decode(procxy::detail::Words words_) {
@@ -495,9 +495,9 @@ struct TypesForm17 {
 struct TypesForm18 {
   static constexpr procxy::detail::MethodInfo kInfo{18, "e2e::types::Types::f32", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, float value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, float value) {
     auto params_ = message_.initRoot<schema::TypesF3218Params>();
-    put(params_, &schema::TypesF3218Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesF3218Params::Builder::setArg0, value);
   }
 
   static float decode(procxy::detail::Words words_) {
@@ -512,9 +512,9 @@ struct TypesForm18 {
 struct TypesForm19 {
   static constexpr procxy::detail::MethodInfo kInfo{19, "e2e::types::Types::f64", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, double value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double value) {
     auto params_ = message_.initRoot<schema::TypesF6419Params>();
-    put(params_, &schema::TypesF6419Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesF6419Params::Builder::setArg0, value);
   }
 
   static double decode(procxy::detail::Words words_) {
@@ -529,9 +529,9 @@ struct TypesForm19 {
 struct TypesForm20 {
   static constexpr procxy::detail::MethodInfo kInfo{20, "e2e::types::Types::shade", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, ::e2e::types::Shade value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Shade value) {
     auto params_ = message_.initRoot<schema::TypesShade20Params>();
-    put(params_, &schema::TypesShade20Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesShade20Params::Builder::setArg0, value);
   }
 
   static ::e2e::types::Shade decode(procxy::detail::Words words_) {
@@ -546,9 +546,9 @@ struct TypesForm20 {
 struct TypesForm21 {
   static constexpr procxy::detail::MethodInfo kInfo{21, "e2e::types::Types::legacy", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, ::e2e::types::Legacy value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Legacy value) {
     auto params_ = message_.initRoot<schema::TypesLegacy21Params>();
-    put(params_, &schema::TypesLegacy21Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesLegacy21Params::Builder::setArg0, value);
   }
 
   static ::e2e::types::Legacy decode(procxy::detail::Words words_) {
@@ -563,9 +563,9 @@ struct TypesForm21 {
 struct TypesForm22 {
   static constexpr procxy::detail::MethodInfo kInfo{22, "e2e::types::Types::text", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::string& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& value) {
     auto params_ = message_.initRoot<schema::TypesText22Params>();
-    put(params_, &schema::TypesText22Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesText22Params::Builder::adoptArg0, value);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -580,9 +580,9 @@ struct TypesForm22 {
 struct TypesForm23 {
   static constexpr procxy::detail::MethodInfo kInfo{23, "e2e::types::Types::view", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, std::string_view value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::string_view value) {
     auto params_ = message_.initRoot<schema::TypesView23Params>();
-    put(params_, &schema::TypesView23Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesView23Params::Builder::adoptArg0, value);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -597,9 +597,9 @@ struct TypesForm23 {
 struct TypesForm24 {
   static constexpr procxy::detail::MethodInfo kInfo{24, "e2e::types::Types::path", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::filesystem::path& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::filesystem::path& value) {
     auto params_ = message_.initRoot<schema::TypesPath24Params>();
-    put(params_, &schema::TypesPath24Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesPath24Params::Builder::adoptArg0, value);
   }
 
   static std::filesystem::path decode(procxy::detail::Words words_) {
@@ -614,9 +614,9 @@ struct TypesForm24 {
 struct TypesForm25 {
   static constexpr procxy::detail::MethodInfo kInfo{25, "e2e::types::Types::ints", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<int>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<int>& value) {
     auto params_ = message_.initRoot<schema::TypesInts25Params>();
-    put(params_, &schema::TypesInts25Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesInts25Params::Builder::adoptArg0, value);
   }
 
   static std::vector<int> decode(procxy::detail::Words words_) {
@@ -631,9 +631,9 @@ struct TypesForm25 {
 struct TypesForm26 {
   static constexpr procxy::detail::MethodInfo kInfo{26, "e2e::types::Types::strings", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, std::vector<std::string> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::vector<std::string> value) {
     auto params_ = message_.initRoot<schema::TypesStrings26Params>();
-    put(params_, &schema::TypesStrings26Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesStrings26Params::Builder::adoptArg0, value);
   }
 
   static std::vector<std::string> decode(procxy::detail::Words words_) {
@@ -648,9 +648,9 @@ struct TypesForm26 {
 struct TypesForm27 {
   static constexpr procxy::detail::MethodInfo kInfo{27, "e2e::types::Types::bools", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<bool>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<bool>& value) {
     auto params_ = message_.initRoot<schema::TypesBools27Params>();
-    put(params_, &schema::TypesBools27Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesBools27Params::Builder::adoptArg0, value);
   }
 
   static std::vector<bool> decode(procxy::detail::Words words_) {
@@ -665,9 +665,9 @@ struct TypesForm27 {
 struct TypesForm28 {
   static constexpr procxy::detail::MethodInfo kInfo{28, "e2e::types::Types::matrix", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<std::vector<double>>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::vector<double>>& value) {
     auto params_ = message_.initRoot<schema::TypesMatrix28Params>();
-    put(params_, &schema::TypesMatrix28Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesMatrix28Params::Builder::adoptArg0, value);
   }
 
   static std::vector<std::vector<double>> decode(procxy::detail::Words words_) {
@@ -682,9 +682,9 @@ struct TypesForm28 {
 struct TypesForm29 {
   static constexpr procxy::detail::MethodInfo kInfo{29, "e2e::types::Types::array", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::array<double, 4>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::array<double, 4>& value) {
     auto params_ = message_.initRoot<schema::TypesArray29Params>();
-    put(params_, &schema::TypesArray29Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesArray29Params::Builder::adoptArg0, value);
   }
 
   static std::array<double, 4> decode(procxy::detail::Words words_) {
@@ -699,9 +699,9 @@ struct TypesForm29 {
 struct TypesForm30 {
   static constexpr procxy::detail::MethodInfo kInfo{30, "e2e::types::Types::ordered_map", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::map<std::string, long>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::map<std::string, long>& value) {
     auto params_ = message_.initRoot<schema::TypesOrderedMap30Params>();
-    put(params_, &schema::TypesOrderedMap30Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOrderedMap30Params::Builder::adoptArg0, value);
   }
 
   static std::map<std::string, long> decode(procxy::detail::Words words_) {
@@ -716,9 +716,9 @@ struct TypesForm30 {
 struct TypesForm31 {
   static constexpr procxy::detail::MethodInfo kInfo{31, "e2e::types::Types::hash_map", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::unordered_map<int, std::string>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::unordered_map<int, std::string>& value) {
     auto params_ = message_.initRoot<schema::TypesHashMap31Params>();
-    put(params_, &schema::TypesHashMap31Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesHashMap31Params::Builder::adoptArg0, value);
   }
 
   static std::unordered_map<int, std::string> decode(procxy::detail::Words words_) {
@@ -733,9 +733,9 @@ struct TypesForm31 {
 struct TypesForm32 {
   static constexpr procxy::detail::MethodInfo kInfo{32, "e2e::types::Types::ordered_set", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::set<std::string>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::set<std::string>& value) {
     auto params_ = message_.initRoot<schema::TypesOrderedSet32Params>();
-    put(params_, &schema::TypesOrderedSet32Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOrderedSet32Params::Builder::adoptArg0, value);
   }
 
   static std::set<std::string> decode(procxy::detail::Words words_) {
@@ -750,9 +750,9 @@ struct TypesForm32 {
 struct TypesForm33 {
   static constexpr procxy::detail::MethodInfo kInfo{33, "e2e::types::Types::hash_set", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::unordered_set<long>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::unordered_set<long>& value) {
     auto params_ = message_.initRoot<schema::TypesHashSet33Params>();
-    put(params_, &schema::TypesHashSet33Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesHashSet33Params::Builder::adoptArg0, value);
   }
 
   static std::unordered_set<long> decode(procxy::detail::Words words_) {
@@ -767,9 +767,9 @@ struct TypesForm33 {
 struct TypesForm34 {
   static constexpr procxy::detail::MethodInfo kInfo{34, "e2e::types::Types::maybe", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::optional<std::string>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::optional<std::string>& value) {
     auto params_ = message_.initRoot<schema::TypesMaybe34Params>();
-    put(params_, &schema::TypesMaybe34Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesMaybe34Params::Builder::adoptArg0, value);
   }
 
   static std::optional<std::string> decode(procxy::detail::Words words_) {
@@ -784,9 +784,9 @@ struct TypesForm34 {
 struct TypesForm35 {
   static constexpr procxy::detail::MethodInfo kInfo{35, "e2e::types::Types::maybe_inner", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::optional<::e2e::types::Inner>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::optional<::e2e::types::Inner>& value) {
     auto params_ = message_.initRoot<schema::TypesMaybeInner35Params>();
-    put(params_, &schema::TypesMaybeInner35Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesMaybeInner35Params::Builder::adoptArg0, value);
   }
 
   static std::optional<::e2e::types::Inner> decode(procxy::detail::Words words_) {
@@ -801,9 +801,9 @@ struct TypesForm35 {
 struct TypesForm36 {
   static constexpr procxy::detail::MethodInfo kInfo{36, "e2e::types::Types::variant", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::variant<int, std::string, ::e2e::types::Inner>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::variant<int, std::string, ::e2e::types::Inner>& value) {
     auto params_ = message_.initRoot<schema::TypesVariant36Params>();
-    put(params_, &schema::TypesVariant36Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesVariant36Params::Builder::adoptArg0, value);
   }
 
   static std::variant<int, std::string, ::e2e::types::Inner> decode(procxy::detail::Words words_) {
@@ -818,9 +818,9 @@ struct TypesForm36 {
 struct TypesForm37 {
   static constexpr procxy::detail::MethodInfo kInfo{37, "e2e::types::Types::pair", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::pair<std::string, double>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::pair<std::string, double>& value) {
     auto params_ = message_.initRoot<schema::TypesPair37Params>();
-    put(params_, &schema::TypesPair37Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesPair37Params::Builder::adoptArg0, value);
   }
 
   static std::pair<std::string, double> decode(procxy::detail::Words words_) {
@@ -835,9 +835,9 @@ struct TypesForm37 {
 struct TypesForm38 {
   static constexpr procxy::detail::MethodInfo kInfo{38, "e2e::types::Types::tuple", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::tuple<int, std::string, std::vector<bool>>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::tuple<int, std::string, std::vector<bool>>& value) {
     auto params_ = message_.initRoot<schema::TypesTuple38Params>();
-    put(params_, &schema::TypesTuple38Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesTuple38Params::Builder::adoptArg0, value);
   }
 
   static std::tuple<int, std::string, std::vector<bool>> decode(procxy::detail::Words words_) {
@@ -852,9 +852,9 @@ struct TypesForm38 {
 struct TypesForm39 {
   static constexpr procxy::detail::MethodInfo kInfo{39, "e2e::types::Types::bytes", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<std::byte>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::byte>& value) {
     auto params_ = message_.initRoot<schema::TypesBytes39Params>();
-    put(params_, &schema::TypesBytes39Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesBytes39Params::Builder::adoptArg0, value);
   }
 
   static std::vector<std::byte> decode(procxy::detail::Words words_) {
@@ -869,9 +869,9 @@ struct TypesForm39 {
 struct TypesForm40 {
   static constexpr procxy::detail::MethodInfo kInfo{40, "e2e::types::Types::octets", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<unsigned char>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned char>& value) {
     auto params_ = message_.initRoot<schema::TypesOctets40Params>();
-    put(params_, &schema::TypesOctets40Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOctets40Params::Builder::adoptArg0, value);
   }
 
   static std::vector<unsigned char> decode(procxy::detail::Words words_) {
@@ -886,9 +886,9 @@ struct TypesForm40 {
 struct TypesForm41 {
   static constexpr procxy::detail::MethodInfo kInfo{41, "e2e::types::Types::octet_count", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<unsigned char>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned char>& value) {
     auto params_ = message_.initRoot<schema::TypesOctetCount41Params>();
-    put(params_, &schema::TypesOctetCount41Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOctetCount41Params::Builder::adoptArg0, value);
   }
 
   static unsigned long decode(procxy::detail::Words words_) {
@@ -903,9 +903,9 @@ struct TypesForm41 {
 struct TypesForm42 {
   static constexpr procxy::detail::MethodInfo kInfo{42, "e2e::types::Types::make_octets", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned long count) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long count) {
     auto params_ = message_.initRoot<schema::TypesMakeOctets42Params>();
-    put(params_, &schema::TypesMakeOctets42Params::Builder::setArg0, count);
+    put(message_, params_, &schema::TypesMakeOctets42Params::Builder::setArg0, count);
   }
 
   static std::vector<unsigned char> decode(procxy::detail::Words words_) {
@@ -920,10 +920,10 @@ struct TypesForm42 {
 struct TypesForm43 {
   static constexpr procxy::detail::MethodInfo kInfo{43, "e2e::types::Types::make_chunks", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, unsigned int count, unsigned int size) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned int count, unsigned int size) {
     auto params_ = message_.initRoot<schema::TypesMakeChunks43Params>();
-    put(params_, &schema::TypesMakeChunks43Params::Builder::setArg0, count);
-    put(params_, &schema::TypesMakeChunks43Params::Builder::setArg1, size);
+    put(message_, params_, &schema::TypesMakeChunks43Params::Builder::setArg0, count);
+    put(message_, params_, &schema::TypesMakeChunks43Params::Builder::setArg1, size);
   }
 
   static std::vector<std::vector<unsigned char>> decode(procxy::detail::Words words_) {
@@ -938,9 +938,9 @@ struct TypesForm43 {
 struct TypesForm44 {
   static constexpr procxy::detail::MethodInfo kInfo{44, "e2e::types::Types::chunk_bytes", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<std::vector<unsigned char>>& chunks) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::vector<unsigned char>>& chunks) {
     auto params_ = message_.initRoot<schema::TypesChunkBytes44Params>();
-    put(params_, &schema::TypesChunkBytes44Params::Builder::adoptArg0, chunks);
+    put(message_, params_, &schema::TypesChunkBytes44Params::Builder::adoptArg0, chunks);
   }
 
   static unsigned long decode(procxy::detail::Words words_) {
@@ -955,9 +955,9 @@ struct TypesForm44 {
 struct TypesForm45 {
   static constexpr procxy::detail::MethodInfo kInfo{45, "e2e::types::Types::millis", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, std::chrono::duration<long, std::ratio<1, 1000>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<long, std::ratio<1, 1000>> value) {
     auto params_ = message_.initRoot<schema::TypesMillis45Params>();
-    put(params_, &schema::TypesMillis45Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesMillis45Params::Builder::setArg0, value);
   }
 
   static std::chrono::duration<long, std::ratio<1, 1000>> decode(procxy::detail::Words words_) {
@@ -972,9 +972,9 @@ struct TypesForm45 {
 struct TypesForm46 {
   static constexpr procxy::detail::MethodInfo kInfo{46, "e2e::types::Types::nanos", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
     auto params_ = message_.initRoot<schema::TypesNanos46Params>();
-    put(params_, &schema::TypesNanos46Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesNanos46Params::Builder::setArg0, value);
   }
 
   static std::chrono::duration<long, std::ratio<1, 1000000000>> decode(procxy::detail::Words words_) {
@@ -989,9 +989,9 @@ struct TypesForm46 {
 struct TypesForm47 {
   static constexpr procxy::detail::MethodInfo kInfo{47, "e2e::types::Types::seconds", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, std::chrono::duration<double, std::ratio<1, 1>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<double, std::ratio<1, 1>> value) {
     auto params_ = message_.initRoot<schema::TypesSeconds47Params>();
-    put(params_, &schema::TypesSeconds47Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesSeconds47Params::Builder::setArg0, value);
   }
 
   static std::chrono::duration<double, std::ratio<1, 1>> decode(procxy::detail::Words words_) {
@@ -1006,9 +1006,9 @@ struct TypesForm47 {
 struct TypesForm48 {
   static constexpr procxy::detail::MethodInfo kInfo{48, "e2e::types::Types::when", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
     auto params_ = message_.initRoot<schema::TypesWhen48Params>();
-    put(params_, &schema::TypesWhen48Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesWhen48Params::Builder::setArg0, value);
   }
 
   static std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> decode(procxy::detail::Words words_) {
@@ -1023,9 +1023,9 @@ struct TypesForm48 {
 struct TypesForm49 {
   static constexpr procxy::detail::MethodInfo kInfo{49, "e2e::types::Types::record", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const ::e2e::types::Record& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::e2e::types::Record& value) {
     auto params_ = message_.initRoot<schema::TypesRecord49Params>();
-    put(params_, &schema::TypesRecord49Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesRecord49Params::Builder::adoptArg0, value);
   }
 
   static ::e2e::types::Record decode(procxy::detail::Words words_) {
@@ -1040,9 +1040,9 @@ struct TypesForm49 {
 struct TypesForm50 {
   static constexpr procxy::detail::MethodInfo kInfo{50, "e2e::types::Types::deep", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
     auto params_ = message_.initRoot<schema::TypesDeep50Params>();
-    put(params_, &schema::TypesDeep50Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesDeep50Params::Builder::adoptArg0, value);
   }
 
   static std::map<std::string, std::vector<std::pair<int, std::string>>> decode(procxy::detail::Words words_) {
@@ -1057,7 +1057,7 @@ struct TypesForm50 {
 struct TypesForm51 {
   static constexpr procxy::detail::MethodInfo kInfo{51, "e2e::types::Types::nothing", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::TypesNothing51Params>();
   }
 
@@ -1079,14 +1079,14 @@ void destroy_Types(void* object) { delete static_cast<::e2e::types::Types*>(obje
 
 void dispatch_Types(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::e2e::types::Types*>(object);
   switch (ordinal) {
     case TypesForm0::kInfo.ordinal: {
       auto wire = params.root<schema::TypesBoolean0Params>();
 
       auto out = results.initRoot<schema::TypesBoolean0Results>();
-      put(out, &schema::TypesBoolean0Results::Builder::setValue,
+      put(results, out, &schema::TypesBoolean0Results::Builder::setValue,
           self.boolean(get<bool>(wire.getArg0())));
       return;
     }
@@ -1094,7 +1094,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesCharacter1Params>();
 
       auto out = results.initRoot<schema::TypesCharacter1Results>();
-      put(out, &schema::TypesCharacter1Results::Builder::setValue,
+      put(results, out, &schema::TypesCharacter1Results::Builder::setValue,
           self.character(get<char>(wire.getArg0())));
       return;
     }
@@ -1102,7 +1102,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesSignedChar2Params>();
 
       auto out = results.initRoot<schema::TypesSignedChar2Results>();
-      put(out, &schema::TypesSignedChar2Results::Builder::setValue,
+      put(results, out, &schema::TypesSignedChar2Results::Builder::setValue,
           self.signed_char(get<signed char>(wire.getArg0())));
       return;
     }
@@ -1110,7 +1110,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesUnsignedChar3Params>();
 
       auto out = results.initRoot<schema::TypesUnsignedChar3Results>();
-      put(out, &schema::TypesUnsignedChar3Results::Builder::setValue,
+      put(results, out, &schema::TypesUnsignedChar3Results::Builder::setValue,
           self.unsigned_char(get<unsigned char>(wire.getArg0())));
       return;
     }
@@ -1118,7 +1118,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesI84Params>();
 
       auto out = results.initRoot<schema::TypesI84Results>();
-      put(out, &schema::TypesI84Results::Builder::setValue,
+      put(results, out, &schema::TypesI84Results::Builder::setValue,
           self.i8(get<signed char>(wire.getArg0())));
       return;
     }
@@ -1126,7 +1126,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesU85Params>();
 
       auto out = results.initRoot<schema::TypesU85Results>();
-      put(out, &schema::TypesU85Results::Builder::setValue,
+      put(results, out, &schema::TypesU85Results::Builder::setValue,
           self.u8(get<unsigned char>(wire.getArg0())));
       return;
     }
@@ -1134,7 +1134,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesI166Params>();
 
       auto out = results.initRoot<schema::TypesI166Results>();
-      put(out, &schema::TypesI166Results::Builder::setValue,
+      put(results, out, &schema::TypesI166Results::Builder::setValue,
           self.i16(get<short>(wire.getArg0())));
       return;
     }
@@ -1142,7 +1142,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesU167Params>();
 
       auto out = results.initRoot<schema::TypesU167Results>();
-      put(out, &schema::TypesU167Results::Builder::setValue,
+      put(results, out, &schema::TypesU167Results::Builder::setValue,
           self.u16(get<unsigned short>(wire.getArg0())));
       return;
     }
@@ -1150,7 +1150,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesI328Params>();
 
       auto out = results.initRoot<schema::TypesI328Results>();
-      put(out, &schema::TypesI328Results::Builder::setValue,
+      put(results, out, &schema::TypesI328Results::Builder::setValue,
           self.i32(get<int>(wire.getArg0())));
       return;
     }
@@ -1158,7 +1158,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesU329Params>();
 
       auto out = results.initRoot<schema::TypesU329Results>();
-      put(out, &schema::TypesU329Results::Builder::setValue,
+      put(results, out, &schema::TypesU329Results::Builder::setValue,
           self.u32(get<unsigned int>(wire.getArg0())));
       return;
     }
@@ -1166,7 +1166,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesI6410Params>();
 
       auto out = results.initRoot<schema::TypesI6410Results>();
-      put(out, &schema::TypesI6410Results::Builder::setValue,
+      put(results, out, &schema::TypesI6410Results::Builder::setValue,
           self.i64(get<long>(wire.getArg0())));
       return;
     }
@@ -1174,7 +1174,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesU6411Params>();
 
       auto out = results.initRoot<schema::TypesU6411Results>();
-      put(out, &schema::TypesU6411Results::Builder::setValue,
+      put(results, out, &schema::TypesU6411Results::Builder::setValue,
           self.u64(get<unsigned long>(wire.getArg0())));
       return;
     }
@@ -1182,7 +1182,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesShortInt12Params>();
 
       auto out = results.initRoot<schema::TypesShortInt12Results>();
-      put(out, &schema::TypesShortInt12Results::Builder::setValue,
+      put(results, out, &schema::TypesShortInt12Results::Builder::setValue,
           self.short_int(get<short>(wire.getArg0())));
       return;
     }
@@ -1190,7 +1190,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesUnsignedShort13Params>();
 
       auto out = results.initRoot<schema::TypesUnsignedShort13Results>();
-      put(out, &schema::TypesUnsignedShort13Results::Builder::setValue,
+      put(results, out, &schema::TypesUnsignedShort13Results::Builder::setValue,
           self.unsigned_short(get<unsigned short>(wire.getArg0())));
       return;
     }
@@ -1198,7 +1198,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesLongInt14Params>();
 
       auto out = results.initRoot<schema::TypesLongInt14Results>();
-      put(out, &schema::TypesLongInt14Results::Builder::setValue,
+      put(results, out, &schema::TypesLongInt14Results::Builder::setValue,
           self.long_int(get<long>(wire.getArg0())));
       return;
     }
@@ -1206,7 +1206,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesUnsignedLong15Params>();
 
       auto out = results.initRoot<schema::TypesUnsignedLong15Results>();
-      put(out, &schema::TypesUnsignedLong15Results::Builder::setValue,
+      put(results, out, &schema::TypesUnsignedLong15Results::Builder::setValue,
           self.unsigned_long(get<unsigned long>(wire.getArg0())));
       return;
     }
@@ -1214,7 +1214,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesLongLong16Params>();
 
       auto out = results.initRoot<schema::TypesLongLong16Results>();
-      put(out, &schema::TypesLongLong16Results::Builder::setValue,
+      put(results, out, &schema::TypesLongLong16Results::Builder::setValue,
           self.long_long(get<long long>(wire.getArg0())));
       return;
     }
@@ -1222,7 +1222,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesUnsignedLongLong17Params>();
 
       auto out = results.initRoot<schema::TypesUnsignedLongLong17Results>();
-      put(out, &schema::TypesUnsignedLongLong17Results::Builder::setValue,
+      put(results, out, &schema::TypesUnsignedLongLong17Results::Builder::setValue,
           self.unsigned_long_long(get<unsigned long long>(wire.getArg0())));
       return;
     }
@@ -1230,7 +1230,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesF3218Params>();
 
       auto out = results.initRoot<schema::TypesF3218Results>();
-      put(out, &schema::TypesF3218Results::Builder::setValue,
+      put(results, out, &schema::TypesF3218Results::Builder::setValue,
           self.f32(get<float>(wire.getArg0())));
       return;
     }
@@ -1238,7 +1238,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesF6419Params>();
 
       auto out = results.initRoot<schema::TypesF6419Results>();
-      put(out, &schema::TypesF6419Results::Builder::setValue,
+      put(results, out, &schema::TypesF6419Results::Builder::setValue,
           self.f64(get<double>(wire.getArg0())));
       return;
     }
@@ -1246,7 +1246,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesShade20Params>();
 
       auto out = results.initRoot<schema::TypesShade20Results>();
-      put(out, &schema::TypesShade20Results::Builder::setValue,
+      put(results, out, &schema::TypesShade20Results::Builder::setValue,
           self.shade(get<::e2e::types::Shade>(wire.getArg0())));
       return;
     }
@@ -1254,7 +1254,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesLegacy21Params>();
 
       auto out = results.initRoot<schema::TypesLegacy21Results>();
-      put(out, &schema::TypesLegacy21Results::Builder::setValue,
+      put(results, out, &schema::TypesLegacy21Results::Builder::setValue,
           self.legacy(get<::e2e::types::Legacy>(wire.getArg0())));
       return;
     }
@@ -1262,7 +1262,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesText22Params>();
 
       auto out = results.initRoot<schema::TypesText22Results>();
-      put(out, &schema::TypesText22Results::Builder::adoptValue,
+      put(results, out, &schema::TypesText22Results::Builder::adoptValue,
           self.text(get<std::string>(wire.getArg0())));
       return;
     }
@@ -1270,7 +1270,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesView23Params>();
 
       auto out = results.initRoot<schema::TypesView23Results>();
-      put(out, &schema::TypesView23Results::Builder::adoptValue,
+      put(results, out, &schema::TypesView23Results::Builder::adoptValue,
           self.view(get<std::string>(wire.getArg0())));
       return;
     }
@@ -1278,7 +1278,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesPath24Params>();
 
       auto out = results.initRoot<schema::TypesPath24Results>();
-      put(out, &schema::TypesPath24Results::Builder::adoptValue,
+      put(results, out, &schema::TypesPath24Results::Builder::adoptValue,
           self.path(get<std::filesystem::path>(wire.getArg0())));
       return;
     }
@@ -1286,7 +1286,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesInts25Params>();
 
       auto out = results.initRoot<schema::TypesInts25Results>();
-      put(out, &schema::TypesInts25Results::Builder::adoptValue,
+      put(results, out, &schema::TypesInts25Results::Builder::adoptValue,
           self.ints(get<std::vector<int>>(wire.getArg0())));
       return;
     }
@@ -1294,7 +1294,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesStrings26Params>();
 
       auto out = results.initRoot<schema::TypesStrings26Results>();
-      put(out, &schema::TypesStrings26Results::Builder::adoptValue,
+      put(results, out, &schema::TypesStrings26Results::Builder::adoptValue,
           self.strings(get<std::vector<std::string>>(wire.getArg0())));
       return;
     }
@@ -1302,7 +1302,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesBools27Params>();
 
       auto out = results.initRoot<schema::TypesBools27Results>();
-      put(out, &schema::TypesBools27Results::Builder::adoptValue,
+      put(results, out, &schema::TypesBools27Results::Builder::adoptValue,
           self.bools(get<std::vector<bool>>(wire.getArg0())));
       return;
     }
@@ -1310,7 +1310,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesMatrix28Params>();
 
       auto out = results.initRoot<schema::TypesMatrix28Results>();
-      put(out, &schema::TypesMatrix28Results::Builder::adoptValue,
+      put(results, out, &schema::TypesMatrix28Results::Builder::adoptValue,
           self.matrix(get<std::vector<std::vector<double>>>(wire.getArg0())));
       return;
     }
@@ -1318,7 +1318,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesArray29Params>();
 
       auto out = results.initRoot<schema::TypesArray29Results>();
-      put(out, &schema::TypesArray29Results::Builder::adoptValue,
+      put(results, out, &schema::TypesArray29Results::Builder::adoptValue,
           self.array(get<std::array<double, 4>>(wire.getArg0())));
       return;
     }
@@ -1326,7 +1326,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesOrderedMap30Params>();
 
       auto out = results.initRoot<schema::TypesOrderedMap30Results>();
-      put(out, &schema::TypesOrderedMap30Results::Builder::adoptValue,
+      put(results, out, &schema::TypesOrderedMap30Results::Builder::adoptValue,
           self.ordered_map(get<std::map<std::string, long>>(wire.getArg0())));
       return;
     }
@@ -1334,7 +1334,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesHashMap31Params>();
 
       auto out = results.initRoot<schema::TypesHashMap31Results>();
-      put(out, &schema::TypesHashMap31Results::Builder::adoptValue,
+      put(results, out, &schema::TypesHashMap31Results::Builder::adoptValue,
           self.hash_map(get<std::unordered_map<int, std::string>>(wire.getArg0())));
       return;
     }
@@ -1342,7 +1342,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesOrderedSet32Params>();
 
       auto out = results.initRoot<schema::TypesOrderedSet32Results>();
-      put(out, &schema::TypesOrderedSet32Results::Builder::adoptValue,
+      put(results, out, &schema::TypesOrderedSet32Results::Builder::adoptValue,
           self.ordered_set(get<std::set<std::string>>(wire.getArg0())));
       return;
     }
@@ -1350,7 +1350,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesHashSet33Params>();
 
       auto out = results.initRoot<schema::TypesHashSet33Results>();
-      put(out, &schema::TypesHashSet33Results::Builder::adoptValue,
+      put(results, out, &schema::TypesHashSet33Results::Builder::adoptValue,
           self.hash_set(get<std::unordered_set<long>>(wire.getArg0())));
       return;
     }
@@ -1358,7 +1358,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesMaybe34Params>();
 
       auto out = results.initRoot<schema::TypesMaybe34Results>();
-      put(out, &schema::TypesMaybe34Results::Builder::adoptValue,
+      put(results, out, &schema::TypesMaybe34Results::Builder::adoptValue,
           self.maybe(get<std::optional<std::string>>(wire.getArg0())));
       return;
     }
@@ -1366,7 +1366,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesMaybeInner35Params>();
 
       auto out = results.initRoot<schema::TypesMaybeInner35Results>();
-      put(out, &schema::TypesMaybeInner35Results::Builder::adoptValue,
+      put(results, out, &schema::TypesMaybeInner35Results::Builder::adoptValue,
           self.maybe_inner(get<std::optional<::e2e::types::Inner>>(wire.getArg0())));
       return;
     }
@@ -1374,7 +1374,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesVariant36Params>();
 
       auto out = results.initRoot<schema::TypesVariant36Results>();
-      put(out, &schema::TypesVariant36Results::Builder::adoptValue,
+      put(results, out, &schema::TypesVariant36Results::Builder::adoptValue,
           self.variant(get<std::variant<int, std::string, ::e2e::types::Inner>>(wire.getArg0())));
       return;
     }
@@ -1382,7 +1382,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesPair37Params>();
 
       auto out = results.initRoot<schema::TypesPair37Results>();
-      put(out, &schema::TypesPair37Results::Builder::adoptValue,
+      put(results, out, &schema::TypesPair37Results::Builder::adoptValue,
           self.pair(get<std::pair<std::string, double>>(wire.getArg0())));
       return;
     }
@@ -1390,7 +1390,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesTuple38Params>();
 
       auto out = results.initRoot<schema::TypesTuple38Results>();
-      put(out, &schema::TypesTuple38Results::Builder::adoptValue,
+      put(results, out, &schema::TypesTuple38Results::Builder::adoptValue,
           self.tuple(get<std::tuple<int, std::string, std::vector<bool>>>(wire.getArg0())));
       return;
     }
@@ -1398,7 +1398,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesBytes39Params>();
 
       auto out = results.initRoot<schema::TypesBytes39Results>();
-      put(out, &schema::TypesBytes39Results::Builder::adoptValue,
+      put(results, out, &schema::TypesBytes39Results::Builder::adoptValue,
           self.bytes(get<std::vector<std::byte>>(wire.getArg0())));
       return;
     }
@@ -1406,7 +1406,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesOctets40Params>();
 
       auto out = results.initRoot<schema::TypesOctets40Results>();
-      put(out, &schema::TypesOctets40Results::Builder::adoptValue,
+      put(results, out, &schema::TypesOctets40Results::Builder::adoptValue,
           self.octets(get<std::vector<unsigned char>>(wire.getArg0())));
       return;
     }
@@ -1414,7 +1414,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesOctetCount41Params>();
 
       auto out = results.initRoot<schema::TypesOctetCount41Results>();
-      put(out, &schema::TypesOctetCount41Results::Builder::setValue,
+      put(results, out, &schema::TypesOctetCount41Results::Builder::setValue,
           self.octet_count(get<std::vector<unsigned char>>(wire.getArg0())));
       return;
     }
@@ -1422,7 +1422,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesMakeOctets42Params>();
 
       auto out = results.initRoot<schema::TypesMakeOctets42Results>();
-      put(out, &schema::TypesMakeOctets42Results::Builder::adoptValue,
+      put(results, out, &schema::TypesMakeOctets42Results::Builder::adoptValue,
           self.make_octets(get<unsigned long>(wire.getArg0())));
       return;
     }
@@ -1430,7 +1430,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesMakeChunks43Params>();
 
       auto out = results.initRoot<schema::TypesMakeChunks43Results>();
-      put(out, &schema::TypesMakeChunks43Results::Builder::adoptValue,
+      put(results, out, &schema::TypesMakeChunks43Results::Builder::adoptValue,
           self.make_chunks(get<unsigned int>(wire.getArg0()), get<unsigned int>(wire.getArg1())));
       return;
     }
@@ -1438,7 +1438,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesChunkBytes44Params>();
 
       auto out = results.initRoot<schema::TypesChunkBytes44Results>();
-      put(out, &schema::TypesChunkBytes44Results::Builder::setValue,
+      put(results, out, &schema::TypesChunkBytes44Results::Builder::setValue,
           self.chunk_bytes(get<std::vector<std::vector<unsigned char>>>(wire.getArg0())));
       return;
     }
@@ -1446,7 +1446,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesMillis45Params>();
 
       auto out = results.initRoot<schema::TypesMillis45Results>();
-      put(out, &schema::TypesMillis45Results::Builder::setValue,
+      put(results, out, &schema::TypesMillis45Results::Builder::setValue,
           self.millis(get<std::chrono::duration<long, std::ratio<1, 1000>>>(wire.getArg0())));
       return;
     }
@@ -1454,7 +1454,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesNanos46Params>();
 
       auto out = results.initRoot<schema::TypesNanos46Results>();
-      put(out, &schema::TypesNanos46Results::Builder::setValue,
+      put(results, out, &schema::TypesNanos46Results::Builder::setValue,
           self.nanos(get<std::chrono::duration<long, std::ratio<1, 1000000000>>>(wire.getArg0())));
       return;
     }
@@ -1462,7 +1462,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesSeconds47Params>();
 
       auto out = results.initRoot<schema::TypesSeconds47Results>();
-      put(out, &schema::TypesSeconds47Results::Builder::setValue,
+      put(results, out, &schema::TypesSeconds47Results::Builder::setValue,
           self.seconds(get<std::chrono::duration<double, std::ratio<1, 1>>>(wire.getArg0())));
       return;
     }
@@ -1470,7 +1470,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesWhen48Params>();
 
       auto out = results.initRoot<schema::TypesWhen48Results>();
-      put(out, &schema::TypesWhen48Results::Builder::setValue,
+      put(results, out, &schema::TypesWhen48Results::Builder::setValue,
           self.when(get<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>>(wire.getArg0())));
       return;
     }
@@ -1478,7 +1478,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesRecord49Params>();
 
       auto out = results.initRoot<schema::TypesRecord49Results>();
-      put(out, &schema::TypesRecord49Results::Builder::adoptValue,
+      put(results, out, &schema::TypesRecord49Results::Builder::adoptValue,
           self.record(get<::e2e::types::Record>(wire.getArg0())));
       return;
     }
@@ -1486,7 +1486,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::TypesDeep50Params>();
 
       auto out = results.initRoot<schema::TypesDeep50Results>();
-      put(out, &schema::TypesDeep50Results::Builder::adoptValue,
+      put(results, out, &schema::TypesDeep50Results::Builder::adoptValue,
           self.deep(get<std::map<std::string, std::vector<std::pair<int, std::string>>>>(wire.getArg0())));
       return;
     }

@@ -42,7 +42,7 @@ struct CalculatorConstruct1 {
 
   static void encode(capnp::MessageBuilder& message_, int base) {
     auto params_ = message_.initRoot<schema::CalculatorNew0Params>();
-    put(params_, &schema::CalculatorNew0Params::Builder::setArg0, base);
+    put(message_, params_, &schema::CalculatorNew0Params::Builder::setArg0, base);
   }
 };
 
@@ -50,10 +50,10 @@ struct CalculatorConstruct1 {
 struct CalculatorForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "demo::Calculator::add", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int a, int b) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int a, int b) {
     auto params_ = message_.initRoot<schema::CalculatorAdd0Params>();
-    put(params_, &schema::CalculatorAdd0Params::Builder::setArg0, a);
-    put(params_, &schema::CalculatorAdd0Params::Builder::setArg1, b);
+    put(message_, params_, &schema::CalculatorAdd0Params::Builder::setArg0, a);
+    put(message_, params_, &schema::CalculatorAdd0Params::Builder::setArg1, b);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -68,7 +68,7 @@ struct CalculatorForm0 {
 struct CalculatorForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "demo::Calculator::describe", true, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::CalculatorDescribe1Params>();
   }
 
@@ -84,9 +84,9 @@ struct CalculatorForm1 {
 struct CalculatorForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "demo::Calculator::slow_square", true, 500};
 
-  static void encode(capnp::MessageBuilder& message_, int x) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int x) {
     auto params_ = message_.initRoot<schema::CalculatorSlowSquare2Params>();
-    put(params_, &schema::CalculatorSlowSquare2Params::Builder::setArg0, x);
+    put(message_, params_, &schema::CalculatorSlowSquare2Params::Builder::setArg0, x);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -101,9 +101,9 @@ struct CalculatorForm2 {
 struct CalculatorForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "demo::Calculator::centroid", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::vector<::demo::Point>& points) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<::demo::Point>& points) {
     auto params_ = message_.initRoot<schema::CalculatorCentroid3Params>();
-    put(params_, &schema::CalculatorCentroid3Params::Builder::adoptArg0, points);
+    put(message_, params_, &schema::CalculatorCentroid3Params::Builder::adoptArg0, points);
   }
 
   static ::demo::Point decode(procxy::detail::Words words_) {
@@ -118,10 +118,10 @@ struct CalculatorForm3 {
 struct CalculatorForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "demo::Calculator::divide", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, double a, double b) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double a, double b) {
     auto params_ = message_.initRoot<schema::CalculatorDivide4Params>();
-    put(params_, &schema::CalculatorDivide4Params::Builder::setArg0, a);
-    put(params_, &schema::CalculatorDivide4Params::Builder::setArg1, b);
+    put(message_, params_, &schema::CalculatorDivide4Params::Builder::setArg0, a);
+    put(message_, params_, &schema::CalculatorDivide4Params::Builder::setArg1, b);
   }
 
   static double decode(procxy::detail::Words words_) {
@@ -136,9 +136,9 @@ struct CalculatorForm4 {
 struct CalculatorForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "demo::Calculator::set_mode", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, ::demo::Mode mode) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::demo::Mode mode) {
     auto params_ = message_.initRoot<schema::CalculatorSetMode5Params>();
-    put(params_, &schema::CalculatorSetMode5Params::Builder::setArg0, mode);
+    put(message_, params_, &schema::CalculatorSetMode5Params::Builder::setArg0, mode);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -148,9 +148,9 @@ struct CalculatorForm5 {
 struct CalculatorForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "demo::Calculator::work", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int steps) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int steps) {
     auto params_ = message_.initRoot<schema::CalculatorWork6Params>();
-    put(params_, &schema::CalculatorWork6Params::Builder::setArg0, steps);
+    put(message_, params_, &schema::CalculatorWork6Params::Builder::setArg0, steps);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -160,9 +160,9 @@ struct CalculatorForm6 {
 struct CalculatorEvent0 {
   static constexpr procxy::detail::EventInfo kInfo{0, "demo::Calculator::progress"};
 
-  static void encode(capnp::MessageBuilder& message_, int percent) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int percent) {
     auto params_ = message_.initRoot<schema::CalculatorProgress7Event>();
-    put(params_, &schema::CalculatorProgress7Event::Builder::setArg0, percent);
+    put(message_, params_, &schema::CalculatorProgress7Event::Builder::setArg0, percent);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
@@ -192,20 +192,20 @@ void destroy_Calculator(void* object) { delete static_cast<::demo::Calculator*>(
 
 void dispatch_Calculator(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::demo::Calculator*>(object);
   switch (ordinal) {
     case CalculatorForm0::kInfo.ordinal: {
       auto wire = params.root<schema::CalculatorAdd0Params>();
 
       auto out = results.initRoot<schema::CalculatorAdd0Results>();
-      put(out, &schema::CalculatorAdd0Results::Builder::setValue,
+      put(results, out, &schema::CalculatorAdd0Results::Builder::setValue,
           self.add(get<int>(wire.getArg0()), get<int>(wire.getArg1())));
       return;
     }
     case CalculatorForm1::kInfo.ordinal: {
       auto out = results.initRoot<schema::CalculatorDescribe1Results>();
-      put(out, &schema::CalculatorDescribe1Results::Builder::adoptValue,
+      put(results, out, &schema::CalculatorDescribe1Results::Builder::adoptValue,
           self.describe());
       return;
     }
@@ -213,7 +213,7 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CalculatorSlowSquare2Params>();
 
       auto out = results.initRoot<schema::CalculatorSlowSquare2Results>();
-      put(out, &schema::CalculatorSlowSquare2Results::Builder::setValue,
+      put(results, out, &schema::CalculatorSlowSquare2Results::Builder::setValue,
           self.slow_square(get<int>(wire.getArg0())));
       return;
     }
@@ -221,7 +221,7 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CalculatorCentroid3Params>();
 
       auto out = results.initRoot<schema::CalculatorCentroid3Results>();
-      put(out, &schema::CalculatorCentroid3Results::Builder::adoptValue,
+      put(results, out, &schema::CalculatorCentroid3Results::Builder::adoptValue,
           self.centroid(get<std::vector<::demo::Point>>(wire.getArg0())));
       return;
     }
@@ -229,7 +229,7 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CalculatorDivide4Params>();
 
       auto out = results.initRoot<schema::CalculatorDivide4Results>();
-      put(out, &schema::CalculatorDivide4Results::Builder::setValue,
+      put(results, out, &schema::CalculatorDivide4Results::Builder::setValue,
           self.divide(get<double>(wire.getArg0()), get<double>(wire.getArg1())));
       return;
     }

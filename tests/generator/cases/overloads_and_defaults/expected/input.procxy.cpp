@@ -29,7 +29,7 @@ struct CanvasConstruct1 {
 
   static void encode(capnp::MessageBuilder& message_, int width) {
     auto params_ = message_.initRoot<schema::CanvasNew1Params>();
-    put(params_, &schema::CanvasNew1Params::Builder::setArg0, width);
+    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg0, width);
   }
 };
 
@@ -39,8 +39,8 @@ struct CanvasConstruct2 {
 
   static void encode(capnp::MessageBuilder& message_, int width, int height) {
     auto params_ = message_.initRoot<schema::CanvasNew1Params>();
-    put(params_, &schema::CanvasNew1Params::Builder::setArg0, width);
-    put(params_, &schema::CanvasNew1Params::Builder::setArg1, height);
+    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg0, width);
+    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg1, height);
   }
 };
 
@@ -50,7 +50,7 @@ struct CanvasConstruct3 {
 
   static void encode(capnp::MessageBuilder& message_, const std::string& preset) {
     auto params_ = message_.initRoot<schema::CanvasNew2Params>();
-    put(params_, &schema::CanvasNew2Params::Builder::adoptArg0, preset);
+    put(message_, params_, &schema::CanvasNew2Params::Builder::adoptArg0, preset);
   }
 };
 
@@ -58,10 +58,10 @@ struct CanvasConstruct3 {
 struct CanvasForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "shapes::Canvas::draw", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int x, int y) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int x, int y) {
     auto params_ = message_.initRoot<schema::CanvasDraw0Params>();
-    put(params_, &schema::CanvasDraw0Params::Builder::setArg0, x);
-    put(params_, &schema::CanvasDraw0Params::Builder::setArg1, y);
+    put(message_, params_, &schema::CanvasDraw0Params::Builder::setArg0, x);
+    put(message_, params_, &schema::CanvasDraw0Params::Builder::setArg1, y);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -71,10 +71,10 @@ struct CanvasForm0 {
 struct CanvasForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "shapes::Canvas::draw", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, double x, double y) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double x, double y) {
     auto params_ = message_.initRoot<schema::CanvasDraw1Params>();
-    put(params_, &schema::CanvasDraw1Params::Builder::setArg0, x);
-    put(params_, &schema::CanvasDraw1Params::Builder::setArg1, y);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg0, x);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg1, y);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -84,11 +84,11 @@ struct CanvasForm1 {
 struct CanvasForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "shapes::Canvas::draw", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, double x, double y, double scale) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double x, double y, double scale) {
     auto params_ = message_.initRoot<schema::CanvasDraw1Params>();
-    put(params_, &schema::CanvasDraw1Params::Builder::setArg0, x);
-    put(params_, &schema::CanvasDraw1Params::Builder::setArg1, y);
-    put(params_, &schema::CanvasDraw1Params::Builder::setArg2, scale);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg0, x);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg1, y);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg2, scale);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -98,10 +98,10 @@ struct CanvasForm2 {
 struct CanvasForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "shapes::Canvas::area", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int arg0, int arg1) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0, int arg1) {
     auto params_ = message_.initRoot<schema::CanvasArea2Params>();
-    put(params_, &schema::CanvasArea2Params::Builder::setArg0, arg0);
-    put(params_, &schema::CanvasArea2Params::Builder::setArg1, arg1);
+    put(message_, params_, &schema::CanvasArea2Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CanvasArea2Params::Builder::setArg1, arg1);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -116,7 +116,7 @@ struct CanvasForm3 {
 struct CanvasForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "shapes::Canvas::name", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::CanvasName3Params>();
   }
 
@@ -132,9 +132,9 @@ struct CanvasForm4 {
 struct CanvasForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "shapes::Canvas::name", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::string& prefix) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& prefix) {
     auto params_ = message_.initRoot<schema::CanvasName3Params>();
-    put(params_, &schema::CanvasName3Params::Builder::adoptArg0, prefix);
+    put(message_, params_, &schema::CanvasName3Params::Builder::adoptArg0, prefix);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -149,10 +149,10 @@ struct CanvasForm5 {
 struct CanvasForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "shapes::Canvas::name", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::string& prefix, bool upper) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& prefix, bool upper) {
     auto params_ = message_.initRoot<schema::CanvasName3Params>();
-    put(params_, &schema::CanvasName3Params::Builder::adoptArg0, prefix);
-    put(params_, &schema::CanvasName3Params::Builder::setArg1, upper);
+    put(message_, params_, &schema::CanvasName3Params::Builder::adoptArg0, prefix);
+    put(message_, params_, &schema::CanvasName3Params::Builder::setArg1, upper);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -190,7 +190,7 @@ void destroy_Canvas(void* object) { delete static_cast<::shapes::Canvas*>(object
 
 void dispatch_Canvas(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::shapes::Canvas*>(object);
   switch (ordinal) {
     case CanvasForm0::kInfo.ordinal: {
@@ -218,13 +218,13 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CanvasArea2Params>();
 
       auto out = results.initRoot<schema::CanvasArea2Results>();
-      put(out, &schema::CanvasArea2Results::Builder::setValue,
+      put(results, out, &schema::CanvasArea2Results::Builder::setValue,
           self.area(get<int>(wire.getArg0()), get<int>(wire.getArg1())));
       return;
     }
     case CanvasForm4::kInfo.ordinal: {
       auto out = results.initRoot<schema::CanvasName3Results>();
-      put(out, &schema::CanvasName3Results::Builder::adoptValue,
+      put(results, out, &schema::CanvasName3Results::Builder::adoptValue,
           self.name());
       return;
     }
@@ -232,7 +232,7 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CanvasName3Params>();
 
       auto out = results.initRoot<schema::CanvasName3Results>();
-      put(out, &schema::CanvasName3Results::Builder::adoptValue,
+      put(results, out, &schema::CanvasName3Results::Builder::adoptValue,
           self.name(get<std::string>(wire.getArg0())));
       return;
     }
@@ -240,7 +240,7 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CanvasName3Params>();
 
       auto out = results.initRoot<schema::CanvasName3Results>();
-      put(out, &schema::CanvasName3Results::Builder::adoptValue,
+      put(results, out, &schema::CanvasName3Results::Builder::adoptValue,
           self.name(get<std::string>(wire.getArg0()), get<bool>(wire.getArg1())));
       return;
     }

@@ -38,7 +38,7 @@ void destroy_Blank(void* object) { delete static_cast<::outer::Blank*>(object); 
 
 void dispatch_Blank([[maybe_unused]] void* object, std::uint16_t ordinal,
     [[maybe_unused]] procxy::detail::Reply& params,
-    [[maybe_unused]] capnp::MessageBuilder& results) {
+    [[maybe_unused]] procxy::detail::OutgoingMessage& results) {
   switch (ordinal) {
   }
   procxy::detail::unknown_method("outer::Blank", ordinal);
@@ -53,7 +53,7 @@ struct CounterConstruct0 {
 
   static void encode(capnp::MessageBuilder& message_, long start) {
     auto params_ = message_.initRoot<schema::CounterNew0Params>();
-    put(params_, &schema::CounterNew0Params::Builder::setArg0, start);
+    put(message_, params_, &schema::CounterNew0Params::Builder::setArg0, start);
   }
 };
 
@@ -61,7 +61,7 @@ struct CounterConstruct0 {
 struct CounterForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "outer::inner::Counter::next", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::CounterNext0Params>();
   }
 
@@ -77,7 +77,7 @@ struct CounterForm0 {
 struct CounterForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "outer::inner::Counter::peek", true, 1000};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::CounterPeek1Params>();
   }
 
@@ -105,18 +105,18 @@ void destroy_Counter(void* object) { delete static_cast<::outer::inner::Counter*
 
 void dispatch_Counter(void* object, std::uint16_t ordinal,
     [[maybe_unused]] procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::outer::inner::Counter*>(object);
   switch (ordinal) {
     case CounterForm0::kInfo.ordinal: {
       auto out = results.initRoot<schema::CounterNext0Results>();
-      put(out, &schema::CounterNext0Results::Builder::setValue,
+      put(results, out, &schema::CounterNext0Results::Builder::setValue,
           self.next());
       return;
     }
     case CounterForm1::kInfo.ordinal: {
       auto out = results.initRoot<schema::CounterPeek1Results>();
-      put(out, &schema::CounterPeek1Results::Builder::setValue,
+      put(results, out, &schema::CounterPeek1Results::Builder::setValue,
           self.peek());
       return;
     }
@@ -140,7 +140,7 @@ struct LooksLikeAHandleConstruct0 {
 struct LooksLikeAHandleForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "handles::LooksLikeAHandle::pid", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::LooksLikeAHandlePid0Params>();
   }
 
@@ -156,7 +156,7 @@ struct LooksLikeAHandleForm0 {
 struct LooksLikeAHandleForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "handles::LooksLikeAHandle::terminate", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::LooksLikeAHandleTerminate1Params>();
   }
 
@@ -167,7 +167,7 @@ struct LooksLikeAHandleForm1 {
 struct LooksLikeAHandleForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "handles::LooksLikeAHandle::kill", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::LooksLikeAHandleKill2Params>();
   }
 
@@ -178,7 +178,7 @@ struct LooksLikeAHandleForm2 {
 struct LooksLikeAHandleForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "handles::LooksLikeAHandle::wait", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::LooksLikeAHandleWait3Params>();
   }
 
@@ -194,7 +194,7 @@ struct LooksLikeAHandleForm3 {
 struct LooksLikeAHandleForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "handles::LooksLikeAHandle::alive", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::LooksLikeAHandleAlive4Params>();
   }
 
@@ -210,7 +210,7 @@ struct LooksLikeAHandleForm4 {
 struct LooksLikeAHandleForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "handles::LooksLikeAHandle::async", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_) {
+  static void encode(procxy::detail::OutgoingMessage& message_) {
     message_.initRoot<schema::LooksLikeAHandleAsync5Params>();
   }
 
@@ -221,9 +221,9 @@ struct LooksLikeAHandleForm5 {
 struct LooksLikeAHandleForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "handles::LooksLikeAHandle::with", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int options) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int options) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleWith6Params>();
-    put(params_, &schema::LooksLikeAHandleWith6Params::Builder::setArg0, options);
+    put(message_, params_, &schema::LooksLikeAHandleWith6Params::Builder::setArg0, options);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -233,9 +233,9 @@ struct LooksLikeAHandleForm6 {
 struct LooksLikeAHandleForm7 {
   static constexpr procxy::detail::MethodInfo kInfo{7, "handles::LooksLikeAHandle::connection", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, int connection) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int connection) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleConnection7Params>();
-    put(params_, &schema::LooksLikeAHandleConnection7Params::Builder::setArg0, connection);
+    put(message_, params_, &schema::LooksLikeAHandleConnection7Params::Builder::setArg0, connection);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -250,9 +250,9 @@ struct LooksLikeAHandleForm7 {
 struct LooksLikeAHandleForm8 {
   static constexpr procxy::detail::MethodInfo kInfo{8, "handles::LooksLikeAHandle::options", false, 0};
 
-  static void encode(capnp::MessageBuilder& message_, const std::string& procxy_connection) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& procxy_connection) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleOptions8Params>();
-    put(params_, &schema::LooksLikeAHandleOptions8Params::Builder::adoptArg0, procxy_connection);
+    put(message_, params_, &schema::LooksLikeAHandleOptions8Params::Builder::adoptArg0, procxy_connection);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -273,12 +273,12 @@ void destroy_LooksLikeAHandle(void* object) { delete static_cast<::handles::Look
 
 void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
     procxy::detail::Reply& params,
-    capnp::MessageBuilder& results) {
+    procxy::detail::OutgoingMessage& results) {
   auto& self = *static_cast<::handles::LooksLikeAHandle*>(object);
   switch (ordinal) {
     case LooksLikeAHandleForm0::kInfo.ordinal: {
       auto out = results.initRoot<schema::LooksLikeAHandlePid0Results>();
-      put(out, &schema::LooksLikeAHandlePid0Results::Builder::setValue,
+      put(results, out, &schema::LooksLikeAHandlePid0Results::Builder::setValue,
           self.pid());
       return;
     }
@@ -296,13 +296,13 @@ void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
     }
     case LooksLikeAHandleForm3::kInfo.ordinal: {
       auto out = results.initRoot<schema::LooksLikeAHandleWait3Results>();
-      put(out, &schema::LooksLikeAHandleWait3Results::Builder::setValue,
+      put(results, out, &schema::LooksLikeAHandleWait3Results::Builder::setValue,
           self.wait());
       return;
     }
     case LooksLikeAHandleForm4::kInfo.ordinal: {
       auto out = results.initRoot<schema::LooksLikeAHandleAlive4Results>();
-      put(out, &schema::LooksLikeAHandleAlive4Results::Builder::setValue,
+      put(results, out, &schema::LooksLikeAHandleAlive4Results::Builder::setValue,
           self.alive());
       return;
     }
@@ -323,7 +323,7 @@ void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::LooksLikeAHandleConnection7Params>();
 
       auto out = results.initRoot<schema::LooksLikeAHandleConnection7Results>();
-      put(out, &schema::LooksLikeAHandleConnection7Results::Builder::setValue,
+      put(results, out, &schema::LooksLikeAHandleConnection7Results::Builder::setValue,
           self.connection(get<int>(wire.getArg0())));
       return;
     }
