@@ -4,7 +4,9 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -58,6 +60,36 @@ TEST_CASE("10,000 events reach the listener, in order, before the method's resul
   service.async()->emit_progress(500).get();
   CHECK(more.snapshot() == iota(500));
   CHECK(seen.snapshot().size() == 10'500);  // both listeners got every event
+}
+
+// Large events and by-value byte vectors: each event and the result carry
+// their own content, in shared memory or through the socket.
+TEST_CASE("events carrying byte vectors of every size keep their content", "[events]") {
+  auto service = procxy::spawn<Service>();
+  std::mutex mutex;
+  std::vector<std::vector<std::byte>> chunks;
+  auto subscription = service.on(&Service::chunk, [&](const std::vector<std::byte>& data) {
+    std::lock_guard<std::mutex> lock(mutex);
+    chunks.push_back(data);
+  });
+  std::mt19937 rng(Catch::rngSeed());
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{4096}, std::size_t{100'000}, std::size_t{1} << 20, (std::size_t{3} << 20) + 5}) {
+    INFO("size " << size);
+    std::vector<std::byte> data(size);
+    for (std::byte& b : data) b = static_cast<std::byte>(rng());
+    constexpr int kCount = 12;  // more than a connection's shared buffers
+    std::vector<std::byte> result = service->emit_chunks(data, kCount);
+    std::lock_guard<std::mutex> lock(mutex);
+    REQUIRE(chunks.size() == kCount);
+    for (int i = 0; i < kCount; ++i) {
+      data[0] = static_cast<std::byte>(i);
+      CHECK(chunks[i] == data);
+    }
+    data[0] = static_cast<std::byte>(kCount);
+    CHECK(result == data);
+    chunks.clear();
+  }
 }
 
 TEST_CASE("an event goes out at once, while the method that emitted it still runs", "[events]") {

@@ -124,6 +124,15 @@ void Service::emit_from_thread(int count) {
 
 std::int64_t Service::notes_emitted() const { return notes_emitted_; }
 
+std::vector<std::byte> Service::emit_chunks(std::vector<std::byte> data, int count) {
+  for (int i = 0; i < count; ++i) {
+    data.at(0) = static_cast<std::byte>(i);
+    chunk(data);  // sent before it returns: changing data next cannot change this event
+  }
+  data.at(0) = static_cast<std::byte>(count);
+  return data;
+}
+
 std::int64_t Service::slow_first(int ms) const {
   std::int64_t run = ++slow_runs_;
   if (run == 1) std::this_thread::sleep_for(std::chrono::milliseconds(ms));

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -75,6 +76,10 @@ class PROCXY_REMOTE Service {
   void emit_then_sleep(int percent, int ms);  // the event goes out while the method still runs
   void emit_from_thread(int count);           // a thread of the object emits notes; returns at once
   std::int64_t notes_emitted() const;         // how many of those the thread has emitted so far
+  PROCXY_EVENT void chunk(const std::vector<std::byte>& data);
+  // chunk(data) `count` times, with data[0] set to the chunk's number, then
+  // returns data with data[0] the count (a by-value argument and result).
+  std::vector<std::byte> emit_chunks(std::vector<std::byte> data, int count);
 
   // Supervision.
   PROCXY_QUERY std::int64_t slow_first(int ms) const;  // the first run sleeps `ms`; returns the runs so far
