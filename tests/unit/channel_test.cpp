@@ -103,6 +103,30 @@ TEST_CASE("read returns kTimeout, kWoken and kClosed", "[channel]") {
   CHECK_FALSE(p.b->write(FrameKind::kReady, 0, 0));  // no SIGPIPE, just false
 }
 
+// Without a wake fd the wait is a recv() with the deadline as the socket's
+// receive timeout: each read must keep its own deadline, however the timeout
+// was set for the read before, and a frame must still end the wait.
+TEST_CASE("reads without a wake fd keep each one's deadline", "[channel]") {
+  Pair p = make_pair();
+  Frame frame;
+  using std::chrono::milliseconds;
+  for (milliseconds wait : {milliseconds(300), milliseconds(30), milliseconds(300), milliseconds(1)}) {
+    auto start = Channel::Clock::now();
+    CHECK(p.b->read(frame, Channel::Clock::now() + wait, -1, "test") == Channel::ReadStatus::kTimeout);
+    auto took = Channel::Clock::now() - start;
+    CHECK(took >= wait);
+    CHECK(took < wait + milliseconds(250));  // generous: only a wait for an earlier deadline is this late
+  }
+  // After those, a wait with no deadline lasts until the frame comes.
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    write_select(*p.a, 9, "late");
+  });
+  REQUIRE(p.b->read(frame, Channel::Clock::time_point::max(), -1, "test") == Channel::ReadStatus::kFrame);
+  CHECK(class_name_of(frame) == "late");
+  writer.join();
+}
+
 TEST_CASE("a peer that dies mid-frame is seen as closed", "[channel]") {
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);

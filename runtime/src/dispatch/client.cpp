@@ -327,7 +327,10 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
       reading_ = true;
       std::shared_ptr<Link> link = link_;
       lock.unlock();
-      Read result = read_and_deliver(link, std::min(waiter.deadline, next_async_deadline()));
+      // Only a stop token needs to end this caller's wait early: without
+      // one, the read blocks in recv() with no poll() first.
+      Read result =
+          read_and_deliver(link, std::min(waiter.deadline, next_async_deadline()), options.stop.stop_possible());
       lock.lock();
       release_role(lock, result, link);
     } else {
@@ -429,11 +432,12 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
   if (!reading_) helper_cv_.notify_one();
 }
 
-Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline) {
+Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline,
+                                              bool wakeable) {
   Frame frame;
   Channel::ReadStatus status;
   try {
-    status = link->channel->read(frame, deadline, wake_fd_, "parent");
+    status = link->channel->read(frame, deadline, wakeable ? wake_fd_ : -1, "parent");
     if (status == Channel::ReadStatus::kFrame) {
       FrameKind kind = frame.header.kind;
       if (kind != FrameKind::kResult && kind != FrameKind::kError && kind != FrameKind::kEvent) {
@@ -768,7 +772,7 @@ void Connection::helper_loop() {
     reading_ = true;
     std::shared_ptr<Link> link = link_;
     lock.unlock();
-    Read result = read_and_deliver(link, next_async_deadline());
+    Read result = read_and_deliver(link, next_async_deadline(), true);
     lock.lock();
     release_role(lock, result, link);
   }

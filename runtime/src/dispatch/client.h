@@ -141,7 +141,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Options::restart is set. Throws when there is none.
   std::shared_ptr<Link> usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method);
   void install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Link> link);
-  Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline);
+  // Reads one frame (until `deadline` at most) and hands it to its owner.
+  // `wakeable`: wake_reader() can end the wait early.
+  Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline, bool wakeable);
   void deliver(Frame& frame, pid_t child);
   // Removes a request from the books (pending_, in_flight_, the async count).
   Pending take(std::unordered_map<std::uint64_t, Pending>::iterator it);

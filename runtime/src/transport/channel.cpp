@@ -25,7 +25,7 @@ bool read_fully(int fd, char* out, std::size_t size) {
     if (n > 0) {
       out += n;
       size -= static_cast<std::size_t>(n);
-    } else if (n == 0 || errno != EINTR) {
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {  // EAGAIN: a receive timeout set for a wait
       return false;
     }
   }
@@ -186,9 +186,10 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
     end_ -= begin_;
     begin_ = 0;
   }
-  // When nothing but data can end the wait, recv() blocks and no poll() goes
-  // first: one system call less in each call's path through the child.
-  bool blocking = wake_fd < 0 && deadline == Clock::time_point::max();
+  // When only data or the deadline can end the wait, recv() blocks, with the
+  // deadline as the socket's receive timeout, and no poll() goes first: one
+  // system call less in the path of each call.
+  bool blocking = wake_fd < 0 && set_receive_timeout(deadline);
   for (;;) {
     if (!blocking) {
       pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
@@ -225,10 +226,36 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
       end_ += static_cast<std::size_t>(got);
       return true;
     }
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got < 0 && errno == EAGAIN && blocking && Clock::now() >= deadline) {
+      status = ReadStatus::kTimeout;
+      return false;
+    }
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+      if (blocking) blocking = set_receive_timeout(deadline);
+      continue;
+    }
     status = ReadStatus::kClosed;
     return false;
   }
+}
+
+bool Channel::set_receive_timeout(Clock::time_point deadline) {
+  std::chrono::microseconds wanted{0};  // none
+  if (deadline != Clock::time_point::max()) {
+    wanted = std::chrono::ceil<std::chrono::microseconds>(deadline - Clock::now());
+    if (wanted <= std::chrono::microseconds(0)) return false;  // past: poll() says so at once
+  }
+  // The timeout set for the last wait serves when it ends at most 1 ms after
+  // this deadline: call after call with the same timeout wants about the same
+  // one, and a setsockopt() per call would cost what the missing poll() saves.
+  bool close_enough =
+      wanted.count() > 0 && receive_timeout_ >= wanted && receive_timeout_ - wanted <= std::chrono::milliseconds(1);
+  if (receive_timeout_ == wanted || close_enough) return true;
+  wanted = std::chrono::ceil<std::chrono::milliseconds>(wanted);
+  timeval value{static_cast<time_t>(wanted.count() / 1'000'000), static_cast<suseconds_t>(wanted.count() % 1'000'000)};
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value) != 0) return false;
+  receive_timeout_ = wanted;
+  return true;
 }
 
 Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where) {

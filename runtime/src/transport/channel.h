@@ -52,6 +52,8 @@ class Channel {
 
   // Reads the next frame into `frame`. Waits until `deadline` at most, and
   // returns kWoken early when `wake_fd` (an eventfd, or -1) becomes readable.
+  // Without a wake fd the wait is one blocking recv() (cheaper than poll()
+  // and then recv()), with the deadline as the socket's receive timeout.
   // kClosed: the peer closed the connection or the socket failed. Throws
   // ProtocolError (naming `where`) for an invalid frame.
   ReadStatus read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where);
@@ -64,15 +66,17 @@ class Channel {
   Take take_buffered(Frame& frame, const char* where);
   bool fill(Clock::time_point deadline, int wake_fd, ReadStatus& status);
   bool send(iovec* iov, std::size_t count, int fd);
+  bool set_receive_timeout(Clock::time_point deadline);
   void keep_fds(msghdr& message);
 
   int fd_;
   std::mutex write_mutex_;
-  SharedPayloadSender shared_out_;   // under write_mutex_
-  SharedPayloadReceiver shared_in_;  // the reader's
-  std::vector<capnp::word> buffer_;  // word-aligned, so payloads can be copied as words
-  std::size_t begin_ = 0;            // bytes consumed
-  std::size_t end_ = 0;              // bytes filled
+  SharedPayloadSender shared_out_;                // under write_mutex_
+  SharedPayloadReceiver shared_in_;               // the reader's
+  std::vector<capnp::word> buffer_;               // word-aligned, so payloads can be copied as words
+  std::size_t begin_ = 0;                         // bytes consumed
+  std::size_t end_ = 0;                           // bytes filled
+  std::chrono::microseconds receive_timeout_{0};  // SO_RCVTIMEO as last set; 0: none
 };
 
 }  // namespace procxy::detail
