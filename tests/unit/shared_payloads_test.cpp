@@ -23,6 +23,7 @@
 
 #include "procxy/errors.h"
 #include "transport/channel.h"
+#include "transport/unix_socket.h"
 #include "wire/protocol.capnp.h"
 
 using namespace procxy::detail;
@@ -80,15 +81,20 @@ Pair make_pair() {
 constexpr std::size_t kLarge = 1 << 20;
 constexpr int kDescriptorFrame = kFrameHeaderSize + sizeof(SharedDescriptor);
 
+// Writes a large frame that must cross in shared memory, and reads it back.
+void cross_shared(Pair& p, std::uint64_t id, std::size_t size, char fill) {
+  write_large(*p.writer, id, size, fill);
+  CHECK(waiting(p.reader_fd) == kDescriptorFrame);
+  Frame frame;
+  REQUIRE(p.reader->read(frame, soon(), -1, "test") == Channel::ReadStatus::kFrame);
+  check_large(frame, id, size, fill);
+}
+
 }  // namespace
 
 TEST_CASE("a large payload crosses in shared memory; the socket carries its descriptor", "[shared]") {
   Pair p = make_pair();
-  write_large(*p.writer, 1, kLarge, 'a');
-  CHECK(waiting(p.reader_fd) == kDescriptorFrame);
-  Frame frame;
-  REQUIRE(p.reader->read(frame, soon(), -1, "test") == Channel::ReadStatus::kFrame);
-  check_large(frame, 1, kLarge, 'a');
+  cross_shared(p, 1, kLarge, 'a');
 }
 
 TEST_CASE("a payload below the threshold goes through the socket", "[shared]") {
@@ -137,11 +143,7 @@ TEST_CASE("held buffers make the writer open more, then use the socket", "[share
   for (std::size_t i = 0; i < held.size(); ++i) check_large(held[i], i, kSize, static_cast<char>('A' + i));
 
   held[3] = Frame{};  // one buffer handed back, and used again
-  write_large(*p.writer, 100, kSize, 'z');
-  CHECK(waiting(p.reader_fd) == kDescriptorFrame);
-  Frame frame;
-  REQUIRE(p.reader->read(frame, soon(), -1, "test") == Channel::ReadStatus::kFrame);
-  check_large(frame, 100, kSize, 'z');
+  cross_shared(p, 100, kSize, 'z');
 }
 
 TEST_CASE("a larger payload replaces a free buffer that is too small", "[shared]") {
@@ -152,11 +154,7 @@ TEST_CASE("a larger payload replaces a free buffer that is too small", "[shared]
     REQUIRE(p.reader->read(held[i], soon(), -1, "test") == Channel::ReadStatus::kFrame);
   }
   held[0] = Frame{};
-  write_large(*p.writer, 50, 4 * kLarge, 'L');
-  CHECK(waiting(p.reader_fd) == kDescriptorFrame);
-  Frame frame;
-  REQUIRE(p.reader->read(frame, soon(), -1, "test") == Channel::ReadStatus::kFrame);
-  check_large(frame, 50, 4 * kLarge, 'L');
+  cross_shared(p, 50, 4 * kLarge, 'L');
   for (std::size_t i = 1; i < held.size(); ++i) check_large(held[i], i, kSharedMinBytes, 's');
 }
 
@@ -185,16 +183,8 @@ void send_descriptor(int fd, const SharedDescriptor& descriptor, int attached) {
   msghdr message{};
   message.msg_iov = iov;
   message.msg_iovlen = 2;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (attached >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &attached, sizeof attached);
-  }
+  FdControl control;
+  if (attached >= 0) attach_fd(message, control, attached);
   REQUIRE(::sendmsg(fd, &message, 0) == kDescriptorFrame);
 }
 

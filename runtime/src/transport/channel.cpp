@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "transport/payload_pool.h"
+#include "transport/unix_socket.h"
 
 namespace procxy::detail {
 namespace {
@@ -99,21 +100,13 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
 
 // Sends all of `iov`, with `fd` (unless -1) attached to its first byte.
 bool Channel::send(iovec* iov, std::size_t count, int fd) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  FdControl control;
   std::size_t index = 0;
   while (index < count) {
     msghdr message{};
     message.msg_iov = iov + index;
     message.msg_iovlen = std::min<std::size_t>(count - index, IOV_MAX);
-    if (fd >= 0) {
-      message.msg_control = control;
-      message.msg_controllen = sizeof control;
-      cmsghdr* header = CMSG_FIRSTHDR(&message);
-      header->cmsg_level = SOL_SOCKET;
-      header->cmsg_type = SCM_RIGHTS;
-      header->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-    }
+    if (fd >= 0) attach_fd(message, control, fd);
     ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -19,4 +19,14 @@ std::optional<ucred> peer_credentials(int fd) {
   return peer;
 }
 
+void attach_fd(msghdr& message, FdControl& control, int fd) {
+  message.msg_control = control.bytes;
+  message.msg_controllen = sizeof control.bytes;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+}
+
 }  // namespace procxy::detail
