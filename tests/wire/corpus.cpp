@@ -15,6 +15,7 @@ void put(std::vector<std::uint8_t>& out, std::uint64_t value, int bytes) {
 void token(const std::string& text, Receiver receiver, Sample& sample) {
   auto number = [&](std::size_t at) { return std::stoull(text.substr(at), nullptr, 0); };
   if (text == "kind") return put(sample.bytes, receiver == Receiver::kChild ? 4 : 5, 2);
+  if (text == "shared_kind") return put(sample.bytes, (receiver == Receiver::kChild ? 4 : 5) | 0x8000, 2);
   if (text == "eof") {
     sample.eof = true;
     return;

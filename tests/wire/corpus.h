@@ -5,7 +5,8 @@
 //
 // .frame tokens, little-endian: u16:N u32:N u64:N (decimal or 0x hex), a
 // two-digit hex byte, `kind` (the frame kind the receiver expects: Call for
-// the child, Result for the parent), `eof` (the sender then closes), and
+// the child, Result for the parent), `shared_kind` (the same, its payload in
+// shared memory: a descriptor), `eof` (the sender then closes), and
 // `repeat N <tokens...>` for the rest of a line. `#` starts a comment.
 
 #include <cstdint>
