@@ -118,13 +118,18 @@ TEST_CASE("reads without a wake fd keep each one's deadline", "[channel]") {
     CHECK(took < wait + milliseconds(250));  // generous: only a wait for an earlier deadline is this late
   }
   // After those, a wait with no deadline lasts until the frame comes.
-  std::thread writer([&] {
+  bool written = false;
+  std::thread writer([&] {  // no Catch assertions here: they are not thread-safe
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    write_select(*p.a, 9, "late");
+    capnp::MallocMessageBuilder message;
+    message.initRoot<procxy::wire::Select>().setClassName("late");
+    written = p.a->write(FrameKind::kSelect, 0, 9, message.getSegmentsForOutput());
   });
-  REQUIRE(p.b->read(frame, Channel::Clock::time_point::max(), -1, "test") == Channel::ReadStatus::kFrame);
-  CHECK(class_name_of(frame) == "late");
+  auto status = p.b->read(frame, Channel::Clock::time_point::max(), -1, "test");
   writer.join();
+  CHECK(written);
+  REQUIRE(status == Channel::ReadStatus::kFrame);
+  CHECK(class_name_of(frame) == "late");
 }
 
 TEST_CASE("a peer that dies mid-frame is seen as closed", "[channel]") {
