@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     validate_message(frame, "fuzz");
     Reply params(std::move(frame.payload));
-    capnp::MallocMessageBuilder results;
+    procxy::detail::OutgoingMessage results;
     entry->dispatch(object, frame.header.ordinal, params, results);
   } catch (const std::exception&) {
     // ProtocolError or a Cap'n Proto decoding error: both clean.
