@@ -15,11 +15,11 @@
 #include <optional>
 #include <vector>
 
-struct iovec;
-struct msghdr;
-
 #include "transport/frame.h"
 #include "transport/shared_payloads.h"
+
+struct iovec;
+struct msghdr;
 
 namespace procxy::detail {
 

@@ -44,6 +44,8 @@ SharedPayloadSender::~SharedPayloadSender() {
   }
 }
 
+std::size_t SharedPayloadSender::Slot::capacity() const { return size - kTrailerBytes; }
+
 std::optional<SharedPayloadSender::Placement> SharedPayloadSender::place(std::size_t bytes) {
   if (bytes < kSharedMinBytes || bytes > kSharedMaxBytes) return std::nullopt;
   // The smallest free buffer that fits; else an unused slot, or a free buffer
@@ -55,10 +57,9 @@ std::optional<SharedPayloadSender::Placement> SharedPayloadSender::place(std::si
       if (!replaceable || replaceable->memory) replaceable = &slot;
       continue;
     }
-    std::size_t capacity = slot.size - kTrailerBytes;
-    if (held_word(slot.memory, capacity).load(std::memory_order_acquire) != 0) continue;
-    if (capacity >= bytes) {
-      if (!fits || capacity < fits->size - kTrailerBytes) fits = &slot;
+    if (held_word(slot.memory, slot.capacity()).load(std::memory_order_acquire) != 0) continue;
+    if (slot.capacity() >= bytes) {
+      if (!fits || slot.capacity() < fits->capacity()) fits = &slot;
     } else if (!replaceable) {
       replaceable = &slot;
     }
@@ -86,7 +87,7 @@ std::optional<SharedPayloadSender::Placement> SharedPayloadSender::place(std::si
     if (slot->memory) ::munmap(slot->memory, slot->size);
     *slot = {static_cast<char*>(memory), size};
   }
-  held_word(slot->memory, slot->size - kTrailerBytes).store(1, std::memory_order_relaxed);
+  held_word(slot->memory, slot->capacity()).store(1, std::memory_order_relaxed);
   SharedDescriptor descriptor;
   descriptor.slot = static_cast<std::uint32_t>(slot - slots_.data());
   descriptor.bytes = static_cast<std::uint32_t>(bytes);

@@ -6,8 +6,8 @@
 // instead of two through the kernel, and no socket buffer to fill and drain
 // 200 KiB at a time, with a context switch for each.
 //
-// The sending end of a connection owns up to kSharedSlots buffers. The first
-// word of a buffer says whether the receiver holds it: the sender sets it
+// The sending end of a connection owns up to kSharedSlots buffers. A word in
+// the page after a buffer's data says whether the receiver holds it: the sender sets it
 // before it sends the descriptor, the receiver clears it when the payload is
 // disposed of, and only then does the sender write into the buffer again. A
 // payload that finds every buffer held or too small goes through the socket,
@@ -73,8 +73,9 @@ class SharedPayloadSender {
 
  private:
   struct Slot {
-    char* memory = nullptr;  // the whole mapping: the held word, then the data
+    char* memory = nullptr;  // the whole mapping: the data, then the page of the held word
     std::size_t size = 0;
+    std::size_t capacity() const;  // bytes of data
   };
   std::array<Slot, kSharedSlots> slots_;
 };
