@@ -1,9 +1,11 @@
 // The e2e test program. It is also the children's program: procxy re-executes
 // it, and serve_if_child() serves there. With --spawn-and-hang it plays a
 // parent that the process tests kill; with --attach, one of several processes
-// sharing a child.
+// sharing a child; with --print-child-signals, a parent with unusual signal
+// settings.
 
 #define CATCH_CONFIG_RUNNER
+#include <signal.h>
 #include <unistd.h>
 
 #include <barrier>
@@ -30,6 +32,20 @@ int spawn_and_hang(int count) {
   }
   std::fflush(stdout);
   std::this_thread::sleep_for(std::chrono::minutes(1));
+  return 0;
+}
+
+// Ignores SIGUSR1 and blocks SIGUSR2 before any thread exists (the runtime's
+// threads inherit the mask), spawns, and prints the child's ignored and
+// blocked signal masks as /proc/<pid>/status shows them.
+int print_child_signals() {
+  ::signal(SIGUSR1, SIG_IGN);
+  sigset_t usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  ::sigprocmask(SIG_BLOCK, &usr2, nullptr);
+  auto service = procxy::spawn<e2e::Service>();
+  std::printf("%s %s\n", service->proc_status("SigIgn").c_str(), service->proc_status("SigBlk").c_str());
   return 0;
 }
 
@@ -95,6 +111,7 @@ int main(int argc, char** argv) {
   procxy::serve_if_child(argc, argv);
   if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
   if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
+  if (argc == 2 && std::strcmp(argv[1], "--print-child-signals") == 0) return print_child_signals();
   if (argc == 2 && std::strcmp(argv[1], "--dedup-and-coalesce") == 0) return dedup_and_coalesce();
   if (argc == 5 && std::strcmp(argv[1], "--attach") == 0) {
     return attach_and_call(argv[2], std::atoll(argv[3]), std::atoi(argv[4]));

@@ -202,6 +202,14 @@ std::vector<int> Service::open_fds() const {
   return fds;
 }
 
+std::string Service::proc_status(const std::string& field) const {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return line.substr(line.find_first_not_of(" \t", field.size() + 1));
+  }
+  return "";
+}
+
 void Service::count(const std::string& method) const {
   std::lock_guard<std::mutex> lock(runs_mutex_);
   ++runs_[method];

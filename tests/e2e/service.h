@@ -103,6 +103,7 @@ class PROCXY_REMOTE Service {
   std::string cwd() const;
   std::vector<std::string> argv() const;
   std::vector<int> open_fds() const;
+  std::string proc_status(const std::string& field) const;  // the value of a line of /proc/self/status
 
  private:
   std::string name_;

@@ -17,6 +17,9 @@ namespace procxy::detail {
 // which fd its channel is.
 inline constexpr const char* kChildFdVariable = "PROCXY_CHILD_FD";
 inline constexpr int kChildChannelFd = 3;
+// Set for a child that must die with its parent: the parent's pid. The child
+// sets its parent-death signal before main() and exits if that parent is gone.
+inline constexpr const char* kParentPidVariable = "PROCXY_PARENT_PID";
 // A shared child holds the start lock on this fd until it listens.
 inline constexpr int kSharedLockFd = 5;
 
@@ -26,7 +29,7 @@ struct StartedProcess {
   std::string executable;
 };
 
-// Forks and execs a child as `options` say. Throws SpawnError when the
+// Starts a child as `options` say. Throws SpawnError when the
 // executable cannot be run (then no child remains).
 StartedProcess start_process(const Options& options);
 
