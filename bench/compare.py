@@ -11,8 +11,12 @@ import sys
 
 build = sys.argv[1] if len(sys.argv) > 1 else "build"
 repetitions = sys.argv[2] if len(sys.argv) > 2 else "10"
+# Repetitions run interleaved in random order: this VM's timing drifts by tens
+# of percent over seconds, and raw, Cap'n Proto and procxy should each see the
+# same drift rather than a window of their own.
 out = subprocess.run(
     [f"{build}/bench/calls_bench", f"--benchmark_repetitions={repetitions}",
+     "--benchmark_enable_random_interleaving=true",
      "--benchmark_report_aggregates_only=true", "--benchmark_format=json"],
     check=True, capture_output=True, text=True).stdout
 
