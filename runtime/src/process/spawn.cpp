@@ -142,21 +142,18 @@ struct DetachedFds {
   int log;   // its stderr; stdin and stdout go to /dev/null
 };
 
-// The attributes and file actions of a posix_spawn, owned.
-struct SpawnAttributes {
-  SpawnAttributes() { check_prepared(::posix_spawnattr_init(&value)); }
-  ~SpawnAttributes() { ::posix_spawnattr_destroy(&value); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-  posix_spawnattr_t value;
+// A posix_spawn attribute or file-action set, owned.
+template <class T, int (*init)(T*), int (*destroy)(T*)>
+struct SpawnSetting {
+  SpawnSetting() { check_prepared(init(&value)); }
+  ~SpawnSetting() { destroy(&value); }
+  SpawnSetting(const SpawnSetting&) = delete;
+  SpawnSetting& operator=(const SpawnSetting&) = delete;
+  T value;
 };
-struct SpawnFileActions {
-  SpawnFileActions() { check_prepared(::posix_spawn_file_actions_init(&value)); }
-  ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&value); }
-  SpawnFileActions(const SpawnFileActions&) = delete;
-  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
-  posix_spawn_file_actions_t value;
-};
+using SpawnAttributes = SpawnSetting<posix_spawnattr_t, ::posix_spawnattr_init, ::posix_spawnattr_destroy>;
+using SpawnFileActions =
+    SpawnSetting<posix_spawn_file_actions_t, ::posix_spawn_file_actions_init, ::posix_spawn_file_actions_destroy>;
 
 // Everything a start needs, prepared before it. posix_spawn runs the file
 // actions and the exec in a child that shares this process's memory until it
