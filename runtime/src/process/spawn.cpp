@@ -267,7 +267,9 @@ StartedProcess start_process(const Options& options) {
   launch.release_child_fds();
   if (spawned.spawn_error != 0) launch.fail(spawned.spawn_error);
   if (spawned.pidfd < 0) {
-    ::kill(spawned.pid, SIGKILL);  // cannot supervise it: do not leave it running
+    ::kill(spawned.pid, SIGKILL);  // cannot supervise it: do not leave it running, nor a zombie
+    while (::waitpid(spawned.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
     throw SpawnError(std::string("procxy: parent: cannot watch a new child: ") + std::strerror(spawned.pidfd_error));
   }
   auto process = Supervisor::instance().watch(spawned.pid, spawned.pidfd);

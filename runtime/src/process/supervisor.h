@@ -59,7 +59,7 @@ class Supervisor {
  public:
   static Supervisor& instance();
 
-  // Starts watching a freshly forked child, or (own = false) a shared child
+  // Starts watching a freshly started child, or (own = false) a shared child
   // this process connected to. Takes ownership of the pidfd.
   std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true);
   // SIGKILLs `child` at `deadline` unless it has exited by then.
