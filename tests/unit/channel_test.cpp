@@ -132,6 +132,39 @@ TEST_CASE("reads without a wake fd keep each one's deadline", "[channel]") {
   CHECK(class_name_of(frame) == "late");
 }
 
+// A wait without a wake fd may poll the socket before it blocks
+// (transport/adaptive_poll.h). Replies that come at once, within the poll
+// window, and long after it, in runs that make the polling rest and probe,
+// must each end their wait, in order; a deadline inside the window still
+// times out.
+TEST_CASE("replies within the poll window and long after it all arrive", "[channel]") {
+  Pair p = make_pair();
+  Frame reply;
+  auto start = Channel::Clock::now();  // a fresh channel polls its first wait
+  CHECK(p.b->read(reply, start + std::chrono::microseconds(5), -1, "test") == Channel::ReadStatus::kTimeout);
+  CHECK(Channel::Clock::now() - start < std::chrono::seconds(1));  // generous: only catches a hang
+
+  constexpr int kRounds = 3 * procxy::detail::AdaptivePoll::kProbeEvery;
+  std::thread responder([&] {  // no Catch assertions here: they are not thread-safe
+    Frame request;
+    for (int i = 0; i < kRounds; ++i) {
+      if (p.a->read(request, Channel::Clock::time_point::max(), -1, "test") != Channel::ReadStatus::kFrame) return;
+      // Runs of quick replies and of late ones (well past the window).
+      if ((i / 8) % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (!p.a->write(FrameKind::kResult, 0, request.header.id)) return;
+    }
+  });
+  int answered = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    REQUIRE(p.b->write(FrameKind::kCall, 0, 1000 + i));
+    REQUIRE(p.b->read(reply, in(std::chrono::seconds(10)), -1, "test") == Channel::ReadStatus::kFrame);
+    CHECK(reply.header.id == static_cast<std::uint64_t>(1000 + i));
+    ++answered;
+  }
+  responder.join();
+  CHECK(answered == kRounds);
+}
+
 TEST_CASE("a peer that dies mid-frame is seen as closed", "[channel]") {
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);

@@ -183,6 +183,10 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
   // deadline as the socket's receive timeout, and no poll() goes first: one
   // system call less in the path of each call.
   bool blocking = wake_fd < 0 && set_receive_timeout(deadline);
+  // A blocking wait may poll first (transport/adaptive_poll.h): recv() that
+  // does not wait, until data comes or the window ends.
+  bool polling = blocking && poll_.should_poll();
+  Clock::time_point poll_end = polling ? Clock::now() + AdaptivePoll::kWindow : Clock::time_point{};
   for (;;) {
     if (!blocking) {
       pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
@@ -213,8 +217,15 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
     message.msg_iovlen = 1;
     message.msg_control = control;
     message.msg_controllen = sizeof control;
-    ssize_t got = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
+    ssize_t got = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | (blocking && !polling ? 0 : MSG_DONTWAIT));
+    if (polling && got < 0 && errno == EAGAIN) {
+      Clock::time_point now = Clock::now();
+      if (now < poll_end && now < deadline) continue;
+      polling = false;
+      poll_.miss();
+    }
     if (got > 0) {
+      if (polling) poll_.hit();
       keep_fds(message);
       end_ += static_cast<std::size_t>(got);
       return true;

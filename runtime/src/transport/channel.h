@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "transport/adaptive_poll.h"
 #include "transport/frame.h"
 #include "transport/shared_payloads.h"
 
@@ -53,7 +54,9 @@ class Channel {
   // Reads the next frame into `frame`. Waits until `deadline` at most, and
   // returns kWoken early when `wake_fd` (an eventfd, or -1) becomes readable.
   // Without a wake fd the wait is one blocking recv() (cheaper than poll()
-  // and then recv()), with the deadline as the socket's receive timeout.
+  // and then recv()), with the deadline as the socket's receive timeout,
+  // which may first poll the socket for a few microseconds
+  // (transport/adaptive_poll.h).
   // kClosed: the peer closed the connection or the socket failed. Throws
   // ProtocolError (naming `where`) for an invalid frame.
   ReadStatus read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where);
@@ -77,6 +80,7 @@ class Channel {
   std::size_t begin_ = 0;                         // bytes consumed
   std::size_t end_ = 0;                           // bytes filled
   std::chrono::microseconds receive_timeout_{0};  // SO_RCVTIMEO as last set; 0: none
+  AdaptivePoll poll_;                             // the reader's
 };
 
 }  // namespace procxy::detail
