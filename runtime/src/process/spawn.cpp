@@ -100,6 +100,12 @@ class Spawner {
   std::deque<std::function<void()>> queue_;
 };
 
+// Waits for `pid`, a child of this process, to exit, so it leaves no zombie.
+void reap(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 // Why a child could not enter `directory`, or 0 if it can. posix_spawn reports
 // one errno for chdir and exec alike, so the cause is found afterwards.
 int cannot_enter(const std::string& directory) {
@@ -267,9 +273,8 @@ StartedProcess start_process(const Options& options) {
   launch.release_child_fds();
   if (spawned.spawn_error != 0) launch.fail(spawned.spawn_error);
   if (spawned.pidfd < 0) {
-    ::kill(spawned.pid, SIGKILL);  // cannot supervise it: do not leave it running, nor a zombie
-    while (::waitpid(spawned.pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    ::kill(spawned.pid, SIGKILL);  // cannot supervise it: do not leave it running
+    reap(spawned.pid);
     throw SpawnError(std::string("procxy: parent: cannot watch a new child: ") + std::strerror(spawned.pidfd_error));
   }
   auto process = Supervisor::instance().watch(spawned.pid, spawned.pidfd);
@@ -299,8 +304,7 @@ StartedProcess start_detached_process(const Options& options, int lock_fd, int l
   Report report{errno, -1};
   ::close(report_pipe[1]);
   if (middle > 0) {
-    while (::waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    reap(middle);
     if (::read(report_pipe[0], &report, sizeof report) != sizeof report) report = {ECHILD, -1};
   }
   ::close(report_pipe[0]);
