@@ -36,13 +36,16 @@ tsan() {
 fuzz() {
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
     -DPROCXY_SANITIZE=fuzz "${lean[@]}"
-  cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_message
+  cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_message fuzz_seeds
+  # Seeds are read, not added to: new inputs go to the first directory.
+  build-fuzz/tests/fuzz/fuzz_seeds build-fuzz/seeds/fuzz_frame
+  mkdir -p build-fuzz/seeds/fuzz_message
   for target in fuzz_frame fuzz_message; do
     local corpus=build-fuzz/corpus/$target
     mkdir -p "$corpus"
     echo "== $target for ${fuzz_seconds}s"
     build-fuzz/tests/fuzz/$target -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=4096 \
-      -print_final_stats=1 "$corpus"
+      -print_final_stats=1 "$corpus" "build-fuzz/seeds/$target"
   done
 }
 

@@ -9,8 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <thread>
+#include <vector>
 
 #include "procxy/errors.h"
 #include "wire/protocol.capnp.h"
@@ -170,6 +173,78 @@ TEST_CASE("a peer that dies mid-frame is seen as closed", "[channel]") {
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
   Channel reader(fds[1]);
   FrameHeader header{800, FrameKind::kResult, 0, 1};
+  REQUIRE(::write(fds[0], &header, sizeof header) == sizeof header);
+  REQUIRE(::write(fds[0], "12345678", 8) == 8);
+  ::close(fds[0]);
+  Frame frame;
+  CHECK(reader.read(frame, in(std::chrono::seconds(5)), -1, "test") == Channel::ReadStatus::kClosed);
+}
+
+TEST_CASE("a large frame whose bytes stop coming waits no longer than the read", "[channel]") {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  Channel reader(fds[1]);
+  // 3 MiB: more than the buffer, and than the payload's first two sizes.
+  constexpr std::size_t kSize = 3 << 20;
+  constexpr std::size_t kFirst = 1 << 20;
+  std::vector<unsigned char> payload(kSize);
+  for (std::size_t i = 0; i < kSize; ++i) payload[i] = static_cast<unsigned char>(i * 7 % 251);
+  FrameHeader header{static_cast<std::uint32_t>(kSize), FrameKind::kResult, 3, 42};
+  auto write_all = [fd = fds[0]](const void* data, std::size_t size) {
+    auto* at = static_cast<const char*>(data);
+    while (size > 0) {
+      ssize_t n = ::write(fd, at, size);
+      if (n <= 0) return false;
+      at += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return true;
+  };
+  // The socket holds less than kFirst: the first part is written while the
+  // reader reads it, in reads that each end at their deadline.
+  std::atomic<bool> writing{true};
+  bool first_written = false;
+  std::thread writer([&] {
+    first_written = write_all(&header, sizeof header) && write_all(payload.data(), kFirst);
+    writing = false;
+  });
+  Frame frame;
+  while (writing) {
+    REQUIRE(reader.read(frame, in(std::chrono::milliseconds(50)), -1, "test") == Channel::ReadStatus::kTimeout);
+  }
+  CHECK(reader.read(frame, in(std::chrono::milliseconds(100)), -1, "test") == Channel::ReadStatus::kTimeout);
+  writer.join();
+  REQUIRE(first_written);
+
+  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::uint64_t one = 1;
+  REQUIRE(::write(wake, &one, sizeof one) == sizeof one);
+  CHECK(reader.read(frame, in(std::chrono::seconds(5)), wake, "test") == Channel::ReadStatus::kWoken);
+  ::close(wake);
+
+  bool rest_written = false;
+  writer = std::thread([&] {
+    rest_written = write_all(payload.data() + kFirst, kSize - kFirst);
+    FrameHeader next{0, FrameKind::kResult, 0, 43};
+    rest_written = rest_written && write_all(&next, sizeof next);
+  });
+  REQUIRE(reader.read(frame, in(std::chrono::seconds(10)), -1, "test") == Channel::ReadStatus::kFrame);
+  CHECK(frame.header.id == 42);
+  CHECK(frame.header.ordinal == 3);
+  REQUIRE(frame.payload.size() * sizeof(capnp::word) == kSize);
+  CHECK(std::memcmp(frame.payload.begin(), payload.data(), kSize) == 0);
+  REQUIRE(reader.read(frame, in(std::chrono::seconds(10)), -1, "test") == Channel::ReadStatus::kFrame);
+  CHECK(frame.header.id == 43);
+  writer.join();
+  CHECK(rest_written);
+  ::close(fds[0]);
+}
+
+TEST_CASE("a header claiming the largest frame, then nothing, is seen as closed", "[channel]") {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  Channel reader(fds[1]);
+  FrameHeader header{kMaxFrameSize, FrameKind::kResult, 0, 1};
   REQUIRE(::write(fds[0], &header, sizeof header) == sizeof header);
   REQUIRE(::write(fds[0], "12345678", 8) == 8);
   ::close(fds[0]);

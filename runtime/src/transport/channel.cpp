@@ -19,19 +19,13 @@ namespace {
 
 constexpr std::size_t kBufferBytes = 64 * 1024;
 
-// Reads exactly `size` bytes, blocking. False on EOF or error.
-bool read_fully(int fd, char* out, std::size_t size) {
-  while (size > 0) {
-    ssize_t n = ::recv(fd, out, size, MSG_WAITALL);
-    if (n > 0) {
-      out += n;
-      size -= static_cast<std::size_t>(n);
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {  // EAGAIN: a receive timeout set for a wait
-      return false;
-    }
-  }
-  return true;
-}
+// A frame larger than the buffer gets payload memory as its bytes arrive: at
+// first kFirstPartBytes, then kGrowth times as much each time it fills. So a
+// header alone cannot make the reader allocate the 1 GiB it may claim: what
+// is allocated stays within kGrowth times what was received. A 1 MiB frame
+// pays one extra copy of its first 256 KiB.
+constexpr std::size_t kFirstPartBytes = 256 * 1024;
+constexpr std::size_t kGrowth = 8;
 
 }  // namespace
 
@@ -157,17 +151,36 @@ Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
     return Take::kFrame;
   }
 
-  frame.header = header;
-  frame.payload = take_payload(header.size / sizeof(capnp::word));
-  auto* out = reinterpret_cast<char*>(frame.payload.begin());
-  std::size_t buffered = std::min<std::size_t>(available, header.size);
-  if (buffered > 0) std::memcpy(out, bytes + begin_ + kFrameHeaderSize, buffered);  // an empty payload has no memory
-  begin_ += kFrameHeaderSize + buffered;
-  if (buffered < header.size) {
-    // Larger than the buffer: the rest goes straight into the payload.
-    if (!read_fully(fd_, out + buffered, header.size - buffered)) return Take::kClosed;
+  const char* from = bytes + begin_ + kFrameHeaderSize;
+  if (header.size <= available) {
+    frame.header = header;
+    frame.payload = take_payload(header.size / sizeof(capnp::word));
+    if (header.size > 0) std::memcpy(frame.payload.begin(), from, header.size);  // an empty payload has no memory
+    begin_ += kFrameHeaderSize + header.size;
+    return Take::kFrame;
   }
-  return Take::kFrame;
+  // Larger than the buffer: the rest is received straight into the payload.
+  std::size_t first = std::min<std::size_t>(header.size, kFirstPartBytes);
+  partial_.emplace(Partial{header, take_payload(first / sizeof(capnp::word)), available});
+  std::memcpy(partial_->payload.begin(), from, available);
+  begin_ = end_ = 0;
+  return Take::kNeedMore;
+}
+
+bool Channel::continue_partial(Clock::time_point deadline, int wake_fd, ReadStatus& status) {
+  Partial& partial = *partial_;
+  std::size_t capacity = partial.payload.size() * sizeof(capnp::word);
+  if (partial.got == capacity) {
+    std::size_t grown = std::min<std::size_t>(partial.header.size, capacity * kGrowth);
+    kj::Array<capnp::word> payload = take_payload(grown / sizeof(capnp::word));
+    std::memcpy(payload.begin(), partial.payload.begin(), partial.got);
+    partial.payload = std::move(payload);
+    capacity = grown;
+  }
+  char* at = reinterpret_cast<char*>(partial.payload.begin()) + partial.got;
+  std::size_t got = receive(at, capacity - partial.got, true, deadline, wake_fd, status);
+  partial.got += got;
+  return got > 0;
 }
 
 bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) {
@@ -179,6 +192,14 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
     end_ -= begin_;
     begin_ = 0;
   }
+  std::size_t got =
+      receive(reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_, false, deadline, wake_fd, status);
+  end_ += got;
+  return got > 0;
+}
+
+std::size_t Channel::receive(char* into, std::size_t room, bool whole, Clock::time_point deadline, int wake_fd,
+                             ReadStatus& status) {
   // When only data or the deadline can end the wait, recv() blocks, with the
   // deadline as the socket's receive timeout, and no poll() goes first: one
   // system call less in the path of each call.
@@ -199,25 +220,28 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
       if (n < 0) {
         if (errno == EINTR) continue;
         status = ReadStatus::kClosed;
-        return false;
+        return 0;
       }
       if (n == 0) {
         status = ReadStatus::kTimeout;
-        return false;
+        return 0;
       }
       if (wake_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
         status = ReadStatus::kWoken;
-        return false;
+        return 0;
       }
     }
-    iovec iov{reinterpret_cast<char*>(buffer_.data()) + end_, kBufferBytes - end_};
+    iovec iov{into, room};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kSharedSlots)];
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
     message.msg_control = control;
     message.msg_controllen = sizeof control;
-    ssize_t got = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | (blocking && !polling ? 0 : MSG_DONTWAIT));
+    // A blocking wait for a whole part lets the kernel gather it: one return
+    // to user space instead of one per socket buffer's worth.
+    int wait = !blocking || polling ? MSG_DONTWAIT : whole ? MSG_WAITALL : 0;
+    ssize_t got = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | wait);
     if (polling && got < 0 && errno == EAGAIN) {
       Clock::time_point now = Clock::now();
       if (now < poll_end && now < deadline) continue;
@@ -227,19 +251,18 @@ bool Channel::fill(Clock::time_point deadline, int wake_fd, ReadStatus& status) 
     if (got > 0) {
       if (polling) poll_.hit();
       keep_fds(message);
-      end_ += static_cast<std::size_t>(got);
-      return true;
+      return static_cast<std::size_t>(got);
     }
     if (got < 0 && errno == EAGAIN && blocking && Clock::now() >= deadline) {
       status = ReadStatus::kTimeout;
-      return false;
+      return 0;
     }
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
       if (blocking) blocking = set_receive_timeout(deadline);
       continue;
     }
     status = ReadStatus::kClosed;
-    return false;
+    return 0;
   }
 }
 
@@ -264,16 +287,20 @@ bool Channel::set_receive_timeout(Clock::time_point deadline) {
 
 Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where) {
   for (;;) {
-    switch (take_buffered(frame, where)) {
-      case Take::kFrame:
+    if (partial_) {
+      if (partial_->got == partial_->header.size) {
+        frame.header = partial_->header;
+        frame.payload = std::move(partial_->payload);
+        partial_.reset();
         return ReadStatus::kFrame;
-      case Take::kClosed:
-        return ReadStatus::kClosed;
-      case Take::kNeedMore:
-        break;
+      }
+      ReadStatus status;
+      if (!continue_partial(deadline, wake_fd, status)) return status;
+      continue;
     }
+    if (take_buffered(frame, where) == Take::kFrame) return ReadStatus::kFrame;
     ReadStatus status;
-    if (!fill(deadline, wake_fd, status)) return status;
+    if (!partial_ && !fill(deadline, wake_fd, status)) return status;
   }
 }
 

@@ -3,6 +3,9 @@
 // Framed messages on a connected Unix stream socket. Writes are whole frames,
 // atomic with respect to other writers. Reads are buffered, so one recv()
 // usually yields a whole frame; they are not thread-safe: one reader at a time.
+// A frame larger than the buffer is read straight into its payload, which
+// grows as its bytes arrive; a read that ends before the frame is complete
+// (deadline, wake fd) keeps what came, and the next read goes on from there.
 // Payloads of kSharedMinBytes and more travel through shared memory
 // (transport/shared_payloads.h), invisibly to the channel's users.
 
@@ -58,16 +61,32 @@ class Channel {
   // which may first poll the socket for a few microseconds
   // (transport/adaptive_poll.h).
   // kClosed: the peer closed the connection or the socket failed. Throws
-  // ProtocolError (naming `where`) for an invalid frame.
+  // ProtocolError (naming `where`) for an invalid frame. A frame whose bytes
+  // stop coming does not hold the reader past `deadline` or a wake-up.
   ReadStatus read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where);
 
   // Makes pending and later reads on this end return kClosed.
   void shutdown();
 
  private:
-  enum class Take { kFrame, kNeedMore, kClosed };
+  // A frame too large for the buffer, while its bytes arrive.
+  struct Partial {
+    FrameHeader header;
+    kj::Array<capnp::word> payload;  // grows up to header.size bytes
+    std::size_t got = 0;             // bytes received
+  };
+
+  // kNeedMore: the buffer holds no whole frame (partial_ may have begun).
+  enum class Take { kFrame, kNeedMore };
   Take take_buffered(Frame& frame, const char* where);
+  // Receives more of partial_, growing its payload first when it is full.
+  bool continue_partial(Clock::time_point deadline, int wake_fd, ReadStatus& status);
   bool fill(Clock::time_point deadline, int wake_fd, ReadStatus& status);
+  // Waits (as read() says) and receives up to `room` bytes into `into`;
+  // `whole`: a blocking wait waits for all of them. Returns the bytes
+  // received, or 0 with `status` saying why none.
+  std::size_t receive(char* into, std::size_t room, bool whole, Clock::time_point deadline, int wake_fd,
+                      ReadStatus& status);
   bool send(iovec* iov, std::size_t count, int fd);
   bool set_receive_timeout(Clock::time_point deadline);
   void keep_fds(msghdr& message);
@@ -79,6 +98,7 @@ class Channel {
   std::vector<capnp::word> buffer_;               // word-aligned, so payloads can be copied as words
   std::size_t begin_ = 0;                         // bytes consumed
   std::size_t end_ = 0;                           // bytes filled
+  std::optional<Partial> partial_;                // the frame being received past the buffer
   std::chrono::microseconds receive_timeout_{0};  // SO_RCVTIMEO as last set; 0: none
   AdaptivePoll poll_;                             // the reader's
 };
