@@ -219,23 +219,56 @@ TEST_CASE("one shared child serves many clients: calls one at a time, events to 
   std::atomic<int> seen_a{0}, seen_b{0};
   a.on(&e2e::Service::progress, [&](int) { ++seen_a; });
   b.on(&e2e::Service::progress, [&](int) { ++seen_b; });
-  // b's subscription is ordered before b's own calls only, not before a's
-  // (docs/shared-children.md): one call on b makes sure the child has it.
-  CHECK(b->add(0, 0) == 0);
+  // on() returned: the child has b's subscription, and a's call reaches b.
   a->emit_progress(5);
   CHECK(seen_a == 5);
   CHECK(e2e::eventually([&] { return seen_b == 5; }, e2e::bound(5s)));
+
+  // Each time: a new client subscribes, and another's call at once emits.
+  for (int i = 0; i < 20; ++i) {
+    auto c = procxy::attach<e2e::Service>(name, shared_options());
+    std::atomic<int> seen_c{0};
+    c.on(&e2e::Service::progress, [&](int) { ++seen_c; });
+    a->emit_progress(1);
+    CHECK(e2e::eventually([&] { return seen_c == 1; }, e2e::bound(5s)));
+  }
 
   // A client that leaves takes its subscriptions along; the others go on.
   b.terminate();
   CHECK_FALSE(b.alive());
   a->emit_progress(3);
-  CHECK(seen_a == 8);
-  CHECK(seen_b == 5);
+  CHECK(seen_a == 28);
+  CHECK(seen_b == 25);
   int status = 0;
   std::string output = e2e::output_of(attach_command(name), status);  // a process that comes and goes
   CHECK(attached_pids(output).count(a.pid()) == 1);
   CHECK(a->add(2, 2) == 4);
+  kill_shared(a.pid(), name);
+}
+
+TEST_CASE("on() waits for a shared child's confirmation, and one that does not come is a timeout", "[attach]") {
+  std::string name = unique_name("confirm");
+  auto a = procxy::attach<e2e::Service>(name, shared_options());
+  procxy::Options quick = shared_options();
+  quick.timeout = 2s;  // also bounds b's calls below: generous under the sanitizers
+  auto b = procxy::attach<e2e::Service>(name, quick);
+  std::atomic<int> seen{0};
+
+  ::kill(a.pid(), SIGSTOP);  // nothing answers
+  CHECK_THROWS_MATCHES(b.on(&e2e::Service::progress, [&](int) { ++seen; }), procxy::TimeoutError,
+                       Catch::Matchers::Predicate<procxy::TimeoutError>([](const procxy::TimeoutError& e) {
+                         std::string what = e.what();
+                         return what.find("procxy: parent: on(e2e::Service::progress) on child") == 0 &&
+                                what.find("timed out after") != std::string::npos;
+                       }));
+  ::kill(a.pid(), SIGCONT);
+  a->emit_progress(2);       // the child has the subscription by now, but b has no listener
+  CHECK(b->add(1, 1) == 2);  // b has read past the events a's call sent it
+  CHECK(seen == 0);
+
+  b.on(&e2e::Service::progress, [&](int) { ++seen; });
+  a->emit_progress(1);
+  CHECK(e2e::eventually([&] { return seen == 1; }, e2e::bound(5s)));
   kill_shared(a.pid(), name);
 }
 

@@ -171,6 +171,10 @@ class Proxy : public detail::ProxyBase {
   // returned after it. The handler is called with const references to the
   // event's parameters. A handler may call this proxy, add and remove
   // listeners; one that throws is logged (PROCXY_DEBUG=event) and skipped.
+  // Returns at once, except for a shared child (attach()): then it blocks
+  // until the child confirms, so that calls any client makes afterwards
+  // send the event here, and throws TimeoutError (adding nothing) when the
+  // child does not confirm within Options::timeout.
   template <class... A, class H>
   Subscription on(void (T::*event)(A...), H handler) const {
     return listen<A...>(event, std::move(handler), false);

@@ -232,9 +232,8 @@ std::optional<Words> Connection::cached_result(const MethodInfo& method, const P
   return hit;
 }
 
-std::uint64_t Connection::enlist(const MethodInfo& method, capnp::MessageBuilder& params, const Plan& plan,
+std::uint64_t Connection::enlist(const MethodInfo& method, FrameKind kind, Segments segments, const Plan& plan,
                                  Caller& caller, Clock::time_point& deadline, int attempt, int attempts) {
-  auto segments = params.getSegmentsForOutput();
   if (std::size_t size = Channel::payload_bytes(segments); size > kMaxFrameSize) {
     throw frame_too_large(size, "procxy: parent: the arguments of " + std::string(method.name));
   }
@@ -278,7 +277,7 @@ std::uint64_t Connection::enlist(const MethodInfo& method, capnp::MessageBuilder
   log(LogCategory::kCall, "call %llu %s -> child %d", static_cast<unsigned long long>(id), method.name,
       static_cast<int>(link->process->pid()));
   // A failed write means the child is gone; its exit fails the call.
-  link->channel->write(FrameKind::kCall, method.ordinal, id, segments);
+  link->channel->write(kind, method.ordinal, id, segments);
   return id;
 }
 
@@ -304,7 +303,8 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
   Caller caller;
   caller.waiter = &waiter;
   caller.from_delivery_thread = events_->on_delivery_thread();
-  std::uint64_t id = enlist(method, params, plan, caller, waiter.deadline, attempt, attempts);
+  std::uint64_t id =
+      enlist(method, FrameKind::kCall, params.getSegmentsForOutput(), plan, caller, waiter.deadline, attempt, attempts);
 
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
   if (options.stop.stop_possible()) {
@@ -315,7 +315,10 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
                       wake_reader();
                     }));
   }
+  return await(waiter, id, method, options.stop.stop_possible());
+}
 
+Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& method, bool stoppable) {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!waiter.done) {
     if (waiter.deferred) {  // settled; the events before it are being delivered
@@ -329,8 +332,7 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
       lock.unlock();
       // Only a stop token needs to end this caller's wait early: without
       // one, the read blocks in recv() with no poll() first.
-      Read result =
-          read_and_deliver(link, std::min(waiter.deadline, next_async_deadline()), options.stop.stop_possible());
+      Read result = read_and_deliver(link, std::min(waiter.deadline, next_async_deadline()), stoppable);
       lock.lock();
       release_role(lock, result, link);
     } else {
@@ -407,7 +409,7 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
   Clock::time_point deadline = deadline_for(options);
   std::uint64_t id;
   try {
-    id = enlist(method, *params, plan, caller, deadline, attempt, attempts);
+    id = enlist(method, FrameKind::kCall, params->getSegmentsForOutput(), plan, caller, deadline, attempt, attempts);
   } catch (...) {
     caller.done(nullptr, std::current_exception());  // the error belongs in the future
     return;
@@ -440,7 +442,8 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
     status = link->channel->read(frame, deadline, wakeable ? wake_fd_ : -1, "parent");
     if (status == Channel::ReadStatus::kFrame) {
       FrameKind kind = frame.header.kind;
-      if (kind != FrameKind::kResult && kind != FrameKind::kError && kind != FrameKind::kEvent) {
+      if (kind != FrameKind::kResult && kind != FrameKind::kError && kind != FrameKind::kEvent &&
+          kind != FrameKind::kSubscribed) {
         throw ProtocolError("procxy: parent: child " + std::to_string(link->process->pid()) + " sent frame kind " +
                             std::to_string(static_cast<int>(kind)) +
                             ", which a child never sends once started; the connection is closed");
@@ -488,10 +491,10 @@ void Connection::deliver(Frame& frame, pid_t child) {
   Pending pending = take(it);
   Words result;
   std::exception_ptr error;
-  if (frame.header.kind == FrameKind::kResult) {
-    result = std::move(frame.payload);
-  } else {
+  if (frame.header.kind == FrameKind::kError) {
     error = to_exception(std::move(frame.payload), FailureContext::kCall, pending.method->name, child);
+  } else {
+    result = std::move(frame.payload);  // empty for kSubscribed
   }
   settle(lock, pending, std::move(result), error);
 }
@@ -646,20 +649,50 @@ void Connection::hand_on_role() {
 bool Connection::helper_has_work() const { return async_callers_ > 0 || !subscribed_.empty(); }
 
 std::uint64_t Connection::subscribe(EventListener listener, bool once) {
-  std::uint16_t ordinal = listener.event->ordinal;
+  const EventInfo& event = *listener.event;
   std::uint64_t id = events_->add(std::move(listener), once);
   // Events come when no call is in flight too: someone must read them.
   start_helper();
   std::shared_ptr<Link> tell;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (subscribed_.insert(ordinal).second) tell = link_;
+    bool fresh = subscribed_.insert(event.ordinal).second;
+    // A shared child is asked every time: each on() waits for it.
+    if (fresh || !link_->process->own()) tell = link_;
     if (!reading_) helper_cv_.notify_one();
   }
-  // Ahead of every later call on this channel, so the child sends the event
-  // from those calls on.
-  if (tell) tell->channel->write(FrameKind::kSubscribe, ordinal, 0);
+  if (!tell) return id;
+  if (tell->process->own()) {
+    // Ahead of every later call on this channel, so the child sends the
+    // event from those calls on.
+    tell->channel->write(FrameKind::kSubscribe, event.ordinal, 0);
+    return id;
+  }
+  // A shared child also runs other clients' calls, which nothing orders
+  // against this channel: wait until the child confirms, so that any call
+  // made after on() returns sends the event here, whoever makes it.
+  try {
+    confirm_subscription(event);
+  } catch (const TimeoutError&) {
+    events_->remove(id);
+    throw;
+  } catch (const Error&) {
+    // The connection is closed: calls fail with the reason, and a
+    // reattached child (Options::restart) hears of the subscription.
+  }
   return id;
+}
+
+void Connection::confirm_subscription(const EventInfo& event) {
+  std::string name = std::string("on(") + event.name + ")";
+  const MethodInfo method{event.ordinal, name.c_str(), false, 0};
+  Waiter waiter;
+  waiter.deadline = deadline_for(CallOptions{});
+  Caller caller;
+  caller.waiter = &waiter;
+  caller.from_delivery_thread = events_->on_delivery_thread();
+  std::uint64_t id = enlist(method, FrameKind::kSubscribe, {}, Plan{}, caller, waiter.deadline, 1, 1);
+  await(waiter, id, method, false);
 }
 
 void Connection::start_helper() {

@@ -78,7 +78,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const std::shared_ptr<EventHub>& events() const { return events_; }
   // Adds an event listener; from now on replies are read even when no call
-  // is in flight. Returns the listener id.
+  // is in flight. Returns the listener id. On a shared child's connection,
+  // returns once the child confirmed the subscription; throws TimeoutError
+  // (and adds nothing) when it did not within Options::timeout.
   std::uint64_t subscribe(EventListener listener, bool once);
   // Runs `handler` on the delivery thread each time the child exits (at once
   // if it already has). Returns the listener id.
@@ -122,6 +124,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string key;
   };
   enum class Read { kProgress, kTimeout, kClosed };
+  using Segments = kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>;
 
   int attempts_for(const MethodInfo& method) const;
   Clock::time_point deadline_for(const CallOptions& options) const;
@@ -132,11 +135,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
                           const CallOptions& options, Plan plan, Completion done, int attempt, int attempts);
   // Adds `caller` to the in-flight request of the same query (plan.coalesce),
-  // or registers and writes a new request. Returns the request id and sets
-  // `deadline` to the request's. Throws (leaving `caller` untouched) when the
-  // call cannot be sent.
-  std::uint64_t enlist(const MethodInfo& method, capnp::MessageBuilder& params, const Plan& plan, Caller& caller,
+  // or registers and writes a new request: a frame of `kind` carrying
+  // `segments`. Returns the request id and sets `deadline` to the request's.
+  // Throws (leaving `caller` untouched) when the call cannot be sent.
+  std::uint64_t enlist(const MethodInfo& method, FrameKind kind, Segments segments, const Plan& plan, Caller& caller,
                        Clock::time_point& deadline, int attempt, int attempts);
+  // Waits for request `id` as a blocked caller, taking the reader role when
+  // nobody holds it; returns its result or throws its error. `stoppable`:
+  // the caller's stop token may cancel the wait.
+  Words await(Waiter& waiter, std::uint64_t id, const MethodInfo& method, bool stoppable);
+  // Sends a Subscribe that the (shared) child confirms, and waits for it.
+  void confirm_subscription(const EventInfo& event);
   // The link a call can go to, restarting the child first when it died and
   // Options::restart is set. Throws when there is none.
   std::shared_ptr<Link> usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method);

@@ -140,6 +140,10 @@ bool next_call(Client& client, CallQueue& calls, Frame& frame, int wake_fd = -1,
           return true;
         case FrameKind::kSubscribe:
           client.subscribe(frame.header.ordinal);
+          // Written once the subscription is in effect: every call that
+          // starts after it, from any client, sends the event to this one.
+          if (frame.header.id != 0)
+            client.channel().write(FrameKind::kSubscribed, frame.header.ordinal, frame.header.id);
           continue;
         case FrameKind::kCancel:
           calls.cancel(frame.header.id);

@@ -8,7 +8,8 @@ namespace procxy::detail {
 
 void validate(const FrameHeader& header, const char* where) {
   auto kind = static_cast<std::uint16_t>(static_cast<std::uint16_t>(header.kind) & ~kSharedPayloadBit);
-  if (kind < static_cast<std::uint16_t>(FrameKind::kSelect) || kind > static_cast<std::uint16_t>(FrameKind::kCancel)) {
+  if (kind < static_cast<std::uint16_t>(FrameKind::kSelect) ||
+      kind > static_cast<std::uint16_t>(FrameKind::kSubscribed)) {
     throw ProtocolError(std::string("procxy: ") + where + ": received a frame of unknown kind " + std::to_string(kind) +
                         "; both sides must be built from the same procxy version");
   }

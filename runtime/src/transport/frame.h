@@ -13,16 +13,17 @@
 namespace procxy::detail {
 
 enum class FrameKind : std::uint16_t {
-  kSelect = 1,     // parent -> child: class name, interface hash (wire::Select)
-  kConstruct = 2,  // parent -> child: constructor ordinal + params
-  kReady = 3,      // child -> parent: the object exists (empty payload)
-  kCall = 4,       // parent -> child: method ordinal + params
-  kResult = 5,     // child -> parent: results of request `id`
-  kError = 6,      // child -> parent: wire::Failure for request `id` (0: the start)
-  kShutdown = 7,   // parent -> child: destroy the object and exit
-  kEvent = 8,      // child -> parent: event `ordinal` and its params (id 0)
-  kSubscribe = 9,  // parent -> child: send event `ordinal` from now on (no payload)
-  kCancel = 10,    // parent -> child: no caller waits for request `id` any more (no payload)
+  kSelect = 1,       // parent -> child: class name, interface hash (wire::Select)
+  kConstruct = 2,    // parent -> child: constructor ordinal + params
+  kReady = 3,        // child -> parent: the object exists (empty payload)
+  kCall = 4,         // parent -> child: method ordinal + params
+  kResult = 5,       // child -> parent: results of request `id`
+  kError = 6,        // child -> parent: wire::Failure for request `id` (0: the start)
+  kShutdown = 7,     // parent -> child: destroy the object and exit
+  kEvent = 8,        // child -> parent: event `ordinal` and its params (id 0)
+  kSubscribe = 9,    // parent -> child: send event `ordinal` from now on (no payload); id != 0: confirm
+  kCancel = 10,      // parent -> child: no caller waits for request `id` any more (no payload)
+  kSubscribed = 11,  // child -> parent: Subscribe `id` is in effect (no payload)
 };
 
 // Set in a header's kind when the payload is in shared memory and the socket

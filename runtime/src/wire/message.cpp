@@ -17,7 +17,7 @@ constexpr std::uint64_t kTraversalSlackWords = 1u << 16;
 
 bool carries_message(FrameKind kind) {
   return kind != FrameKind::kReady && kind != FrameKind::kShutdown && kind != FrameKind::kSubscribe &&
-         kind != FrameKind::kCancel;
+         kind != FrameKind::kCancel && kind != FrameKind::kSubscribed;
 }
 
 }  // namespace
