@@ -38,8 +38,7 @@ fuzz() {
     -DPROCXY_SANITIZE=fuzz "${lean[@]}"
   cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_message fuzz_seeds
   # Seeds are read, not added to: new inputs go to the first directory.
-  build-fuzz/tests/fuzz/fuzz_seeds build-fuzz/seeds/fuzz_frame
-  mkdir -p build-fuzz/seeds/fuzz_message
+  build-fuzz/tests/fuzz/fuzz_seeds build-fuzz/seeds/fuzz_frame build-fuzz/seeds/fuzz_message
   for target in fuzz_frame fuzz_message; do
     local corpus=build-fuzz/corpus/$target
     mkdir -p "$corpus"
