@@ -7,11 +7,7 @@
 //   generated proxy and captured from its channel.
 // Usage: fuzz_seeds FRAME_DIR MESSAGE_DIR
 
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <exception>
@@ -19,14 +15,13 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "corpus.h"
 #include "dispatch/client.h"
-#include "process/supervisor.h"
 #include "sink.procxy.h"
-
-extern char** environ;
+#include "stand_in.h"
 
 namespace {
 
@@ -50,25 +45,13 @@ int write_frame_seeds(const std::filesystem::path& out) {
   return written;
 }
 
-// The proxy needs a child to supervise; this one never reads its channel.
-std::shared_ptr<ChildProcess> stand_in() {
-  pid_t pid;
-  char sleep[] = "sleep";
-  char forever[] = "60";
-  char* argv[] = {sleep, forever, nullptr};
-  if (::posix_spawnp(&pid, "sleep", nullptr, nullptr, argv, environ) != 0) throw std::runtime_error("cannot run sleep");
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) throw std::runtime_error("pidfd_open failed");
-  return Supervisor::instance().watch(pid, pidfd);
-}
-
 int write_message_seeds(const std::filesystem::path& out) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw std::runtime_error("socketpair failed");
   Channel child_end(fds[1]);
   ChildRecipe recipe{procxy::Options{}, std::string(ClassTraits<fuzz::Sink>::kName), 0, Construction{0, nullptr}, {}};
   auto connection =
-      std::make_shared<Connection>(std::move(recipe), Link{std::make_unique<Channel>(fds[0]), stand_in()});
+      std::make_shared<Connection>(std::move(recipe), Link{std::make_unique<Channel>(fds[0]), wire_test::stand_in()});
   connection->start();
   procxy::Proxy<fuzz::Sink> sink(connection);
 

@@ -5,9 +5,7 @@
 
 #define CATCH_CONFIG_RUNNER
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -20,11 +18,13 @@
 #include "process/spawn.h"
 #include "process/supervisor.h"
 #include "procxy/version.h"
+#include "stand_in.h"
 #include "wire/protocol.capnp.h"
 
 using namespace procxy::detail;
 using wire_test::Receiver;
 using wire_test::Sample;
+using wire_test::stand_in;
 
 namespace {
 
@@ -109,19 +109,6 @@ std::string child_outcome(const Sample& sample) {
   }
   std::filesystem::remove(echo.stderr_path);
   return outcome;
-}
-
-// A stand-in child: a real process (so supervision works as usual) that never
-// touches the channel; the test writes its side.
-std::shared_ptr<ChildProcess> stand_in() {
-  pid_t pid;
-  char sleep[] = "sleep";
-  char forever[] = "60";
-  char* argv[] = {sleep, forever, nullptr};
-  REQUIRE(::posix_spawnp(&pid, "sleep", nullptr, nullptr, argv, environ) == 0);
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  REQUIRE(pidfd >= 0);
-  return Supervisor::instance().watch(pid, pidfd);
 }
 
 // The parent side: a connection whose child sends the sample in reply to a call.
