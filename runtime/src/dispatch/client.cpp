@@ -654,15 +654,17 @@ std::uint64_t Connection::subscribe(EventListener listener, bool once) {
   // Events come when no call is in flight too: someone must read them.
   start_helper();
   std::shared_ptr<Link> tell;
+  bool shared;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     bool fresh = subscribed_.insert(event.ordinal).second;
+    shared = !link_->process->own();
     // A shared child is asked every time: each on() waits for it.
-    if (fresh || !link_->process->own()) tell = link_;
+    if (fresh || shared) tell = link_;
     if (!reading_) helper_cv_.notify_one();
   }
   if (!tell) return id;
-  if (tell->process->own()) {
+  if (!shared) {
     // Ahead of every later call on this channel, so the child sends the
     // event from those calls on.
     tell->channel->write(FrameKind::kSubscribe, event.ordinal, 0);
