@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include "model/dump.h"
+
 namespace procxy::check {
 namespace {
 
@@ -55,6 +57,48 @@ void check_method(const model::Interface& interface, const model::Method& method
   check_params(method.params, owner, sink);
 }
 
+// The proxy has one method per name and parameter list (a form without its
+// defaulted parameters is one too), and none is const: int value() beside
+// int value() const, or f() beside f(int = 0), would be declared twice.
+void check_forms(const model::Interface& interface, DiagnosticSink& sink) {
+  std::map<std::string, const model::Method*> forms;
+  for (const model::Method& method : interface.methods) {
+    if (method.kind == model::MethodKind::kEvent) continue;
+    std::string key = method.name + "(";
+    size_t required = method.params.size();
+    while (required > 0 && method.params[required - 1].has_default) --required;
+    for (size_t arity = 0; arity <= method.params.size(); ++arity) {
+      if (arity > 0) {
+        const model::Param& param = method.params[arity - 1];
+        key += model::dump(param.type) + (param.pass == model::PassBy::kConstRef ? "&," : ",");
+      }
+      if (arity < required) continue;
+      auto [previous, fresh] = forms.emplace(key, &method);
+      if (fresh || previous->second == &method) continue;
+      const model::Method& other = *previous->second;
+      std::string owner = interface.qualified_name + "::" + method.name;
+      std::string why = other.is_const != method.is_const
+                            ? "they differ only in const, and a proxy's methods are not const"
+                            : "called with these arguments, they are the same method of the proxy";
+      sink.error(method.location, "'" + owner + "' and the '" + method.name + "' at line " +
+                                      std::to_string(other.location.line) + " cannot both be exposed: " + why +
+                                      " (mark one of them PROCXY_HIDDEN)");
+      break;
+    }
+  }
+}
+
+// Names that the generated proxy uses for itself.
+void check_names(const model::Interface& interface, DiagnosticSink& sink) {
+  for (const model::Method& method : interface.methods) {
+    if (method.name.rfind("procxy_", 0) == 0) {
+      sink.error(method.location, "'" + interface.qualified_name + "::" + method.name +
+                                      "' cannot be exposed: names starting with procxy_ are the proxy's own "
+                                      "(rename it, or mark it PROCXY_HIDDEN)");
+    }
+  }
+}
+
 }  // namespace
 
 void check(const model::Module& module, DiagnosticSink& sink) {
@@ -63,6 +107,8 @@ void check(const model::Module& module, DiagnosticSink& sink) {
       check_params(constructor.params, interface.qualified_name + "::" + interface.name, sink);
     }
     for (const model::Method& method : interface.methods) check_method(interface, method, sink);
+    check_forms(interface, sink);
+    check_names(interface, sink);
   }
 }
 

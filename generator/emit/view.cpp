@@ -23,16 +23,27 @@ std::string hex(std::uint64_t value) {
 }
 
 // "slow_square" -> "SlowSquare", "demo::Point" -> "DemoPoint": Cap'n Proto
-// type names are UpperCamelCase without underscores.
+// type names are UpperCamelCase ASCII letters and digits. A byte outside
+// ASCII (an identifier's UTF-8) is written as X and its hex value, so
+// "Café" -> "CafXC3XA9": deterministic, and the same name twice is still
+// made unique by Names.
 std::string camel(const std::string& name) {
   std::string out;
   bool upper = true;
   for (char c : name) {
+    unsigned char byte = static_cast<unsigned char>(c);
     if (c == '_' || c == ':') {
       upper = true;
       continue;
     }
-    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    if (byte >= 0x80) {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "X%02X", byte);
+      out += hex;
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(byte)) : c;
     upper = false;
   }
   return out;
@@ -139,6 +150,8 @@ class ViewBuilder {
       case model::TypeKind::kPath:
       case model::TypeKind::kStringView:
         return "Text";
+      case model::TypeKind::kMonostate:
+        return "Void";
       case model::TypeKind::kVoid:
       case model::TypeKind::kUnsupported:
         break;
@@ -149,7 +162,8 @@ class ViewBuilder {
   static bool is_scalar(const model::Type& type) {
     return type.kind == model::TypeKind::kBool || type.kind == model::TypeKind::kInt ||
            type.kind == model::TypeKind::kFloat || type.kind == model::TypeKind::kEnum ||
-           type.kind == model::TypeKind::kDuration || type.kind == model::TypeKind::kTimePoint;
+           type.kind == model::TypeKind::kDuration || type.kind == model::TypeKind::kTimePoint ||
+           type.kind == model::TypeKind::kMonostate;
   }
 
   // The C++ type a parameter is decoded as in the child: a std::string_view
@@ -288,20 +302,27 @@ class ViewBuilder {
     add_schema_struct(name, s.qualified_name, fields);
     data view;
     view.set("struct_name", name);
-    view.set("write_type", "::" + s.qualified_name);
-    view.set("read_type", "::" + s.qualified_name);
+    view.set("write_type", s.spelling);
+    view.set("read_type", s.spelling);
     view.set("fields", fields);
     view.set("empty", s.fields.empty());
     return view;
   }
 
-  static std::string param_name(const model::Param& param, size_t index) {
-    return param.name.empty() ? "arg" + std::to_string(index) : param.name;
+  static std::string param_type(const model::Param& param) {
+    return param.pass == model::PassBy::kConstRef ? "const " + param.type.as_written() + "&" : param.type.as_written();
   }
 
-  static std::string param_decl(const model::Param& param, size_t index) {
-    return param.pass == model::PassBy::kConstRef ? "const " + param.type.spelling + "& " + param_name(param, index)
-                                                  : param.type.spelling + " " + param_name(param, index);
+  // A parameter in a declaration the user reads: named as in their header.
+  static std::string param_decl(const model::Param& param) {
+    return param.name.empty() ? param_type(param) : param_type(param) + " " + param.name;
+  }
+
+  // A parameter in a generated definition: named by its position, so that
+  // no user's name (message_, put, ...) meets the generated code's own.
+  static std::string arg_name(size_t index) { return "arg" + std::to_string(index); }
+  static std::string param_def(const model::Param& param, size_t index) {
+    return param_type(param) + " " + arg_name(index);
   }
 
   // Declares the params struct of a constructor or method in the schema and
@@ -309,8 +330,8 @@ class ViewBuilder {
   data params_struct(const std::string& name, const std::string& comment, const std::vector<model::Param>& params) {
     data fields{data::type::list};
     for (size_t i = 0; i < params.size(); ++i) {
-      data f = field("arg" + std::to_string(i), static_cast<unsigned>(i), params[i].type, param_name(params[i], i),
-                     wire_type(params[i].type));
+      data f = field(arg_name(i), static_cast<unsigned>(i), params[i].type,
+                     params[i].name.empty() ? arg_name(i) : params[i].name, wire_type(params[i].type));
       fields.push_back(f);
     }
     add_schema_struct(name, comment, fields);
@@ -323,17 +344,18 @@ class ViewBuilder {
     data view;
     view.set("ordinal", std::to_string(ordinal));
     view.set("params_struct", params_struct);
-    std::string decl, encode_decl, args, call_args;
+    std::string decl, def, encode_decl, args, call_args;
     data puts{data::type::list};
     for (size_t i = 0; i < arity; ++i) {
-      std::string name = param_name(params[i], i);
-      std::string wire = "arg" + std::to_string(i);
-      decl += (i ? ", " : "") + param_decl(params[i], i);
+      std::string name = arg_name(i);
+      std::string wire = name;
+      decl += (i ? ", " : "") + param_decl(params[i]);
+      def += (i ? ", " : "") + param_def(params[i], i);
       // A byte vector by reference: the message may refer to the caller's
       // argument, not to a copy that encode() destroys when it returns.
       encode_decl +=
           ", " + (params[i].type.kind == model::TypeKind::kBytes ? "const " + params[i].type.spelling + "& " + name
-                                                                 : param_decl(params[i], i));
+                                                                 : param_def(params[i], i));
       args += ", " + name;
       call_args +=
           (i ? ", " : "") + ("get<" + decoded_spelling(params[i].type) + ">(wire.get" + capitalize(wire) + "())");
@@ -343,6 +365,7 @@ class ViewBuilder {
       puts.push_back(put);
     }
     view.set("params_decl", decl);
+    view.set("params_def", def);
     view.set("encode_params", encode_decl);
     view.set("message_type", "procxy::detail::OutgoingMessage");
     view.set("args", args);
@@ -350,6 +373,41 @@ class ViewBuilder {
     view.set("puts", puts);
     view.set("has_params", arity > 0);
     return view;
+  }
+
+  // A doc comment as the user wrote it, indented for a class body.
+  static std::string doc_lines(const std::string& doc) {
+    std::string lines;
+    size_t start = 0;
+    while (!doc.empty() && start <= doc.size()) {
+      size_t end = doc.find('\n', start);
+      if (end == std::string::npos) end = doc.size();
+      std::string line = doc.substr(start, end - start);
+      size_t text = line.find_first_not_of(" \t");
+      if (text != std::string::npos) {
+        // A block comment's continuation lines keep one space before the '*'.
+        bool continuation = line[text] == '*' && start > 0;
+        lines += std::string("  ") + (continuation ? " " : "") + line.substr(text) + "\n";
+      }
+      start = end + 1;
+    }
+    return lines;
+  }
+
+  // [[deprecated("...")]], so that a call through the proxy warns as a
+  // local call would.
+  static std::string deprecated(const std::string& message) {
+    if (message.empty()) return "[[deprecated]] ";
+    std::string literal;
+    for (char c : message) {
+      if (c == '"' || c == '\\') literal += '\\';
+      if (c == '\n') {
+        literal += "\\n";
+        continue;
+      }
+      literal += c;
+    }
+    return "[[deprecated(\"" + literal + "\")]] ";
   }
 
   static size_t required_arity(const std::vector<model::Param>& params) {
@@ -409,7 +467,9 @@ class ViewBuilder {
         f.set("qualified_name", interface.qualified_name + "::" + method.name);
         f.set("cpp_name", "::" + interface.qualified_name);
         f.set("results_struct", results_name);
-        f.set("cpp_result", method.result.spelling);
+        f.set("cpp_result", method.result.as_written());
+        f.set("doc", doc_lines(method.doc));
+        f.set("attributes", method.is_deprecated ? deprecated(method.deprecated_message) : "");
         f.set("is_void", is_void);
         f.set("query", method.kind == model::MethodKind::kQuery ? "true" : "false");
         f.set("cache_ms", std::to_string(method.cache_ms));
@@ -453,9 +513,8 @@ class ViewBuilder {
     std::string types, handler_types;
     for (size_t i = 0; i < event.params.size(); ++i) {
       const model::Param& param = event.params[i];
-      types += (i ? ", " : "") +
-               (param.pass == model::PassBy::kConstRef ? "const " + param.type.spelling + "&" : param.type.spelling);
-      handler_types += (i ? ", " : "") + ("const " + param.type.spelling + "&");
+      types += (i ? ", " : "") + param_type(param);
+      handler_types += (i ? ", " : "") + ("const " + param.type.as_written() + "&");
     }
     std::string member_type =
         "void (::" + interface.qualified_name + "::*)(" + types + ")" + (event.is_const ? " const" : "");

@@ -83,6 +83,8 @@ std::string dump(const Type& type) {
       return "path";
     case TypeKind::kStringView:
       return "string_view";
+    case TypeKind::kMonostate:
+      return "monostate";
     case TypeKind::kUnsupported:
       return "unsupported{" + type.spelling + "}";
   }

@@ -37,18 +37,27 @@ enum class TypeKind {
   kTimePoint,     // a std::chrono::system_clock time point: args[0] its duration
   kPath,          // std::filesystem::path
   kStringView,    // std::string_view, as a parameter only
+  kMonostate,     // std::monostate: no data (a variant's empty alternative)
   kUnsupported,   // spelling as written, reason says what to use instead
 };
 
 struct Type {
   TypeKind kind = TypeKind::kUnsupported;
-  std::string spelling;  // the C++ spelling the generated code uses
+  // The complete C++ type, valid in any scope (comparators, hashes and
+  // allocators included); built from the canonical type, so equal types have
+  // equal spellings. Generated code marshals with it.
+  std::string spelling;
+  // The type as the user wrote it (an alias's name, std::uint64_t), valid in
+  // any scope; empty when it is `spelling`. Declarations a user reads use it.
+  std::string written;
   std::string name;      // kEnum, kStruct: the qualified name ("demo::Point")
   unsigned bits = 0;     // kInt, kFloat, kEnum
   bool is_signed = false;
   unsigned long long count = 0;  // kArray: the number of elements
   std::vector<Type> args;
   std::string reason;  // kUnsupported
+
+  const std::string& as_written() const { return written.empty() ? spelling : written; }
 };
 
 enum class PassBy { kValue, kConstRef };
@@ -69,6 +78,10 @@ struct Method {
   int cache_ms = 0;  // PROCXY_CACHE(ms); implies kQuery
   bool is_const = false;
   bool is_defined = false;  // has a body in the header (an error for events)
+  bool is_deprecated = false;   // [[deprecated]]: the proxy's method is too
+  std::string deprecated_message;
+  std::string doc;              // the comment before the declaration, as written
+  std::string inherited_from;   // the base class that declares it; empty: the class itself
   Type result;
   std::vector<Param> params;
   SourceLocation location;
@@ -94,7 +107,8 @@ struct Field {
 };
 
 struct Struct {
-  std::string qualified_name;
+  std::string qualified_name;  // unique key and schema name; "demo::Outer::pos" for an unnamed member type
+  std::string spelling;        // "::demo::Point", "decltype(::demo::Outer::pos)"
   std::vector<Field> fields;
   SourceLocation location;
 };

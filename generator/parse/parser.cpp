@@ -25,6 +25,60 @@ void forward_diagnostics(CXTranslationUnit tu, DiagnosticSink& sink) {
   }
 }
 
+// libclang 14 knows the standards up to C++20 and c++2b; a newer one (what
+// CMAKE_CXX_STANDARD 23 passes) is parsed as c++2b, its newest, with a note.
+std::vector<std::string> known_standards(const std::vector<std::string>& flags, DiagnosticSink& sink) {
+  std::vector<std::string> out;
+  for (const std::string& flag : flags) {
+    std::string mapped = flag;
+    for (const char* dialect : {"c++", "gnu++"}) {
+      for (const char* version : {"23", "2c", "26"}) {
+        if (flag == std::string("-std=") + dialect + version) mapped = std::string("-std=") + dialect + "2b";
+      }
+    }
+    if (mapped != flag) {
+      sink.report(Severity::kNote, {},
+                  "libclang 14 does not know " + flag + "; parsing as " + mapped + ", its newest");
+    }
+    out.push_back(mapped);
+  }
+  return out;
+}
+
+CXErrorCode parse_into(CXIndex index, const std::string& file, const std::vector<std::string>& args,
+                       CXUnsavedFile* unsaved, CXTranslationUnit* tu) {
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  return clang_parseTranslationUnit2(index, file.c_str(), argv.data(), static_cast<int>(argv.size()), unsaved,
+                                     unsaved ? 1 : 0,
+                                     // Function bodies are skipped: parsing the std headers' inline bodies
+                                     // was a quarter of a run. A skipped body still makes a definition, so
+                                     // an event given a body is still refused.
+                                     CXTranslationUnit_KeepGoing | CXTranslationUnit_SkipFunctionBodies, tu);
+}
+
+// When clang refuses the command line it says nothing through libclang:
+// find the first of the user's flags (from `first`) that it refuses, by
+// parsing an empty file with ever more of them. Only run after a failure.
+std::string refused_flag(CXIndex index, const std::vector<std::string>& args, size_t first) {
+  std::string file = "procxy-gen-flags.h";
+  std::string empty;
+  CXUnsavedFile unsaved{file.c_str(), empty.c_str(), 0};
+  auto parses = [&](size_t count) {
+    std::vector<std::string> prefix(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(count));
+    CXTranslationUnit tu = nullptr;
+    CXErrorCode code = parse_into(index, file, prefix, &unsaved, &tu);
+    if (tu) clang_disposeTranslationUnit(tu);
+    return code == CXError_Success;
+  };
+  // A flag that takes a value (-I dir) fails without it: blame a flag only
+  // when the next one does not make the command line good again.
+  for (size_t count = first + 1; count <= args.size(); ++count) {
+    if (!parses(count) && (count == args.size() || !parses(count + 1))) return args[count - 1];
+  }
+  return "";
+}
+
 std::vector<std::string> included_files(CXTranslationUnit tu) {
   std::set<std::string> files;
   clang_getInclusions(
@@ -49,25 +103,24 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
                                    "-I",
                                    PROCXY_RUNTIME_INCLUDE_DIR,
                                    "-Wno-everything"};
-  args.insert(args.end(), input.flags.begin(), input.flags.end());
-  std::vector<const char*> argv;
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  // Every comment, not only ///, is a doc comment the proxy's declarations keep.
+  args.push_back("-fparse-all-comments");
+  size_t first_user_flag = args.size();
+  std::vector<std::string> flags = known_standards(input.flags, sink);
+  args.insert(args.end(), flags.begin(), flags.end());
 
   CXUnsavedFile unsaved{input.header.c_str(), input.text ? input.text->c_str() : nullptr,
                         input.text ? static_cast<unsigned long>(input.text->size()) : 0};
   Index index(clang_createIndex(/*excludeDeclarationsFromPCH=*/0, /*displayDiagnostics=*/0));
   CXTranslationUnit raw = nullptr;
-  CXErrorCode code =
-      clang_parseTranslationUnit2(index.get(), input.header.c_str(), argv.data(), static_cast<int>(argv.size()),
-                                  input.text ? &unsaved : nullptr, input.text ? 1 : 0,
-                                  // Function bodies are skipped: parsing the std headers' inline bodies
-                                  // was a quarter of a run. A skipped body still makes a definition, so
-                                  // an event given a body is still refused.
-                                  CXTranslationUnit_KeepGoing | CXTranslationUnit_SkipFunctionBodies, &raw);
+  CXErrorCode code = parse_into(index.get(), input.header, args, input.text ? &unsaved : nullptr, &raw);
   TranslationUnit tu(raw);
   if (code != CXError_Success || !tu) {
-    sink.error({}, "cannot parse '" + input.header + "' (libclang error " + std::to_string(code) +
-                       "); check that the file exists and the flags after -- are valid");
+    std::string flag = refused_flag(index.get(), args, first_user_flag);
+    sink.error({}, "cannot parse '" + input.header + "': " +
+                       (flag.empty() ? "libclang error " + std::to_string(code) +
+                                           "; check that the file exists and can be read"
+                                     : "clang refuses the flag '" + flag + "'; correct or remove it"));
     return std::nullopt;
   }
   int errors_before = sink.error_count();

@@ -7,6 +7,7 @@
 
 #include <clang-c/Index.h>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -26,10 +27,23 @@ class TypeMapper {
   model::Type map_param(CXType type, model::PassBy& pass);
 
  private:
+  model::Type map_canonical(CXType type);  // map() without the alias's name
   model::Type map_record(CXType canonical, const std::string& written);
-  model::Type map_aggregate(CXCursor decl, const std::string& name, const std::string& written);
+  model::Type map_aggregate(CXCursor decl, const std::string& name, const std::string& spelling,
+                            const std::string& written);
+
+  // A record's or enum's key (its qualified name) and its C++ spelling;
+  // false for an unnamed type that is no member's type.
+  struct Naming {
+    std::string key;
+    std::string spelling;
+  };
+  bool naming(CXCursor decl, Naming& out) const;
 
   model::Module& module_;
+  // Unnamed member types (struct { int x; } pos;), by USR: named after the
+  // member, spelled decltype(::Outer::pos).
+  std::map<std::string, Naming> unnamed_;
   std::set<std::string> in_progress_;  // aggregates being mapped: recursion guard
   std::set<std::string> mapped_;       // aggregates already in module_.structs
 };

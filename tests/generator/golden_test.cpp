@@ -174,3 +174,20 @@ TEST_CASE("-p reads the flags from compile_commands.json", "[cli]") {
   CHECK(run(cd + gen() + " -p /nonexistent flagged.h").exit_code == 1);
   fs::remove_all(dir);
 }
+
+TEST_CASE("standards newer than libclang's are parsed as its newest; a refused flag is named", "[cli]") {
+  fs::path dir = scratch("standards");
+  std::ofstream(dir / "std.h") << "#include <procxy/annotate.h>\n"
+                                  "class PROCXY_REMOTE Std { public: int get(); };\n";
+  std::string cd = "cd '" + dir.string() + "' && ";
+  for (const char* flag : {"-std=c++23", "-std=gnu++23", "-std=c++26"}) {
+    Run newer = run(cd + gen() + " --check std.h -- " + flag);
+    INFO(newer.output);
+    CHECK(newer.exit_code == 0);
+    CHECK_THAT(newer.output, Catch::Contains(std::string("does not know ") + flag) && Catch::Contains("2b"));
+  }
+  Run bad = run(cd + gen() + " --check std.h -- -DOK=1 -std=c++99x -I .");
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.output, Catch::Contains("clang refuses the flag '-std=c++99x'"));
+  fs::remove_all(dir);
+}

@@ -142,10 +142,10 @@ TEST_CASE("types that cannot cross are kept as unsupported with advice", "[parse
   REQUIRE(p.module);
   const auto& params = p.module->interfaces.at(0).methods.at(0).params;
   for (const auto& param : params) CHECK(param.type.kind == model::TypeKind::kUnsupported);
-  CHECK_THAT(params[0].type.reason, Catch::Contains("value itself"));
+  CHECK_THAT(params[0].type.reason, Catch::Contains("pass the int itself, std::optional<int>"));
   CHECK_THAT(params[1].type.reason, Catch::Contains("out-parameters"));
   CHECK_THAT(params[2].type.reason, Catch::Contains("PROCXY_EVENT"));
-  CHECK_THAT(params[3].type.reason, Catch::Contains("pointed-to value"));
+  CHECK_THAT(params[3].type.reason, Catch::Contains("pass the int itself, or std::optional<int>"));
   CHECK_THAT(params[4].type.reason, Catch::Contains("private state"));
   CHECK_THAT(params[5].type.reason, Catch::Contains("recursive"));
   CHECK_THAT(params[6].type.reason, Catch::Contains("by value"));

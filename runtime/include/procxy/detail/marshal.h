@@ -12,7 +12,11 @@
 // List(T); optional as a List(T) of zero or one element; map and
 // unordered_map as a List of pairs; aggregates, pairs, tuples and variants as
 // generated structs, written and read by generated write_fields()/read_fields()
-// overloads found by argument-dependent lookup.
+// overloads found by argument-dependent lookup (read_fields returns the value,
+// built at once, so that aggregates with const members can be read);
+// std::monostate as Void. Strings and containers with their own traits,
+// comparator, hash or allocator (std::pmr::string, std::set<int,
+// std::greater<int>>) have the wire form of the plain ones.
 
 #include <capnp/list.h>
 #include <capnp/orphan.h>
@@ -31,6 +35,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "procxy/errors.h"
@@ -50,8 +55,16 @@ template <class T, std::size_t N>
 struct IsArray<std::array<T, N>> : std::true_type {};
 
 template <class T>
-inline constexpr bool kIsBytes =
-    std::is_same_v<T, std::vector<std::byte>> || std::is_same_v<T, std::vector<unsigned char>>;
+inline constexpr bool kIsString = false;
+template <class Traits, class Allocator>
+inline constexpr bool kIsString<std::basic_string<char, Traits, Allocator>> = true;
+
+template <class T>
+inline constexpr bool kIsBytes = false;
+template <class Allocator>
+inline constexpr bool kIsBytes<std::vector<std::byte, Allocator>> = true;
+template <class Allocator>
+inline constexpr bool kIsBytes<std::vector<unsigned char, Allocator>> = true;
 
 template <class T>
 struct IsDuration : std::false_type {};
@@ -71,6 +84,8 @@ auto to_wire(const T& value) {
     return value.count();
   } else if constexpr (IsTimePoint<T>::value) {
     return value.time_since_epoch().count();
+  } else if constexpr (std::is_same_v<T, std::monostate>) {
+    return capnp::VOID;
   } else {
     static_assert(std::is_arithmetic_v<T>, "procxy: not a scalar type");
     return value;
@@ -171,12 +186,14 @@ template <class T, class R>
 T get(R wire) {
   if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
     return static_cast<T>(wire);
+  } else if constexpr (std::is_same_v<T, std::monostate>) {
+    return T{};
   } else if constexpr (IsDuration<T>::value) {
     return T(static_cast<typename T::rep>(wire));
   } else if constexpr (IsTimePoint<T>::value) {
     return T(typename T::duration(static_cast<typename T::rep>(wire)));
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    return std::string(wire.begin(), wire.size());
+  } else if constexpr (kIsString<T>) {
+    return T(wire.begin(), wire.size());
   } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
     return T(std::string(wire.begin(), wire.size()));
   } else if constexpr (kIsBytes<T>) {
@@ -188,13 +205,15 @@ T get(R wire) {
     for (auto element : wire) out.push_back(get<typename T::value_type>(element));
     return out;
   } else if constexpr (IsArray<T>::value) {
-    T out{};
-    if (wire.size() != out.size()) {
+    constexpr std::size_t size = std::tuple_size_v<T>;
+    if (wire.size() != size) {
       throw ProtocolError("procxy: received " + std::to_string(wire.size()) + " elements for a std::array of " +
-                          std::to_string(out.size()) + "; both sides must be built from the same header");
+                          std::to_string(size) + "; both sides must be built from the same header");
     }
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = get<typename T::value_type>(wire[static_cast<unsigned>(i)]);
-    return out;
+    // Built at once, not assigned: the elements may have const members.
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return T{get<typename T::value_type>(wire[static_cast<unsigned>(I)])...};
+    }(std::make_index_sequence<size>());
   } else if constexpr (kIs<T, std::set> || kIs<T, std::unordered_set>) {
     T out;
     for (auto element : wire) out.insert(get<typename T::value_type>(element));
@@ -204,16 +223,10 @@ T get(R wire) {
     return get<typename T::value_type>(wire[0]);
   } else if constexpr (kIs<T, std::map> || kIs<T, std::unordered_map>) {
     T out;
-    for (auto element : wire) {
-      std::pair<typename T::key_type, typename T::mapped_type> entry;
-      read_fields(element, entry);
-      out.insert(std::move(entry));
-    }
+    for (auto element : wire) out.insert(read_fields(element));
     return out;
   } else {
-    T out{};
-    read_fields(wire, out);
-    return out;
+    return read_fields(wire);
   }
 }
 

@@ -3,29 +3,35 @@
 
 #include "input.procxy.capnp.h"
 
+// Calling a method the user marked [[deprecated]] is the proxy's job, not a
+// use to warn about; the proxy's own declaration carries the attribute.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 // Aggregates, pairs, tuples and variants, written and read field by field;
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
 void write_fields(StorePrice::Builder wire, const ::store::Price& value);
-void read_fields(StorePrice::Reader wire, ::store::Price& value);
+::store::Price read_fields(StorePrice::Reader wire);
 void write_fields(StoreItem::Builder wire, const ::store::Item& value);
-void read_fields(StoreItem::Reader wire, ::store::Item& value);
+::store::Item read_fields(StoreItem::Reader wire);
 void write_fields(StoreEmpty::Builder wire, const ::store::Empty& value);
-void read_fields(StoreEmpty::Reader wire, ::store::Empty& value);
+::store::Empty read_fields(StoreEmpty::Reader wire);
 void write_fields(Data2::Builder wire, const ::Data& value);
-void read_fields(Data2::Reader wire, ::Data& value);
+::Data read_fields(Data2::Reader wire);
 void write_fields(List2::Builder wire, const ::List& value);
-void read_fields(List2::Reader wire, ::List& value);
+::List read_fields(List2::Reader wire);
 
 void write_fields(StorePrice::Builder wire, const ::store::Price& value) {
   procxy::detail::put(wire, &StorePrice::Builder::setField0, value.cents);
   procxy::detail::put(wire, &StorePrice::Builder::adoptField1, value.currency);
 }
 
-void read_fields(StorePrice::Reader wire, ::store::Price& value) {
-  value.cents = procxy::detail::get<long>(wire.getField0());
-  value.currency = procxy::detail::get<std::string>(wire.getField1());
+::store::Price read_fields(StorePrice::Reader wire) {
+  return ::store::Price{
+      procxy::detail::get<long>(wire.getField0()),
+      procxy::detail::get<std::string>(wire.getField1()),
+  };
 }
 
 void write_fields(StoreItem::Builder wire, const ::store::Item& value) {
@@ -37,35 +43,43 @@ void write_fields(StoreItem::Builder wire, const ::store::Item& value) {
   procxy::detail::put(wire, &StoreItem::Builder::adoptField5, value.tags);
 }
 
-void read_fields(StoreItem::Reader wire, ::store::Item& value) {
-  value.title = procxy::detail::get<std::string>(wire.getField0());
-  value.kind = procxy::detail::get<::store::Kind>(wire.getField1());
-  value.legacy = procxy::detail::get<::store::Legacy>(wire.getField2());
-  value.price = procxy::detail::get<::store::Price>(wire.getField3());
-  value.history = procxy::detail::get<std::vector<::store::Price>>(wire.getField4());
-  value.tags = procxy::detail::get<std::vector<std::vector<std::string>>>(wire.getField5());
+::store::Item read_fields(StoreItem::Reader wire) {
+  return ::store::Item{
+      procxy::detail::get<std::string>(wire.getField0()),
+      procxy::detail::get<::store::Kind>(wire.getField1()),
+      procxy::detail::get<::store::Legacy>(wire.getField2()),
+      procxy::detail::get<::store::Price>(wire.getField3()),
+      procxy::detail::get<std::vector<::store::Price>>(wire.getField4()),
+      procxy::detail::get<std::vector<std::vector<std::string>>>(wire.getField5()),
+  };
 }
 
 void write_fields([[maybe_unused]] StoreEmpty::Builder wire, [[maybe_unused]] const ::store::Empty& value) {
 }
 
-void read_fields([[maybe_unused]] StoreEmpty::Reader wire, [[maybe_unused]] ::store::Empty& value) {
+::store::Empty read_fields([[maybe_unused]] StoreEmpty::Reader wire) {
+  return ::store::Empty{
+  };
 }
 
 void write_fields(Data2::Builder wire, const ::Data& value) {
   procxy::detail::put(wire, &Data2::Builder::adoptField0, value.text);
 }
 
-void read_fields(Data2::Reader wire, ::Data& value) {
-  value.text = procxy::detail::get<std::string>(wire.getField0());
+::Data read_fields(Data2::Reader wire) {
+  return ::Data{
+      procxy::detail::get<std::string>(wire.getField0()),
+  };
 }
 
 void write_fields(List2::Builder wire, const ::List& value) {
   procxy::detail::put(wire, &List2::Builder::adoptField0, value.items);
 }
 
-void read_fields(List2::Reader wire, ::List& value) {
-  value.items = procxy::detail::get<std::vector<::Data>>(wire.getField0());
+::List read_fields(List2::Reader wire) {
+  return ::List{
+      procxy::detail::get<std::vector<::Data>>(wire.getField0()),
+  };
 }
 
 }  // namespace procxy_schema::input
@@ -88,15 +102,15 @@ struct InventoryConstruct0 {
 struct InventoryForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "store::Inventory::add", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const ::store::Item& item) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::store::Item& arg0) {
     auto params_ = message_.initRoot<schema::InventoryAdd0Params>();
-    put(message_, params_, &schema::InventoryAdd0Params::Builder::adoptArg0, item);
+    put(message_, params_, &schema::InventoryAdd0Params::Builder::adoptArg0, arg0);
   }
 
   static void decode(procxy::detail::Words) {}
 };
 
-// std::vector<::store::Item> store::Inventory::all()
+// ::store::Items store::Inventory::all()
 struct InventoryForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "store::Inventory::all", false, 0};
 
@@ -104,27 +118,27 @@ struct InventoryForm1 {
     message_.initRoot<schema::InventoryAll1Params>();
   }
 
-  static std::vector<::store::Item> decode(procxy::detail::Words words_) {
+  static ::store::Items decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<std::vector<::store::Item>>(reply_.root<schema::InventoryAll1Results>().getValue());
+      return get<::store::Items>(reply_.root<schema::InventoryAll1Results>().getValue());
     });
   }
 };
 
-// int store::Inventory::count(::store::Kind kind)
+// std::int32_t store::Inventory::count(::store::Kind kind)
 struct InventoryForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "store::Inventory::count", true, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, ::store::Kind kind) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::store::Kind arg0) {
     auto params_ = message_.initRoot<schema::InventoryCount2Params>();
-    put(message_, params_, &schema::InventoryCount2Params::Builder::setArg0, kind);
+    put(message_, params_, &schema::InventoryCount2Params::Builder::setArg0, arg0);
   }
 
-  static int decode(procxy::detail::Words words_) {
+  static std::int32_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<int>(reply_.root<schema::InventoryCount2Results>().getValue());
+      return get<std::int32_t>(reply_.root<schema::InventoryCount2Results>().getValue());
     });
   }
 };
@@ -133,9 +147,9 @@ struct InventoryForm2 {
 struct InventoryForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "store::Inventory::nothing", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, ::store::Empty e) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::store::Empty arg0) {
     auto params_ = message_.initRoot<schema::InventoryNothing3Params>();
-    put(message_, params_, &schema::InventoryNothing3Params::Builder::adoptArg0, e);
+    put(message_, params_, &schema::InventoryNothing3Params::Builder::adoptArg0, arg0);
   }
 
   static ::store::Empty decode(procxy::detail::Words words_) {
@@ -150,9 +164,9 @@ struct InventoryForm3 {
 struct InventoryForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "store::Inventory::flags", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned long>& ids) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned long>& arg0) {
     auto params_ = message_.initRoot<schema::InventoryFlags4Params>();
-    put(message_, params_, &schema::InventoryFlags4Params::Builder::adoptArg0, ids);
+    put(message_, params_, &schema::InventoryFlags4Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<bool> decode(procxy::detail::Words words_) {
@@ -238,9 +252,9 @@ struct ShadowingConstruct0 {
 struct ShadowingForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "Shadowing::echo", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const ::List& list) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::List& arg0) {
     auto params_ = message_.initRoot<schema::ShadowingEcho0Params>();
-    put(message_, params_, &schema::ShadowingEcho0Params::Builder::adoptArg0, list);
+    put(message_, params_, &schema::ShadowingEcho0Params::Builder::adoptArg0, arg0);
   }
 
   static ::List decode(procxy::detail::Words words_) {
@@ -291,74 +305,74 @@ procxy::detail::Construction procxy::detail::ClassTraits<::store::Inventory>::co
   return construction_;
 }
 
-void procxy::Methods<::store::Inventory>::add(const ::store::Item& item) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm0::encode(message_, item);
+void procxy::Methods<::store::Inventory>::add(const ::store::Item& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm0::encode(message_, arg0);
   return InventoryForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm0::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::store::Inventory>::add(const ::store::Item& item) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm0::encode(message_, item);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm0::kInfo, message_,
-                            &InventoryForm0::decode);
+std::future<void> procxy::AsyncMethods<::store::Inventory>::add(const ::store::Item& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm0::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm0::kInfo,
+                                      message_, &InventoryForm0::decode);
 }
 
-std::vector<::store::Item> procxy::Methods<::store::Inventory>::all() {
-  procxy::detail::OutgoingMessage message_;
+::store::Items procxy::Methods<::store::Inventory>::all() {
+  ::procxy::detail::OutgoingMessage message_;
   InventoryForm1::encode(message_);
   return InventoryForm1::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm1::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm1::kInfo, message_));
 }
 
-std::future<std::vector<::store::Item>> procxy::AsyncMethods<::store::Inventory>::all() {
-  procxy::detail::OutgoingMessage message_;
+std::future<::store::Items> procxy::AsyncMethods<::store::Inventory>::all() {
+  ::procxy::detail::OutgoingMessage message_;
   InventoryForm1::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm1::kInfo, message_,
-                            &InventoryForm1::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm1::kInfo,
+                                      message_, &InventoryForm1::decode);
 }
 
-int procxy::Methods<::store::Inventory>::count(::store::Kind kind) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm2::encode(message_, kind);
+std::int32_t procxy::Methods<::store::Inventory>::count(::store::Kind arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm2::encode(message_, arg0);
   return InventoryForm2::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm2::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm2::kInfo, message_));
 }
 
-std::future<int> procxy::AsyncMethods<::store::Inventory>::count(::store::Kind kind) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm2::encode(message_, kind);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm2::kInfo, message_,
-                            &InventoryForm2::decode);
+std::future<std::int32_t> procxy::AsyncMethods<::store::Inventory>::count(::store::Kind arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm2::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm2::kInfo,
+                                      message_, &InventoryForm2::decode);
 }
 
-::store::Empty procxy::Methods<::store::Inventory>::nothing(::store::Empty e) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm3::encode(message_, e);
+::store::Empty procxy::Methods<::store::Inventory>::nothing(::store::Empty arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm3::encode(message_, arg0);
   return InventoryForm3::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm3::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm3::kInfo, message_));
 }
 
-std::future<::store::Empty> procxy::AsyncMethods<::store::Inventory>::nothing(::store::Empty e) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm3::encode(message_, e);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm3::kInfo, message_,
-                            &InventoryForm3::decode);
+std::future<::store::Empty> procxy::AsyncMethods<::store::Inventory>::nothing(::store::Empty arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm3::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm3::kInfo,
+                                      message_, &InventoryForm3::decode);
 }
 
-std::vector<bool> procxy::Methods<::store::Inventory>::flags(const std::vector<unsigned long>& ids) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm4::encode(message_, ids);
+std::vector<bool> procxy::Methods<::store::Inventory>::flags(const std::vector<unsigned long>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm4::encode(message_, arg0);
   return InventoryForm4::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo, message_));
 }
 
-std::future<std::vector<bool>> procxy::AsyncMethods<::store::Inventory>::flags(const std::vector<unsigned long>& ids) {
-  procxy::detail::OutgoingMessage message_;
-  InventoryForm4::encode(message_, ids);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo, message_,
-                            &InventoryForm4::decode);
+std::future<std::vector<bool>> procxy::AsyncMethods<::store::Inventory>::flags(const std::vector<unsigned long>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  InventoryForm4::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), InventoryForm4::kInfo,
+                                      message_, &InventoryForm4::decode);
 }
 
 procxy::detail::Construction procxy::detail::ClassTraits<::Shadowing>::construct() {
@@ -367,16 +381,16 @@ procxy::detail::Construction procxy::detail::ClassTraits<::Shadowing>::construct
   return construction_;
 }
 
-::List procxy::Methods<::Shadowing>::echo(const ::List& list) {
-  procxy::detail::OutgoingMessage message_;
-  ShadowingForm0::encode(message_, list);
+::List procxy::Methods<::Shadowing>::echo(const ::List& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  ShadowingForm0::encode(message_, arg0);
   return ShadowingForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_));
 }
 
-std::future<::List> procxy::AsyncMethods<::Shadowing>::echo(const ::List& list) {
-  procxy::detail::OutgoingMessage message_;
-  ShadowingForm0::encode(message_, list);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo, message_,
-                            &ShadowingForm0::decode);
+std::future<::List> procxy::AsyncMethods<::Shadowing>::echo(const ::List& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  ShadowingForm0::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), ShadowingForm0::kInfo,
+                                      message_, &ShadowingForm0::decode);
 }

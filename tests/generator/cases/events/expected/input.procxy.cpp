@@ -3,23 +3,29 @@
 
 #include "input.procxy.capnp.h"
 
+// Calling a method the user marked [[deprecated]] is the proxy's job, not a
+// use to warn about; the proxy's own declaration carries the attribute.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 // Aggregates, pairs, tuples and variants, written and read field by field;
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
 void write_fields(Pair::Builder wire, const auto& value);
-void read_fields(Pair::Reader wire, std::pair<std::string, std::vector<double>>& value);
+std::pair<std::string, std::vector<double>> read_fields(Pair::Reader wire);
 void write_fields(JobsProgress::Builder wire, const ::jobs::Progress& value);
-void read_fields(JobsProgress::Reader wire, ::jobs::Progress& value);
+::jobs::Progress read_fields(JobsProgress::Reader wire);
 
 void write_fields(Pair::Builder wire, const auto& value) {
   procxy::detail::put(wire, &Pair::Builder::adoptFirst, value.first);
   procxy::detail::put(wire, &Pair::Builder::adoptSecond, value.second);
 }
 
-void read_fields(Pair::Reader wire, std::pair<std::string, std::vector<double>>& value) {
-  value.first = procxy::detail::get<std::string>(wire.getFirst());
-  value.second = procxy::detail::get<std::vector<double>>(wire.getSecond());
+std::pair<std::string, std::vector<double>> read_fields(Pair::Reader wire) {
+  return std::pair<std::string, std::vector<double>>{
+      procxy::detail::get<std::string>(wire.getFirst()),
+      procxy::detail::get<std::vector<double>>(wire.getSecond()),
+  };
 }
 
 void write_fields(JobsProgress::Builder wire, const ::jobs::Progress& value) {
@@ -27,9 +33,11 @@ void write_fields(JobsProgress::Builder wire, const ::jobs::Progress& value) {
   procxy::detail::put(wire, &JobsProgress::Builder::setField1, value.total);
 }
 
-void read_fields(JobsProgress::Reader wire, ::jobs::Progress& value) {
-  value.done = procxy::detail::get<int>(wire.getField0());
-  value.total = procxy::detail::get<int>(wire.getField1());
+::jobs::Progress read_fields(JobsProgress::Reader wire) {
+  return ::jobs::Progress{
+      procxy::detail::get<int>(wire.getField0()),
+      procxy::detail::get<int>(wire.getField1()),
+  };
 }
 
 }  // namespace procxy_schema::input
@@ -52,9 +60,9 @@ struct RunnerConstruct0 {
 struct RunnerForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "jobs::Runner::run", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int steps) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::RunnerRun0Params>();
-    put(message_, params_, &schema::RunnerRun0Params::Builder::setArg0, steps);
+    put(message_, params_, &schema::RunnerRun0Params::Builder::setArg0, arg0);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -79,9 +87,9 @@ struct RunnerEvent0 {
 struct RunnerEvent1 {
   static constexpr procxy::detail::EventInfo kInfo{1, "jobs::Runner::step"};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int index) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::RunnerStep2Event>();
-    put(message_, params_, &schema::RunnerStep2Event::Builder::setArg0, index);
+    put(message_, params_, &schema::RunnerStep2Event::Builder::setArg0, arg0);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
@@ -96,9 +104,9 @@ struct RunnerEvent1 {
 struct RunnerEvent2 {
   static constexpr procxy::detail::EventInfo kInfo{2, "jobs::Runner::warning"};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int code) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::RunnerWarning3Event>();
-    put(message_, params_, &schema::RunnerWarning3Event::Builder::setArg0, code);
+    put(message_, params_, &schema::RunnerWarning3Event::Builder::setArg0, arg0);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
@@ -113,10 +121,10 @@ struct RunnerEvent2 {
 struct RunnerEvent3 {
   static constexpr procxy::detail::EventInfo kInfo{3, "jobs::Runner::log"};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::string_view line, int level) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::string_view arg0, int arg1) {
     auto params_ = message_.initRoot<schema::RunnerLog4Event>();
-    put(message_, params_, &schema::RunnerLog4Event::Builder::adoptArg0, line);
-    put(message_, params_, &schema::RunnerLog4Event::Builder::setArg1, level);
+    put(message_, params_, &schema::RunnerLog4Event::Builder::adoptArg0, arg0);
+    put(message_, params_, &schema::RunnerLog4Event::Builder::setArg1, arg1);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const std::string_view&, const int&)> handler) {
@@ -127,14 +135,14 @@ struct RunnerEvent3 {
   }
 };
 
-// void jobs::Runner::report(const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats), an event
+// void jobs::Runner::report(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>& stats), an event
 struct RunnerEvent4 {
   static constexpr procxy::detail::EventInfo kInfo{4, "jobs::Runner::report"};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& arg1) {
     auto params_ = message_.initRoot<schema::RunnerReport5Event>();
     put(message_, params_, &schema::RunnerReport5Event::Builder::adoptArg0, arg0);
-    put(message_, params_, &schema::RunnerReport5Event::Builder::adoptArg1, stats);
+    put(message_, params_, &schema::RunnerReport5Event::Builder::adoptArg1, arg1);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>&)> handler) {
@@ -184,63 +192,63 @@ procxy::detail::Construction procxy::detail::ClassTraits<::jobs::Runner>::constr
   return construction_;
 }
 
-void procxy::Methods<::jobs::Runner>::run(int steps) {
-  procxy::detail::OutgoingMessage message_;
-  RunnerForm0::encode(message_, steps);
+void procxy::Methods<::jobs::Runner>::run(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerForm0::encode(message_, arg0);
   return RunnerForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), RunnerForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), RunnerForm0::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::jobs::Runner>::run(int steps) {
-  procxy::detail::OutgoingMessage message_;
-  RunnerForm0::encode(message_, steps);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), RunnerForm0::kInfo, message_,
-                            &RunnerForm0::decode);
+std::future<void> procxy::AsyncMethods<::jobs::Runner>::run(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerForm0::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), RunnerForm0::kInfo,
+                                      message_, &RunnerForm0::decode);
 }
 
 // In the child serving this object, sends the event to the parent once the
 // parent listens to it; elsewhere does nothing.
 void jobs::Runner::started() {
-  if (!procxy::detail::emitting(this, RunnerEvent0::kInfo)) return;
-  procxy::detail::OutgoingMessage message_;
+  if (!::procxy::detail::emitting(this, RunnerEvent0::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
   RunnerEvent0::encode(message_);
-  procxy::detail::emit(RunnerEvent0::kInfo, message_);
+  ::procxy::detail::emit(RunnerEvent0::kInfo, message_);
 }
 
 // In the child serving this object, sends the event to the parent once the
 // parent listens to it; elsewhere does nothing.
-void jobs::Runner::step(int index) {
-  if (!procxy::detail::emitting(this, RunnerEvent1::kInfo)) return;
-  procxy::detail::OutgoingMessage message_;
-  RunnerEvent1::encode(message_, index);
-  procxy::detail::emit(RunnerEvent1::kInfo, message_);
+void jobs::Runner::step(int arg0) {
+  if (!::procxy::detail::emitting(this, RunnerEvent1::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerEvent1::encode(message_, arg0);
+  ::procxy::detail::emit(RunnerEvent1::kInfo, message_);
 }
 
 // In the child serving this object, sends the event to the parent once the
 // parent listens to it; elsewhere does nothing.
-void jobs::Runner::warning(int code) {
-  if (!procxy::detail::emitting(this, RunnerEvent2::kInfo)) return;
-  procxy::detail::OutgoingMessage message_;
-  RunnerEvent2::encode(message_, code);
-  procxy::detail::emit(RunnerEvent2::kInfo, message_);
+void jobs::Runner::warning(int arg0) {
+  if (!::procxy::detail::emitting(this, RunnerEvent2::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerEvent2::encode(message_, arg0);
+  ::procxy::detail::emit(RunnerEvent2::kInfo, message_);
 }
 
 // In the child serving this object, sends the event to the parent once the
 // parent listens to it; elsewhere does nothing.
-void jobs::Runner::log(std::string_view line, int level) const {
-  if (!procxy::detail::emitting(this, RunnerEvent3::kInfo)) return;
-  procxy::detail::OutgoingMessage message_;
-  RunnerEvent3::encode(message_, line, level);
-  procxy::detail::emit(RunnerEvent3::kInfo, message_);
+void jobs::Runner::log(std::string_view arg0, int arg1) const {
+  if (!::procxy::detail::emitting(this, RunnerEvent3::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerEvent3::encode(message_, arg0, arg1);
+  ::procxy::detail::emit(RunnerEvent3::kInfo, message_);
 }
 
 // In the child serving this object, sends the event to the parent once the
 // parent listens to it; elsewhere does nothing.
-void jobs::Runner::report(const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& stats) {
-  if (!procxy::detail::emitting(this, RunnerEvent4::kInfo)) return;
-  procxy::detail::OutgoingMessage message_;
-  RunnerEvent4::encode(message_, arg0, stats);
-  procxy::detail::emit(RunnerEvent4::kInfo, message_);
+void jobs::Runner::report(const ::jobs::Progress& arg0, const std::map<std::string, std::vector<double>>& arg1) {
+  if (!::procxy::detail::emitting(this, RunnerEvent4::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerEvent4::encode(message_, arg0, arg1);
+  ::procxy::detail::emit(RunnerEvent4::kInfo, message_);
 }
 
 procxy::detail::EventListener procxy::detail::ClassTraits<::jobs::Runner>::listen(

@@ -3,39 +3,45 @@
 
 #include "types.procxy.capnp.h"
 
+// Calling a method the user marked [[deprecated]] is the proxy's job, not a
+// use to warn about; the proxy's own declaration carries the attribute.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 // Aggregates, pairs, tuples and variants, written and read field by field;
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::types {
 void write_fields(Pair::Builder wire, const auto& value);
-void read_fields(Pair::Reader wire, std::pair<std::string, ::e2e::types::Inner>& value);
+std::pair<std::string, ::e2e::types::Inner> read_fields(Pair::Reader wire);
 void write_fields(Pair2::Builder wire, const auto& value);
-void read_fields(Pair2::Reader wire, std::pair<std::string, long>& value);
+std::pair<std::string, long> read_fields(Pair2::Reader wire);
 void write_fields(Pair3::Builder wire, const auto& value);
-void read_fields(Pair3::Reader wire, std::pair<int, std::string>& value);
+std::pair<int, std::string> read_fields(Pair3::Reader wire);
 void write_fields(Pair4::Builder wire, const auto& value);
-void read_fields(Pair4::Reader wire, std::pair<std::string, double>& value);
+std::pair<std::string, double> read_fields(Pair4::Reader wire);
 void write_fields(Tuple::Builder wire, const std::tuple<int, std::string, std::vector<bool>>& value);
-void read_fields(Tuple::Reader wire, std::tuple<int, std::string, std::vector<bool>>& value);
+std::tuple<int, std::string, std::vector<bool>> read_fields(Tuple::Reader wire);
 void write_fields(Pair5::Builder wire, const auto& value);
-void read_fields(Pair5::Reader wire, std::pair<std::string, std::vector<std::pair<int, std::string>>>& value);
+std::pair<std::string, std::vector<std::pair<int, std::string>>> read_fields(Pair5::Reader wire);
 void write_fields(E2eTypesInner::Builder wire, const ::e2e::types::Inner& value);
-void read_fields(E2eTypesInner::Reader wire, ::e2e::types::Inner& value);
+::e2e::types::Inner read_fields(E2eTypesInner::Reader wire);
 void write_fields(E2eTypesRecord::Builder wire, const ::e2e::types::Record& value);
-void read_fields(E2eTypesRecord::Reader wire, ::e2e::types::Record& value);
+::e2e::types::Record read_fields(E2eTypesRecord::Reader wire);
 void write_fields(Variant::Builder wire, const std::variant<int, std::string>& value);
-void read_fields(Variant::Reader wire, std::variant<int, std::string>& value);
+std::variant<int, std::string> read_fields(Variant::Reader wire);
 void write_fields(Variant2::Builder wire, const std::variant<int, std::string, ::e2e::types::Inner>& value);
-void read_fields(Variant2::Reader wire, std::variant<int, std::string, ::e2e::types::Inner>& value);
+std::variant<int, std::string, ::e2e::types::Inner> read_fields(Variant2::Reader wire);
 
 void write_fields(Pair::Builder wire, const auto& value) {
   procxy::detail::put(wire, &Pair::Builder::adoptFirst, value.first);
   procxy::detail::put(wire, &Pair::Builder::adoptSecond, value.second);
 }
 
-void read_fields(Pair::Reader wire, std::pair<std::string, ::e2e::types::Inner>& value) {
-  value.first = procxy::detail::get<std::string>(wire.getFirst());
-  value.second = procxy::detail::get<::e2e::types::Inner>(wire.getSecond());
+std::pair<std::string, ::e2e::types::Inner> read_fields(Pair::Reader wire) {
+  return std::pair<std::string, ::e2e::types::Inner>{
+      procxy::detail::get<std::string>(wire.getFirst()),
+      procxy::detail::get<::e2e::types::Inner>(wire.getSecond()),
+  };
 }
 
 void write_fields(Pair2::Builder wire, const auto& value) {
@@ -43,9 +49,11 @@ void write_fields(Pair2::Builder wire, const auto& value) {
   procxy::detail::put(wire, &Pair2::Builder::setSecond, value.second);
 }
 
-void read_fields(Pair2::Reader wire, std::pair<std::string, long>& value) {
-  value.first = procxy::detail::get<std::string>(wire.getFirst());
-  value.second = procxy::detail::get<long>(wire.getSecond());
+std::pair<std::string, long> read_fields(Pair2::Reader wire) {
+  return std::pair<std::string, long>{
+      procxy::detail::get<std::string>(wire.getFirst()),
+      procxy::detail::get<long>(wire.getSecond()),
+  };
 }
 
 void write_fields(Pair3::Builder wire, const auto& value) {
@@ -53,9 +61,11 @@ void write_fields(Pair3::Builder wire, const auto& value) {
   procxy::detail::put(wire, &Pair3::Builder::adoptSecond, value.second);
 }
 
-void read_fields(Pair3::Reader wire, std::pair<int, std::string>& value) {
-  value.first = procxy::detail::get<int>(wire.getFirst());
-  value.second = procxy::detail::get<std::string>(wire.getSecond());
+std::pair<int, std::string> read_fields(Pair3::Reader wire) {
+  return std::pair<int, std::string>{
+      procxy::detail::get<int>(wire.getFirst()),
+      procxy::detail::get<std::string>(wire.getSecond()),
+  };
 }
 
 void write_fields(Pair4::Builder wire, const auto& value) {
@@ -63,9 +73,11 @@ void write_fields(Pair4::Builder wire, const auto& value) {
   procxy::detail::put(wire, &Pair4::Builder::setSecond, value.second);
 }
 
-void read_fields(Pair4::Reader wire, std::pair<std::string, double>& value) {
-  value.first = procxy::detail::get<std::string>(wire.getFirst());
-  value.second = procxy::detail::get<double>(wire.getSecond());
+std::pair<std::string, double> read_fields(Pair4::Reader wire) {
+  return std::pair<std::string, double>{
+      procxy::detail::get<std::string>(wire.getFirst()),
+      procxy::detail::get<double>(wire.getSecond()),
+  };
 }
 
 void write_fields(Tuple::Builder wire, const std::tuple<int, std::string, std::vector<bool>>& value) {
@@ -74,10 +86,12 @@ void write_fields(Tuple::Builder wire, const std::tuple<int, std::string, std::v
   procxy::detail::put(wire, &Tuple::Builder::adoptElement2, std::get<2>(value));
 }
 
-void read_fields(Tuple::Reader wire, std::tuple<int, std::string, std::vector<bool>>& value) {
-  std::get<0>(value) = procxy::detail::get<int>(wire.getElement0());
-  std::get<1>(value) = procxy::detail::get<std::string>(wire.getElement1());
-  std::get<2>(value) = procxy::detail::get<std::vector<bool>>(wire.getElement2());
+std::tuple<int, std::string, std::vector<bool>> read_fields(Tuple::Reader wire) {
+  return std::tuple<int, std::string, std::vector<bool>>{
+      procxy::detail::get<int>(wire.getElement0()),
+      procxy::detail::get<std::string>(wire.getElement1()),
+      procxy::detail::get<std::vector<bool>>(wire.getElement2()),
+  };
 }
 
 void write_fields(Pair5::Builder wire, const auto& value) {
@@ -85,9 +99,11 @@ void write_fields(Pair5::Builder wire, const auto& value) {
   procxy::detail::put(wire, &Pair5::Builder::adoptSecond, value.second);
 }
 
-void read_fields(Pair5::Reader wire, std::pair<std::string, std::vector<std::pair<int, std::string>>>& value) {
-  value.first = procxy::detail::get<std::string>(wire.getFirst());
-  value.second = procxy::detail::get<std::vector<std::pair<int, std::string>>>(wire.getSecond());
+std::pair<std::string, std::vector<std::pair<int, std::string>>> read_fields(Pair5::Reader wire) {
+  return std::pair<std::string, std::vector<std::pair<int, std::string>>>{
+      procxy::detail::get<std::string>(wire.getFirst()),
+      procxy::detail::get<std::vector<std::pair<int, std::string>>>(wire.getSecond()),
+  };
 }
 
 void write_fields(E2eTypesInner::Builder wire, const ::e2e::types::Inner& value) {
@@ -95,9 +111,11 @@ void write_fields(E2eTypesInner::Builder wire, const ::e2e::types::Inner& value)
   procxy::detail::put(wire, &E2eTypesInner::Builder::adoptField1, value.weight);
 }
 
-void read_fields(E2eTypesInner::Reader wire, ::e2e::types::Inner& value) {
-  value.label = procxy::detail::get<std::string>(wire.getField0());
-  value.weight = procxy::detail::get<std::optional<int>>(wire.getField1());
+::e2e::types::Inner read_fields(E2eTypesInner::Reader wire) {
+  return ::e2e::types::Inner{
+      procxy::detail::get<std::string>(wire.getField0()),
+      procxy::detail::get<std::optional<int>>(wire.getField1()),
+  };
 }
 
 void write_fields(E2eTypesRecord::Builder wire, const ::e2e::types::Record& value) {
@@ -108,12 +126,14 @@ void write_fields(E2eTypesRecord::Builder wire, const ::e2e::types::Record& valu
   procxy::detail::put(wire, &E2eTypesRecord::Builder::adoptField4, value.either);
 }
 
-void read_fields(E2eTypesRecord::Reader wire, ::e2e::types::Record& value) {
-  value.inner = procxy::detail::get<::e2e::types::Inner>(wire.getField0());
-  value.many = procxy::detail::get<std::vector<::e2e::types::Inner>>(wire.getField1());
-  value.by_name = procxy::detail::get<std::map<std::string, ::e2e::types::Inner>>(wire.getField2());
-  value.triple = procxy::detail::get<std::array<short, 3>>(wire.getField3());
-  value.either = procxy::detail::get<std::variant<int, std::string>>(wire.getField4());
+::e2e::types::Record read_fields(E2eTypesRecord::Reader wire) {
+  return ::e2e::types::Record{
+      procxy::detail::get<::e2e::types::Inner>(wire.getField0()),
+      procxy::detail::get<std::vector<::e2e::types::Inner>>(wire.getField1()),
+      procxy::detail::get<std::map<std::string, ::e2e::types::Inner>>(wire.getField2()),
+      procxy::detail::get<std::array<short, 3>>(wire.getField3()),
+      procxy::detail::get<std::variant<int, std::string>>(wire.getField4()),
+  };
 }
 
 void write_fields(Variant::Builder wire, const std::variant<int, std::string>& value) {
@@ -128,14 +148,12 @@ void write_fields(Variant::Builder wire, const std::variant<int, std::string>& v
   throw std::bad_variant_access();  // valueless by exception
 }
 
-void read_fields(Variant::Reader wire, std::variant<int, std::string>& value) {
+std::variant<int, std::string> read_fields(Variant::Reader wire) {
   switch (wire.which()) {
     case Variant::ALT0:
-      value.emplace<0>(procxy::detail::get<int>(wire.getAlt0()));
-      return;
+      return std::variant<int, std::string>(std::in_place_index<0>, procxy::detail::get<int>(wire.getAlt0()));
     case Variant::ALT1:
-      value.emplace<1>(procxy::detail::get<std::string>(wire.getAlt1()));
-      return;
+      return std::variant<int, std::string>(std::in_place_index<1>, procxy::detail::get<std::string>(wire.getAlt1()));
   }
   throw procxy::ProtocolError("procxy: unknown alternative of std::variant<int, std::string>; both sides must be built from the same header");
 }
@@ -155,17 +173,14 @@ void write_fields(Variant2::Builder wire, const std::variant<int, std::string, :
   throw std::bad_variant_access();  // valueless by exception
 }
 
-void read_fields(Variant2::Reader wire, std::variant<int, std::string, ::e2e::types::Inner>& value) {
+std::variant<int, std::string, ::e2e::types::Inner> read_fields(Variant2::Reader wire) {
   switch (wire.which()) {
     case Variant2::ALT0:
-      value.emplace<0>(procxy::detail::get<int>(wire.getAlt0()));
-      return;
+      return std::variant<int, std::string, ::e2e::types::Inner>(std::in_place_index<0>, procxy::detail::get<int>(wire.getAlt0()));
     case Variant2::ALT1:
-      value.emplace<1>(procxy::detail::get<std::string>(wire.getAlt1()));
-      return;
+      return std::variant<int, std::string, ::e2e::types::Inner>(std::in_place_index<1>, procxy::detail::get<std::string>(wire.getAlt1()));
     case Variant2::ALT2:
-      value.emplace<2>(procxy::detail::get<::e2e::types::Inner>(wire.getAlt2()));
-      return;
+      return std::variant<int, std::string, ::e2e::types::Inner>(std::in_place_index<2>, procxy::detail::get<::e2e::types::Inner>(wire.getAlt2()));
   }
   throw procxy::ProtocolError("procxy: unknown alternative of std::variant<int, std::string, ::e2e::types::Inner>; both sides must be built from the same header");
 }
@@ -189,9 +204,9 @@ struct TypesConstruct0 {
 struct TypesForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "e2e::types::Types::boolean", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, bool value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, bool arg0) {
     auto params_ = message_.initRoot<schema::TypesBoolean0Params>();
-    put(message_, params_, &schema::TypesBoolean0Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesBoolean0Params::Builder::setArg0, arg0);
   }
 
   static bool decode(procxy::detail::Words words_) {
@@ -206,9 +221,9 @@ struct TypesForm0 {
 struct TypesForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "e2e::types::Types::character", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, char arg0) {
     auto params_ = message_.initRoot<schema::TypesCharacter1Params>();
-    put(message_, params_, &schema::TypesCharacter1Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesCharacter1Params::Builder::setArg0, arg0);
   }
 
   static char decode(procxy::detail::Words words_) {
@@ -223,9 +238,9 @@ struct TypesForm1 {
 struct TypesForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "e2e::types::Types::signed_char", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, signed char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, signed char arg0) {
     auto params_ = message_.initRoot<schema::TypesSignedChar2Params>();
-    put(message_, params_, &schema::TypesSignedChar2Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesSignedChar2Params::Builder::setArg0, arg0);
   }
 
   static signed char decode(procxy::detail::Words words_) {
@@ -240,9 +255,9 @@ struct TypesForm2 {
 struct TypesForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "e2e::types::Types::unsigned_char", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned char arg0) {
     auto params_ = message_.initRoot<schema::TypesUnsignedChar3Params>();
-    put(message_, params_, &schema::TypesUnsignedChar3Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedChar3Params::Builder::setArg0, arg0);
   }
 
   static unsigned char decode(procxy::detail::Words words_) {
@@ -253,138 +268,138 @@ struct TypesForm3 {
   }
 };
 
-// signed char e2e::types::Types::i8(signed char value)
+// std::int8_t e2e::types::Types::i8(std::int8_t value)
 struct TypesForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "e2e::types::Types::i8", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, signed char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::int8_t arg0) {
     auto params_ = message_.initRoot<schema::TypesI84Params>();
-    put(message_, params_, &schema::TypesI84Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI84Params::Builder::setArg0, arg0);
   }
 
-  static signed char decode(procxy::detail::Words words_) {
+  static std::int8_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<signed char>(reply_.root<schema::TypesI84Results>().getValue());
+      return get<std::int8_t>(reply_.root<schema::TypesI84Results>().getValue());
     });
   }
 };
 
-// unsigned char e2e::types::Types::u8(unsigned char value)
+// std::uint8_t e2e::types::Types::u8(std::uint8_t value)
 struct TypesForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "e2e::types::Types::u8", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned char value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::uint8_t arg0) {
     auto params_ = message_.initRoot<schema::TypesU85Params>();
-    put(message_, params_, &schema::TypesU85Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU85Params::Builder::setArg0, arg0);
   }
 
-  static unsigned char decode(procxy::detail::Words words_) {
+  static std::uint8_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned char>(reply_.root<schema::TypesU85Results>().getValue());
+      return get<std::uint8_t>(reply_.root<schema::TypesU85Results>().getValue());
     });
   }
 };
 
-// short e2e::types::Types::i16(short value)
+// std::int16_t e2e::types::Types::i16(std::int16_t value)
 struct TypesForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "e2e::types::Types::i16", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::int16_t arg0) {
     auto params_ = message_.initRoot<schema::TypesI166Params>();
-    put(message_, params_, &schema::TypesI166Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI166Params::Builder::setArg0, arg0);
   }
 
-  static short decode(procxy::detail::Words words_) {
+  static std::int16_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<short>(reply_.root<schema::TypesI166Results>().getValue());
+      return get<std::int16_t>(reply_.root<schema::TypesI166Results>().getValue());
     });
   }
 };
 
-// unsigned short e2e::types::Types::u16(unsigned short value)
+// std::uint16_t e2e::types::Types::u16(std::uint16_t value)
 struct TypesForm7 {
   static constexpr procxy::detail::MethodInfo kInfo{7, "e2e::types::Types::u16", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::uint16_t arg0) {
     auto params_ = message_.initRoot<schema::TypesU167Params>();
-    put(message_, params_, &schema::TypesU167Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU167Params::Builder::setArg0, arg0);
   }
 
-  static unsigned short decode(procxy::detail::Words words_) {
+  static std::uint16_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned short>(reply_.root<schema::TypesU167Results>().getValue());
+      return get<std::uint16_t>(reply_.root<schema::TypesU167Results>().getValue());
     });
   }
 };
 
-// int e2e::types::Types::i32(int value)
+// std::int32_t e2e::types::Types::i32(std::int32_t value)
 struct TypesForm8 {
   static constexpr procxy::detail::MethodInfo kInfo{8, "e2e::types::Types::i32", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::int32_t arg0) {
     auto params_ = message_.initRoot<schema::TypesI328Params>();
-    put(message_, params_, &schema::TypesI328Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI328Params::Builder::setArg0, arg0);
   }
 
-  static int decode(procxy::detail::Words words_) {
+  static std::int32_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<int>(reply_.root<schema::TypesI328Results>().getValue());
+      return get<std::int32_t>(reply_.root<schema::TypesI328Results>().getValue());
     });
   }
 };
 
-// unsigned int e2e::types::Types::u32(unsigned int value)
+// std::uint32_t e2e::types::Types::u32(std::uint32_t value)
 struct TypesForm9 {
   static constexpr procxy::detail::MethodInfo kInfo{9, "e2e::types::Types::u32", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned int value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::uint32_t arg0) {
     auto params_ = message_.initRoot<schema::TypesU329Params>();
-    put(message_, params_, &schema::TypesU329Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU329Params::Builder::setArg0, arg0);
   }
 
-  static unsigned int decode(procxy::detail::Words words_) {
+  static std::uint32_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned int>(reply_.root<schema::TypesU329Results>().getValue());
+      return get<std::uint32_t>(reply_.root<schema::TypesU329Results>().getValue());
     });
   }
 };
 
-// long e2e::types::Types::i64(long value)
+// std::int64_t e2e::types::Types::i64(std::int64_t value)
 struct TypesForm10 {
   static constexpr procxy::detail::MethodInfo kInfo{10, "e2e::types::Types::i64", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::int64_t arg0) {
     auto params_ = message_.initRoot<schema::TypesI6410Params>();
-    put(message_, params_, &schema::TypesI6410Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesI6410Params::Builder::setArg0, arg0);
   }
 
-  static long decode(procxy::detail::Words words_) {
+  static std::int64_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<long>(reply_.root<schema::TypesI6410Results>().getValue());
+      return get<std::int64_t>(reply_.root<schema::TypesI6410Results>().getValue());
     });
   }
 };
 
-// unsigned long e2e::types::Types::u64(unsigned long value)
+// std::uint64_t e2e::types::Types::u64(std::uint64_t value)
 struct TypesForm11 {
   static constexpr procxy::detail::MethodInfo kInfo{11, "e2e::types::Types::u64", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::uint64_t arg0) {
     auto params_ = message_.initRoot<schema::TypesU6411Params>();
-    put(message_, params_, &schema::TypesU6411Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesU6411Params::Builder::setArg0, arg0);
   }
 
-  static unsigned long decode(procxy::detail::Words words_) {
+  static std::uint64_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned long>(reply_.root<schema::TypesU6411Results>().getValue());
+      return get<std::uint64_t>(reply_.root<schema::TypesU6411Results>().getValue());
     });
   }
 };
@@ -393,9 +408,9 @@ struct TypesForm11 {
 struct TypesForm12 {
   static constexpr procxy::detail::MethodInfo kInfo{12, "e2e::types::Types::short_int", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, short arg0) {
     auto params_ = message_.initRoot<schema::TypesShortInt12Params>();
-    put(message_, params_, &schema::TypesShortInt12Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesShortInt12Params::Builder::setArg0, arg0);
   }
 
   static short decode(procxy::detail::Words words_) {
@@ -410,9 +425,9 @@ struct TypesForm12 {
 struct TypesForm13 {
   static constexpr procxy::detail::MethodInfo kInfo{13, "e2e::types::Types::unsigned_short", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned short value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned short arg0) {
     auto params_ = message_.initRoot<schema::TypesUnsignedShort13Params>();
-    put(message_, params_, &schema::TypesUnsignedShort13Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedShort13Params::Builder::setArg0, arg0);
   }
 
   static unsigned short decode(procxy::detail::Words words_) {
@@ -427,9 +442,9 @@ struct TypesForm13 {
 struct TypesForm14 {
   static constexpr procxy::detail::MethodInfo kInfo{14, "e2e::types::Types::long_int", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, long arg0) {
     auto params_ = message_.initRoot<schema::TypesLongInt14Params>();
-    put(message_, params_, &schema::TypesLongInt14Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesLongInt14Params::Builder::setArg0, arg0);
   }
 
   static long decode(procxy::detail::Words words_) {
@@ -444,9 +459,9 @@ struct TypesForm14 {
 struct TypesForm15 {
   static constexpr procxy::detail::MethodInfo kInfo{15, "e2e::types::Types::unsigned_long", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long arg0) {
     auto params_ = message_.initRoot<schema::TypesUnsignedLong15Params>();
-    put(message_, params_, &schema::TypesUnsignedLong15Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedLong15Params::Builder::setArg0, arg0);
   }
 
   static unsigned long decode(procxy::detail::Words words_) {
@@ -461,9 +476,9 @@ struct TypesForm15 {
 struct TypesForm16 {
   static constexpr procxy::detail::MethodInfo kInfo{16, "e2e::types::Types::long_long", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, long long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, long long arg0) {
     auto params_ = message_.initRoot<schema::TypesLongLong16Params>();
-    put(message_, params_, &schema::TypesLongLong16Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesLongLong16Params::Builder::setArg0, arg0);
   }
 
   static long long decode(procxy::detail::Words words_) {
@@ -478,9 +493,9 @@ struct TypesForm16 {
 struct TypesForm17 {
   static constexpr procxy::detail::MethodInfo kInfo{17, "e2e::types::Types::unsigned_long_long", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long long value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long long arg0) {
     auto params_ = message_.initRoot<schema::TypesUnsignedLongLong17Params>();
-    put(message_, params_, &schema::TypesUnsignedLongLong17Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesUnsignedLongLong17Params::Builder::setArg0, arg0);
   }
 
   static unsigned long long decode(procxy::detail::Words words_) {
@@ -495,9 +510,9 @@ struct TypesForm17 {
 struct TypesForm18 {
   static constexpr procxy::detail::MethodInfo kInfo{18, "e2e::types::Types::f32", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, float value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, float arg0) {
     auto params_ = message_.initRoot<schema::TypesF3218Params>();
-    put(message_, params_, &schema::TypesF3218Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesF3218Params::Builder::setArg0, arg0);
   }
 
   static float decode(procxy::detail::Words words_) {
@@ -512,9 +527,9 @@ struct TypesForm18 {
 struct TypesForm19 {
   static constexpr procxy::detail::MethodInfo kInfo{19, "e2e::types::Types::f64", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, double value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double arg0) {
     auto params_ = message_.initRoot<schema::TypesF6419Params>();
-    put(message_, params_, &schema::TypesF6419Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesF6419Params::Builder::setArg0, arg0);
   }
 
   static double decode(procxy::detail::Words words_) {
@@ -529,9 +544,9 @@ struct TypesForm19 {
 struct TypesForm20 {
   static constexpr procxy::detail::MethodInfo kInfo{20, "e2e::types::Types::shade", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Shade value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Shade arg0) {
     auto params_ = message_.initRoot<schema::TypesShade20Params>();
-    put(message_, params_, &schema::TypesShade20Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesShade20Params::Builder::setArg0, arg0);
   }
 
   static ::e2e::types::Shade decode(procxy::detail::Words words_) {
@@ -546,9 +561,9 @@ struct TypesForm20 {
 struct TypesForm21 {
   static constexpr procxy::detail::MethodInfo kInfo{21, "e2e::types::Types::legacy", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Legacy value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Legacy arg0) {
     auto params_ = message_.initRoot<schema::TypesLegacy21Params>();
-    put(message_, params_, &schema::TypesLegacy21Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesLegacy21Params::Builder::setArg0, arg0);
   }
 
   static ::e2e::types::Legacy decode(procxy::detail::Words words_) {
@@ -563,9 +578,9 @@ struct TypesForm21 {
 struct TypesForm22 {
   static constexpr procxy::detail::MethodInfo kInfo{22, "e2e::types::Types::text", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& arg0) {
     auto params_ = message_.initRoot<schema::TypesText22Params>();
-    put(message_, params_, &schema::TypesText22Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesText22Params::Builder::adoptArg0, arg0);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -580,9 +595,9 @@ struct TypesForm22 {
 struct TypesForm23 {
   static constexpr procxy::detail::MethodInfo kInfo{23, "e2e::types::Types::view", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::string_view value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::string_view arg0) {
     auto params_ = message_.initRoot<schema::TypesView23Params>();
-    put(message_, params_, &schema::TypesView23Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesView23Params::Builder::adoptArg0, arg0);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -597,9 +612,9 @@ struct TypesForm23 {
 struct TypesForm24 {
   static constexpr procxy::detail::MethodInfo kInfo{24, "e2e::types::Types::path", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::filesystem::path& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::filesystem::path& arg0) {
     auto params_ = message_.initRoot<schema::TypesPath24Params>();
-    put(message_, params_, &schema::TypesPath24Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesPath24Params::Builder::adoptArg0, arg0);
   }
 
   static std::filesystem::path decode(procxy::detail::Words words_) {
@@ -614,9 +629,9 @@ struct TypesForm24 {
 struct TypesForm25 {
   static constexpr procxy::detail::MethodInfo kInfo{25, "e2e::types::Types::ints", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<int>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<int>& arg0) {
     auto params_ = message_.initRoot<schema::TypesInts25Params>();
-    put(message_, params_, &schema::TypesInts25Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesInts25Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<int> decode(procxy::detail::Words words_) {
@@ -631,9 +646,9 @@ struct TypesForm25 {
 struct TypesForm26 {
   static constexpr procxy::detail::MethodInfo kInfo{26, "e2e::types::Types::strings", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::vector<std::string> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::vector<std::string> arg0) {
     auto params_ = message_.initRoot<schema::TypesStrings26Params>();
-    put(message_, params_, &schema::TypesStrings26Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesStrings26Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<std::string> decode(procxy::detail::Words words_) {
@@ -648,9 +663,9 @@ struct TypesForm26 {
 struct TypesForm27 {
   static constexpr procxy::detail::MethodInfo kInfo{27, "e2e::types::Types::bools", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<bool>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<bool>& arg0) {
     auto params_ = message_.initRoot<schema::TypesBools27Params>();
-    put(message_, params_, &schema::TypesBools27Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesBools27Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<bool> decode(procxy::detail::Words words_) {
@@ -665,9 +680,9 @@ struct TypesForm27 {
 struct TypesForm28 {
   static constexpr procxy::detail::MethodInfo kInfo{28, "e2e::types::Types::matrix", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::vector<double>>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::vector<double>>& arg0) {
     auto params_ = message_.initRoot<schema::TypesMatrix28Params>();
-    put(message_, params_, &schema::TypesMatrix28Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesMatrix28Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<std::vector<double>> decode(procxy::detail::Words words_) {
@@ -682,9 +697,9 @@ struct TypesForm28 {
 struct TypesForm29 {
   static constexpr procxy::detail::MethodInfo kInfo{29, "e2e::types::Types::array", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::array<double, 4>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::array<double, 4>& arg0) {
     auto params_ = message_.initRoot<schema::TypesArray29Params>();
-    put(message_, params_, &schema::TypesArray29Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesArray29Params::Builder::adoptArg0, arg0);
   }
 
   static std::array<double, 4> decode(procxy::detail::Words words_) {
@@ -699,9 +714,9 @@ struct TypesForm29 {
 struct TypesForm30 {
   static constexpr procxy::detail::MethodInfo kInfo{30, "e2e::types::Types::ordered_map", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::map<std::string, long>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::map<std::string, long>& arg0) {
     auto params_ = message_.initRoot<schema::TypesOrderedMap30Params>();
-    put(message_, params_, &schema::TypesOrderedMap30Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOrderedMap30Params::Builder::adoptArg0, arg0);
   }
 
   static std::map<std::string, long> decode(procxy::detail::Words words_) {
@@ -716,9 +731,9 @@ struct TypesForm30 {
 struct TypesForm31 {
   static constexpr procxy::detail::MethodInfo kInfo{31, "e2e::types::Types::hash_map", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::unordered_map<int, std::string>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::unordered_map<int, std::string>& arg0) {
     auto params_ = message_.initRoot<schema::TypesHashMap31Params>();
-    put(message_, params_, &schema::TypesHashMap31Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesHashMap31Params::Builder::adoptArg0, arg0);
   }
 
   static std::unordered_map<int, std::string> decode(procxy::detail::Words words_) {
@@ -733,9 +748,9 @@ struct TypesForm31 {
 struct TypesForm32 {
   static constexpr procxy::detail::MethodInfo kInfo{32, "e2e::types::Types::ordered_set", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::set<std::string>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::set<std::string>& arg0) {
     auto params_ = message_.initRoot<schema::TypesOrderedSet32Params>();
-    put(message_, params_, &schema::TypesOrderedSet32Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOrderedSet32Params::Builder::adoptArg0, arg0);
   }
 
   static std::set<std::string> decode(procxy::detail::Words words_) {
@@ -750,9 +765,9 @@ struct TypesForm32 {
 struct TypesForm33 {
   static constexpr procxy::detail::MethodInfo kInfo{33, "e2e::types::Types::hash_set", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::unordered_set<long>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::unordered_set<long>& arg0) {
     auto params_ = message_.initRoot<schema::TypesHashSet33Params>();
-    put(message_, params_, &schema::TypesHashSet33Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesHashSet33Params::Builder::adoptArg0, arg0);
   }
 
   static std::unordered_set<long> decode(procxy::detail::Words words_) {
@@ -767,9 +782,9 @@ struct TypesForm33 {
 struct TypesForm34 {
   static constexpr procxy::detail::MethodInfo kInfo{34, "e2e::types::Types::maybe", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::optional<std::string>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::optional<std::string>& arg0) {
     auto params_ = message_.initRoot<schema::TypesMaybe34Params>();
-    put(message_, params_, &schema::TypesMaybe34Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesMaybe34Params::Builder::adoptArg0, arg0);
   }
 
   static std::optional<std::string> decode(procxy::detail::Words words_) {
@@ -784,9 +799,9 @@ struct TypesForm34 {
 struct TypesForm35 {
   static constexpr procxy::detail::MethodInfo kInfo{35, "e2e::types::Types::maybe_inner", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::optional<::e2e::types::Inner>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::optional<::e2e::types::Inner>& arg0) {
     auto params_ = message_.initRoot<schema::TypesMaybeInner35Params>();
-    put(message_, params_, &schema::TypesMaybeInner35Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesMaybeInner35Params::Builder::adoptArg0, arg0);
   }
 
   static std::optional<::e2e::types::Inner> decode(procxy::detail::Words words_) {
@@ -801,9 +816,9 @@ struct TypesForm35 {
 struct TypesForm36 {
   static constexpr procxy::detail::MethodInfo kInfo{36, "e2e::types::Types::variant", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::variant<int, std::string, ::e2e::types::Inner>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::variant<int, std::string, ::e2e::types::Inner>& arg0) {
     auto params_ = message_.initRoot<schema::TypesVariant36Params>();
-    put(message_, params_, &schema::TypesVariant36Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesVariant36Params::Builder::adoptArg0, arg0);
   }
 
   static std::variant<int, std::string, ::e2e::types::Inner> decode(procxy::detail::Words words_) {
@@ -818,9 +833,9 @@ struct TypesForm36 {
 struct TypesForm37 {
   static constexpr procxy::detail::MethodInfo kInfo{37, "e2e::types::Types::pair", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::pair<std::string, double>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::pair<std::string, double>& arg0) {
     auto params_ = message_.initRoot<schema::TypesPair37Params>();
-    put(message_, params_, &schema::TypesPair37Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesPair37Params::Builder::adoptArg0, arg0);
   }
 
   static std::pair<std::string, double> decode(procxy::detail::Words words_) {
@@ -835,9 +850,9 @@ struct TypesForm37 {
 struct TypesForm38 {
   static constexpr procxy::detail::MethodInfo kInfo{38, "e2e::types::Types::tuple", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::tuple<int, std::string, std::vector<bool>>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::tuple<int, std::string, std::vector<bool>>& arg0) {
     auto params_ = message_.initRoot<schema::TypesTuple38Params>();
-    put(message_, params_, &schema::TypesTuple38Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesTuple38Params::Builder::adoptArg0, arg0);
   }
 
   static std::tuple<int, std::string, std::vector<bool>> decode(procxy::detail::Words words_) {
@@ -852,9 +867,9 @@ struct TypesForm38 {
 struct TypesForm39 {
   static constexpr procxy::detail::MethodInfo kInfo{39, "e2e::types::Types::bytes", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::byte>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::byte>& arg0) {
     auto params_ = message_.initRoot<schema::TypesBytes39Params>();
-    put(message_, params_, &schema::TypesBytes39Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesBytes39Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<std::byte> decode(procxy::detail::Words words_) {
@@ -869,9 +884,9 @@ struct TypesForm39 {
 struct TypesForm40 {
   static constexpr procxy::detail::MethodInfo kInfo{40, "e2e::types::Types::octets", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned char>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned char>& arg0) {
     auto params_ = message_.initRoot<schema::TypesOctets40Params>();
-    put(message_, params_, &schema::TypesOctets40Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOctets40Params::Builder::adoptArg0, arg0);
   }
 
   static std::vector<unsigned char> decode(procxy::detail::Words words_) {
@@ -882,30 +897,30 @@ struct TypesForm40 {
   }
 };
 
-// unsigned long e2e::types::Types::octet_count(const std::vector<unsigned char>& value)
+// std::uint64_t e2e::types::Types::octet_count(const std::vector<unsigned char>& value)
 struct TypesForm41 {
   static constexpr procxy::detail::MethodInfo kInfo{41, "e2e::types::Types::octet_count", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned char>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<unsigned char>& arg0) {
     auto params_ = message_.initRoot<schema::TypesOctetCount41Params>();
-    put(message_, params_, &schema::TypesOctetCount41Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesOctetCount41Params::Builder::adoptArg0, arg0);
   }
 
-  static unsigned long decode(procxy::detail::Words words_) {
+  static std::uint64_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned long>(reply_.root<schema::TypesOctetCount41Results>().getValue());
+      return get<std::uint64_t>(reply_.root<schema::TypesOctetCount41Results>().getValue());
     });
   }
 };
 
-// std::vector<unsigned char> e2e::types::Types::make_octets(unsigned long count)
+// std::vector<unsigned char> e2e::types::Types::make_octets(std::uint64_t count)
 struct TypesForm42 {
   static constexpr procxy::detail::MethodInfo kInfo{42, "e2e::types::Types::make_octets", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long count) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::uint64_t arg0) {
     auto params_ = message_.initRoot<schema::TypesMakeOctets42Params>();
-    put(message_, params_, &schema::TypesMakeOctets42Params::Builder::setArg0, count);
+    put(message_, params_, &schema::TypesMakeOctets42Params::Builder::setArg0, arg0);
   }
 
   static std::vector<unsigned char> decode(procxy::detail::Words words_) {
@@ -916,14 +931,14 @@ struct TypesForm42 {
   }
 };
 
-// std::vector<std::vector<unsigned char>> e2e::types::Types::make_chunks(unsigned int count, unsigned int size)
+// std::vector<std::vector<unsigned char>> e2e::types::Types::make_chunks(std::uint32_t count, std::uint32_t size)
 struct TypesForm43 {
   static constexpr procxy::detail::MethodInfo kInfo{43, "e2e::types::Types::make_chunks", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned int count, unsigned int size) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::uint32_t arg0, std::uint32_t arg1) {
     auto params_ = message_.initRoot<schema::TypesMakeChunks43Params>();
-    put(message_, params_, &schema::TypesMakeChunks43Params::Builder::setArg0, count);
-    put(message_, params_, &schema::TypesMakeChunks43Params::Builder::setArg1, size);
+    put(message_, params_, &schema::TypesMakeChunks43Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::TypesMakeChunks43Params::Builder::setArg1, arg1);
   }
 
   static std::vector<std::vector<unsigned char>> decode(procxy::detail::Words words_) {
@@ -934,53 +949,53 @@ struct TypesForm43 {
   }
 };
 
-// unsigned long e2e::types::Types::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks)
+// std::uint64_t e2e::types::Types::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks)
 struct TypesForm44 {
   static constexpr procxy::detail::MethodInfo kInfo{44, "e2e::types::Types::chunk_bytes", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::vector<unsigned char>>& chunks) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<std::vector<unsigned char>>& arg0) {
     auto params_ = message_.initRoot<schema::TypesChunkBytes44Params>();
-    put(message_, params_, &schema::TypesChunkBytes44Params::Builder::adoptArg0, chunks);
+    put(message_, params_, &schema::TypesChunkBytes44Params::Builder::adoptArg0, arg0);
   }
 
-  static unsigned long decode(procxy::detail::Words words_) {
+  static std::uint64_t decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned long>(reply_.root<schema::TypesChunkBytes44Results>().getValue());
+      return get<std::uint64_t>(reply_.root<schema::TypesChunkBytes44Results>().getValue());
     });
   }
 };
 
-// std::chrono::duration<long, std::ratio<1, 1000>> e2e::types::Types::millis(std::chrono::duration<long, std::ratio<1, 1000>> value)
+// ::e2e::types::Milliseconds e2e::types::Types::millis(::e2e::types::Milliseconds value)
 struct TypesForm45 {
   static constexpr procxy::detail::MethodInfo kInfo{45, "e2e::types::Types::millis", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<long, std::ratio<1, 1000>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::e2e::types::Milliseconds arg0) {
     auto params_ = message_.initRoot<schema::TypesMillis45Params>();
-    put(message_, params_, &schema::TypesMillis45Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesMillis45Params::Builder::setArg0, arg0);
   }
 
-  static std::chrono::duration<long, std::ratio<1, 1000>> decode(procxy::detail::Words words_) {
+  static ::e2e::types::Milliseconds decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<std::chrono::duration<long, std::ratio<1, 1000>>>(reply_.root<schema::TypesMillis45Results>().getValue());
+      return get<::e2e::types::Milliseconds>(reply_.root<schema::TypesMillis45Results>().getValue());
     });
   }
 };
 
-// std::chrono::duration<long, std::ratio<1, 1000000000>> e2e::types::Types::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value)
+// std::chrono::nanoseconds e2e::types::Types::nanos(std::chrono::nanoseconds value)
 struct TypesForm46 {
   static constexpr procxy::detail::MethodInfo kInfo{46, "e2e::types::Types::nanos", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::nanoseconds arg0) {
     auto params_ = message_.initRoot<schema::TypesNanos46Params>();
-    put(message_, params_, &schema::TypesNanos46Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesNanos46Params::Builder::setArg0, arg0);
   }
 
-  static std::chrono::duration<long, std::ratio<1, 1000000000>> decode(procxy::detail::Words words_) {
+  static std::chrono::nanoseconds decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<std::chrono::duration<long, std::ratio<1, 1000000000>>>(reply_.root<schema::TypesNanos46Results>().getValue());
+      return get<std::chrono::nanoseconds>(reply_.root<schema::TypesNanos46Results>().getValue());
     });
   }
 };
@@ -989,9 +1004,9 @@ struct TypesForm46 {
 struct TypesForm47 {
   static constexpr procxy::detail::MethodInfo kInfo{47, "e2e::types::Types::seconds", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<double, std::ratio<1, 1>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::duration<double, std::ratio<1, 1>> arg0) {
     auto params_ = message_.initRoot<schema::TypesSeconds47Params>();
-    put(message_, params_, &schema::TypesSeconds47Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesSeconds47Params::Builder::setArg0, arg0);
   }
 
   static std::chrono::duration<double, std::ratio<1, 1>> decode(procxy::detail::Words words_) {
@@ -1002,19 +1017,19 @@ struct TypesForm47 {
   }
 };
 
-// std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> e2e::types::Types::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value)
+// std::chrono::system_clock::time_point e2e::types::Types::when(std::chrono::system_clock::time_point value)
 struct TypesForm48 {
   static constexpr procxy::detail::MethodInfo kInfo{48, "e2e::types::Types::when", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, std::chrono::system_clock::time_point arg0) {
     auto params_ = message_.initRoot<schema::TypesWhen48Params>();
-    put(message_, params_, &schema::TypesWhen48Params::Builder::setArg0, value);
+    put(message_, params_, &schema::TypesWhen48Params::Builder::setArg0, arg0);
   }
 
-  static std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> decode(procxy::detail::Words words_) {
+  static std::chrono::system_clock::time_point decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>>(reply_.root<schema::TypesWhen48Results>().getValue());
+      return get<std::chrono::system_clock::time_point>(reply_.root<schema::TypesWhen48Results>().getValue());
     });
   }
 };
@@ -1023,9 +1038,9 @@ struct TypesForm48 {
 struct TypesForm49 {
   static constexpr procxy::detail::MethodInfo kInfo{49, "e2e::types::Types::record", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const ::e2e::types::Record& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::e2e::types::Record& arg0) {
     auto params_ = message_.initRoot<schema::TypesRecord49Params>();
-    put(message_, params_, &schema::TypesRecord49Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesRecord49Params::Builder::adoptArg0, arg0);
   }
 
   static ::e2e::types::Record decode(procxy::detail::Words words_) {
@@ -1036,19 +1051,19 @@ struct TypesForm49 {
   }
 };
 
-// std::map<std::string, std::vector<std::pair<int, std::string>>> e2e::types::Types::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value)
+// ::e2e::types::Deep e2e::types::Types::deep(const ::e2e::types::Deep& value)
 struct TypesForm50 {
   static constexpr procxy::detail::MethodInfo kInfo{50, "e2e::types::Types::deep", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const ::e2e::types::Deep& arg0) {
     auto params_ = message_.initRoot<schema::TypesDeep50Params>();
-    put(message_, params_, &schema::TypesDeep50Params::Builder::adoptArg0, value);
+    put(message_, params_, &schema::TypesDeep50Params::Builder::adoptArg0, arg0);
   }
 
-  static std::map<std::string, std::vector<std::pair<int, std::string>>> decode(procxy::detail::Words words_) {
+  static ::e2e::types::Deep decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<std::map<std::string, std::vector<std::pair<int, std::string>>>>(reply_.root<schema::TypesDeep50Results>().getValue());
+      return get<::e2e::types::Deep>(reply_.root<schema::TypesDeep50Results>().getValue());
     });
   }
 };
@@ -1510,730 +1525,730 @@ procxy::detail::Construction procxy::detail::ClassTraits<::e2e::types::Types>::c
   return construction_;
 }
 
-bool procxy::Methods<::e2e::types::Types>::boolean(bool value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm0::encode(message_, value);
+bool procxy::Methods<::e2e::types::Types>::boolean(bool arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm0::encode(message_, arg0);
   return TypesForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_));
 }
 
-std::future<bool> procxy::AsyncMethods<::e2e::types::Types>::boolean(bool value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm0::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo, message_,
-                            &TypesForm0::decode);
+std::future<bool> procxy::AsyncMethods<::e2e::types::Types>::boolean(bool arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm0::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm0::kInfo,
+                                      message_, &TypesForm0::decode);
 }
 
-char procxy::Methods<::e2e::types::Types>::character(char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm1::encode(message_, value);
+char procxy::Methods<::e2e::types::Types>::character(char arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm1::encode(message_, arg0);
   return TypesForm1::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_));
 }
 
-std::future<char> procxy::AsyncMethods<::e2e::types::Types>::character(char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm1::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo, message_,
-                            &TypesForm1::decode);
+std::future<char> procxy::AsyncMethods<::e2e::types::Types>::character(char arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm1::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm1::kInfo,
+                                      message_, &TypesForm1::decode);
 }
 
-signed char procxy::Methods<::e2e::types::Types>::signed_char(signed char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm2::encode(message_, value);
+signed char procxy::Methods<::e2e::types::Types>::signed_char(signed char arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm2::encode(message_, arg0);
   return TypesForm2::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_));
 }
 
-std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::signed_char(signed char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm2::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo, message_,
-                            &TypesForm2::decode);
+std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::signed_char(signed char arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm2::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm2::kInfo,
+                                      message_, &TypesForm2::decode);
 }
 
-unsigned char procxy::Methods<::e2e::types::Types>::unsigned_char(unsigned char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm3::encode(message_, value);
+unsigned char procxy::Methods<::e2e::types::Types>::unsigned_char(unsigned char arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm3::encode(message_, arg0);
   return TypesForm3::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_));
 }
 
-std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::unsigned_char(unsigned char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm3::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo, message_,
-                            &TypesForm3::decode);
+std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::unsigned_char(unsigned char arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm3::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm3::kInfo,
+                                      message_, &TypesForm3::decode);
 }
 
-signed char procxy::Methods<::e2e::types::Types>::i8(signed char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm4::encode(message_, value);
+std::int8_t procxy::Methods<::e2e::types::Types>::i8(std::int8_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm4::encode(message_, arg0);
   return TypesForm4::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_));
 }
 
-std::future<signed char> procxy::AsyncMethods<::e2e::types::Types>::i8(signed char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm4::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo, message_,
-                            &TypesForm4::decode);
+std::future<std::int8_t> procxy::AsyncMethods<::e2e::types::Types>::i8(std::int8_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm4::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm4::kInfo,
+                                      message_, &TypesForm4::decode);
 }
 
-unsigned char procxy::Methods<::e2e::types::Types>::u8(unsigned char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm5::encode(message_, value);
+std::uint8_t procxy::Methods<::e2e::types::Types>::u8(std::uint8_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm5::encode(message_, arg0);
   return TypesForm5::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_));
 }
 
-std::future<unsigned char> procxy::AsyncMethods<::e2e::types::Types>::u8(unsigned char value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm5::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo, message_,
-                            &TypesForm5::decode);
+std::future<std::uint8_t> procxy::AsyncMethods<::e2e::types::Types>::u8(std::uint8_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm5::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm5::kInfo,
+                                      message_, &TypesForm5::decode);
 }
 
-short procxy::Methods<::e2e::types::Types>::i16(short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm6::encode(message_, value);
+std::int16_t procxy::Methods<::e2e::types::Types>::i16(std::int16_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm6::encode(message_, arg0);
   return TypesForm6::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_));
 }
 
-std::future<short> procxy::AsyncMethods<::e2e::types::Types>::i16(short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm6::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo, message_,
-                            &TypesForm6::decode);
+std::future<std::int16_t> procxy::AsyncMethods<::e2e::types::Types>::i16(std::int16_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm6::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm6::kInfo,
+                                      message_, &TypesForm6::decode);
 }
 
-unsigned short procxy::Methods<::e2e::types::Types>::u16(unsigned short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm7::encode(message_, value);
+std::uint16_t procxy::Methods<::e2e::types::Types>::u16(std::uint16_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm7::encode(message_, arg0);
   return TypesForm7::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_));
 }
 
-std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::u16(unsigned short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm7::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo, message_,
-                            &TypesForm7::decode);
+std::future<std::uint16_t> procxy::AsyncMethods<::e2e::types::Types>::u16(std::uint16_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm7::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm7::kInfo,
+                                      message_, &TypesForm7::decode);
 }
 
-int procxy::Methods<::e2e::types::Types>::i32(int value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm8::encode(message_, value);
+std::int32_t procxy::Methods<::e2e::types::Types>::i32(std::int32_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm8::encode(message_, arg0);
   return TypesForm8::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_));
 }
 
-std::future<int> procxy::AsyncMethods<::e2e::types::Types>::i32(int value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm8::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo, message_,
-                            &TypesForm8::decode);
+std::future<std::int32_t> procxy::AsyncMethods<::e2e::types::Types>::i32(std::int32_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm8::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm8::kInfo,
+                                      message_, &TypesForm8::decode);
 }
 
-unsigned int procxy::Methods<::e2e::types::Types>::u32(unsigned int value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm9::encode(message_, value);
+std::uint32_t procxy::Methods<::e2e::types::Types>::u32(std::uint32_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm9::encode(message_, arg0);
   return TypesForm9::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_));
 }
 
-std::future<unsigned int> procxy::AsyncMethods<::e2e::types::Types>::u32(unsigned int value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm9::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo, message_,
-                            &TypesForm9::decode);
+std::future<std::uint32_t> procxy::AsyncMethods<::e2e::types::Types>::u32(std::uint32_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm9::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm9::kInfo,
+                                      message_, &TypesForm9::decode);
 }
 
-long procxy::Methods<::e2e::types::Types>::i64(long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm10::encode(message_, value);
+std::int64_t procxy::Methods<::e2e::types::Types>::i64(std::int64_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm10::encode(message_, arg0);
   return TypesForm10::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_));
 }
 
-std::future<long> procxy::AsyncMethods<::e2e::types::Types>::i64(long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm10::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo, message_,
-                            &TypesForm10::decode);
+std::future<std::int64_t> procxy::AsyncMethods<::e2e::types::Types>::i64(std::int64_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm10::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm10::kInfo,
+                                      message_, &TypesForm10::decode);
 }
 
-unsigned long procxy::Methods<::e2e::types::Types>::u64(unsigned long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm11::encode(message_, value);
+std::uint64_t procxy::Methods<::e2e::types::Types>::u64(std::uint64_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm11::encode(message_, arg0);
   return TypesForm11::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::u64(unsigned long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm11::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo, message_,
-                            &TypesForm11::decode);
+std::future<std::uint64_t> procxy::AsyncMethods<::e2e::types::Types>::u64(std::uint64_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm11::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm11::kInfo,
+                                      message_, &TypesForm11::decode);
 }
 
-short procxy::Methods<::e2e::types::Types>::short_int(short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm12::encode(message_, value);
+short procxy::Methods<::e2e::types::Types>::short_int(short arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm12::encode(message_, arg0);
   return TypesForm12::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_));
 }
 
-std::future<short> procxy::AsyncMethods<::e2e::types::Types>::short_int(short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm12::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo, message_,
-                            &TypesForm12::decode);
+std::future<short> procxy::AsyncMethods<::e2e::types::Types>::short_int(short arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm12::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm12::kInfo,
+                                      message_, &TypesForm12::decode);
 }
 
-unsigned short procxy::Methods<::e2e::types::Types>::unsigned_short(unsigned short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm13::encode(message_, value);
+unsigned short procxy::Methods<::e2e::types::Types>::unsigned_short(unsigned short arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm13::encode(message_, arg0);
   return TypesForm13::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_));
 }
 
-std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::unsigned_short(unsigned short value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm13::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo, message_,
-                            &TypesForm13::decode);
+std::future<unsigned short> procxy::AsyncMethods<::e2e::types::Types>::unsigned_short(unsigned short arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm13::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm13::kInfo,
+                                      message_, &TypesForm13::decode);
 }
 
-long procxy::Methods<::e2e::types::Types>::long_int(long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm14::encode(message_, value);
+long procxy::Methods<::e2e::types::Types>::long_int(long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm14::encode(message_, arg0);
   return TypesForm14::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_));
 }
 
-std::future<long> procxy::AsyncMethods<::e2e::types::Types>::long_int(long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm14::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo, message_,
-                            &TypesForm14::decode);
+std::future<long> procxy::AsyncMethods<::e2e::types::Types>::long_int(long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm14::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm14::kInfo,
+                                      message_, &TypesForm14::decode);
 }
 
-unsigned long procxy::Methods<::e2e::types::Types>::unsigned_long(unsigned long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm15::encode(message_, value);
+unsigned long procxy::Methods<::e2e::types::Types>::unsigned_long(unsigned long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm15::encode(message_, arg0);
   return TypesForm15::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long(unsigned long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm15::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo, message_,
-                            &TypesForm15::decode);
+std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long(unsigned long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm15::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm15::kInfo,
+                                      message_, &TypesForm15::decode);
 }
 
-long long procxy::Methods<::e2e::types::Types>::long_long(long long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm16::encode(message_, value);
+long long procxy::Methods<::e2e::types::Types>::long_long(long long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm16::encode(message_, arg0);
   return TypesForm16::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_));
 }
 
-std::future<long long> procxy::AsyncMethods<::e2e::types::Types>::long_long(long long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm16::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo, message_,
-                            &TypesForm16::decode);
+std::future<long long> procxy::AsyncMethods<::e2e::types::Types>::long_long(long long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm16::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm16::kInfo,
+                                      message_, &TypesForm16::decode);
 }
 
-unsigned long long procxy::Methods<::e2e::types::Types>::unsigned_long_long(unsigned long long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm17::encode(message_, value);
+unsigned long long procxy::Methods<::e2e::types::Types>::unsigned_long_long(unsigned long long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm17::encode(message_, arg0);
   return TypesForm17::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_));
 }
 
-std::future<unsigned long long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long_long(unsigned long long value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm17::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo, message_,
-                            &TypesForm17::decode);
+std::future<unsigned long long> procxy::AsyncMethods<::e2e::types::Types>::unsigned_long_long(unsigned long long arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm17::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm17::kInfo,
+                                      message_, &TypesForm17::decode);
 }
 
-float procxy::Methods<::e2e::types::Types>::f32(float value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm18::encode(message_, value);
+float procxy::Methods<::e2e::types::Types>::f32(float arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm18::encode(message_, arg0);
   return TypesForm18::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_));
 }
 
-std::future<float> procxy::AsyncMethods<::e2e::types::Types>::f32(float value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm18::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo, message_,
-                            &TypesForm18::decode);
+std::future<float> procxy::AsyncMethods<::e2e::types::Types>::f32(float arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm18::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm18::kInfo,
+                                      message_, &TypesForm18::decode);
 }
 
-double procxy::Methods<::e2e::types::Types>::f64(double value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm19::encode(message_, value);
+double procxy::Methods<::e2e::types::Types>::f64(double arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm19::encode(message_, arg0);
   return TypesForm19::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_));
 }
 
-std::future<double> procxy::AsyncMethods<::e2e::types::Types>::f64(double value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm19::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo, message_,
-                            &TypesForm19::decode);
+std::future<double> procxy::AsyncMethods<::e2e::types::Types>::f64(double arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm19::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm19::kInfo,
+                                      message_, &TypesForm19::decode);
 }
 
-::e2e::types::Shade procxy::Methods<::e2e::types::Types>::shade(::e2e::types::Shade value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm20::encode(message_, value);
+::e2e::types::Shade procxy::Methods<::e2e::types::Types>::shade(::e2e::types::Shade arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm20::encode(message_, arg0);
   return TypesForm20::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_));
 }
 
-std::future<::e2e::types::Shade> procxy::AsyncMethods<::e2e::types::Types>::shade(::e2e::types::Shade value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm20::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo, message_,
-                            &TypesForm20::decode);
+std::future<::e2e::types::Shade> procxy::AsyncMethods<::e2e::types::Types>::shade(::e2e::types::Shade arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm20::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm20::kInfo,
+                                      message_, &TypesForm20::decode);
 }
 
-::e2e::types::Legacy procxy::Methods<::e2e::types::Types>::legacy(::e2e::types::Legacy value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm21::encode(message_, value);
+::e2e::types::Legacy procxy::Methods<::e2e::types::Types>::legacy(::e2e::types::Legacy arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm21::encode(message_, arg0);
   return TypesForm21::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_));
 }
 
-std::future<::e2e::types::Legacy> procxy::AsyncMethods<::e2e::types::Types>::legacy(::e2e::types::Legacy value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm21::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo, message_,
-                            &TypesForm21::decode);
+std::future<::e2e::types::Legacy> procxy::AsyncMethods<::e2e::types::Types>::legacy(::e2e::types::Legacy arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm21::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm21::kInfo,
+                                      message_, &TypesForm21::decode);
 }
 
-std::string procxy::Methods<::e2e::types::Types>::text(const std::string& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm22::encode(message_, value);
+std::string procxy::Methods<::e2e::types::Types>::text(const std::string& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm22::encode(message_, arg0);
   return TypesForm22::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_));
 }
 
-std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::text(const std::string& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm22::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo, message_,
-                            &TypesForm22::decode);
+std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::text(const std::string& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm22::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm22::kInfo,
+                                      message_, &TypesForm22::decode);
 }
 
-std::string procxy::Methods<::e2e::types::Types>::view(std::string_view value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm23::encode(message_, value);
+std::string procxy::Methods<::e2e::types::Types>::view(std::string_view arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm23::encode(message_, arg0);
   return TypesForm23::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_));
 }
 
-std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::view(std::string_view value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm23::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo, message_,
-                            &TypesForm23::decode);
+std::future<std::string> procxy::AsyncMethods<::e2e::types::Types>::view(std::string_view arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm23::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm23::kInfo,
+                                      message_, &TypesForm23::decode);
 }
 
-std::filesystem::path procxy::Methods<::e2e::types::Types>::path(const std::filesystem::path& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm24::encode(message_, value);
+std::filesystem::path procxy::Methods<::e2e::types::Types>::path(const std::filesystem::path& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm24::encode(message_, arg0);
   return TypesForm24::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_));
 }
 
-std::future<std::filesystem::path> procxy::AsyncMethods<::e2e::types::Types>::path(const std::filesystem::path& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm24::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo, message_,
-                            &TypesForm24::decode);
+std::future<std::filesystem::path> procxy::AsyncMethods<::e2e::types::Types>::path(const std::filesystem::path& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm24::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm24::kInfo,
+                                      message_, &TypesForm24::decode);
 }
 
-std::vector<int> procxy::Methods<::e2e::types::Types>::ints(const std::vector<int>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm25::encode(message_, value);
+std::vector<int> procxy::Methods<::e2e::types::Types>::ints(const std::vector<int>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm25::encode(message_, arg0);
   return TypesForm25::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_));
 }
 
-std::future<std::vector<int>> procxy::AsyncMethods<::e2e::types::Types>::ints(const std::vector<int>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm25::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo, message_,
-                            &TypesForm25::decode);
+std::future<std::vector<int>> procxy::AsyncMethods<::e2e::types::Types>::ints(const std::vector<int>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm25::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm25::kInfo,
+                                      message_, &TypesForm25::decode);
 }
 
-std::vector<std::string> procxy::Methods<::e2e::types::Types>::strings(std::vector<std::string> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm26::encode(message_, value);
+std::vector<std::string> procxy::Methods<::e2e::types::Types>::strings(std::vector<std::string> arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm26::encode(message_, arg0);
   return TypesForm26::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_));
 }
 
-std::future<std::vector<std::string>> procxy::AsyncMethods<::e2e::types::Types>::strings(std::vector<std::string> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm26::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo, message_,
-                            &TypesForm26::decode);
+std::future<std::vector<std::string>> procxy::AsyncMethods<::e2e::types::Types>::strings(std::vector<std::string> arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm26::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm26::kInfo,
+                                      message_, &TypesForm26::decode);
 }
 
-std::vector<bool> procxy::Methods<::e2e::types::Types>::bools(const std::vector<bool>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm27::encode(message_, value);
+std::vector<bool> procxy::Methods<::e2e::types::Types>::bools(const std::vector<bool>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm27::encode(message_, arg0);
   return TypesForm27::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_));
 }
 
-std::future<std::vector<bool>> procxy::AsyncMethods<::e2e::types::Types>::bools(const std::vector<bool>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm27::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo, message_,
-                            &TypesForm27::decode);
+std::future<std::vector<bool>> procxy::AsyncMethods<::e2e::types::Types>::bools(const std::vector<bool>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm27::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm27::kInfo,
+                                      message_, &TypesForm27::decode);
 }
 
-std::vector<std::vector<double>> procxy::Methods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm28::encode(message_, value);
+std::vector<std::vector<double>> procxy::Methods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm28::encode(message_, arg0);
   return TypesForm28::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_));
 }
 
-std::future<std::vector<std::vector<double>>> procxy::AsyncMethods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm28::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo, message_,
-                            &TypesForm28::decode);
+std::future<std::vector<std::vector<double>>> procxy::AsyncMethods<::e2e::types::Types>::matrix(const std::vector<std::vector<double>>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm28::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm28::kInfo,
+                                      message_, &TypesForm28::decode);
 }
 
-std::array<double, 4> procxy::Methods<::e2e::types::Types>::array(const std::array<double, 4>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm29::encode(message_, value);
+std::array<double, 4> procxy::Methods<::e2e::types::Types>::array(const std::array<double, 4>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm29::encode(message_, arg0);
   return TypesForm29::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_));
 }
 
-std::future<std::array<double, 4>> procxy::AsyncMethods<::e2e::types::Types>::array(const std::array<double, 4>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm29::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo, message_,
-                            &TypesForm29::decode);
+std::future<std::array<double, 4>> procxy::AsyncMethods<::e2e::types::Types>::array(const std::array<double, 4>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm29::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm29::kInfo,
+                                      message_, &TypesForm29::decode);
 }
 
-std::map<std::string, long> procxy::Methods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm30::encode(message_, value);
+std::map<std::string, long> procxy::Methods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm30::encode(message_, arg0);
   return TypesForm30::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_));
 }
 
-std::future<std::map<std::string, long>> procxy::AsyncMethods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm30::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo, message_,
-                            &TypesForm30::decode);
+std::future<std::map<std::string, long>> procxy::AsyncMethods<::e2e::types::Types>::ordered_map(const std::map<std::string, long>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm30::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm30::kInfo,
+                                      message_, &TypesForm30::decode);
 }
 
-std::unordered_map<int, std::string> procxy::Methods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm31::encode(message_, value);
+std::unordered_map<int, std::string> procxy::Methods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm31::encode(message_, arg0);
   return TypesForm31::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_));
 }
 
-std::future<std::unordered_map<int, std::string>> procxy::AsyncMethods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm31::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo, message_,
-                            &TypesForm31::decode);
+std::future<std::unordered_map<int, std::string>> procxy::AsyncMethods<::e2e::types::Types>::hash_map(const std::unordered_map<int, std::string>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm31::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm31::kInfo,
+                                      message_, &TypesForm31::decode);
 }
 
-std::set<std::string> procxy::Methods<::e2e::types::Types>::ordered_set(const std::set<std::string>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm32::encode(message_, value);
+std::set<std::string> procxy::Methods<::e2e::types::Types>::ordered_set(const std::set<std::string>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm32::encode(message_, arg0);
   return TypesForm32::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_));
 }
 
-std::future<std::set<std::string>> procxy::AsyncMethods<::e2e::types::Types>::ordered_set(const std::set<std::string>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm32::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo, message_,
-                            &TypesForm32::decode);
+std::future<std::set<std::string>> procxy::AsyncMethods<::e2e::types::Types>::ordered_set(const std::set<std::string>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm32::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm32::kInfo,
+                                      message_, &TypesForm32::decode);
 }
 
-std::unordered_set<long> procxy::Methods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm33::encode(message_, value);
+std::unordered_set<long> procxy::Methods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm33::encode(message_, arg0);
   return TypesForm33::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_));
 }
 
-std::future<std::unordered_set<long>> procxy::AsyncMethods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm33::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo, message_,
-                            &TypesForm33::decode);
+std::future<std::unordered_set<long>> procxy::AsyncMethods<::e2e::types::Types>::hash_set(const std::unordered_set<long>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm33::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm33::kInfo,
+                                      message_, &TypesForm33::decode);
 }
 
-std::optional<std::string> procxy::Methods<::e2e::types::Types>::maybe(const std::optional<std::string>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm34::encode(message_, value);
+std::optional<std::string> procxy::Methods<::e2e::types::Types>::maybe(const std::optional<std::string>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm34::encode(message_, arg0);
   return TypesForm34::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_));
 }
 
-std::future<std::optional<std::string>> procxy::AsyncMethods<::e2e::types::Types>::maybe(const std::optional<std::string>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm34::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo, message_,
-                            &TypesForm34::decode);
+std::future<std::optional<std::string>> procxy::AsyncMethods<::e2e::types::Types>::maybe(const std::optional<std::string>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm34::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm34::kInfo,
+                                      message_, &TypesForm34::decode);
 }
 
-std::optional<::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm35::encode(message_, value);
+std::optional<::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm35::encode(message_, arg0);
   return TypesForm35::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_));
 }
 
-std::future<std::optional<::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm35::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo, message_,
-                            &TypesForm35::decode);
+std::future<std::optional<::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::maybe_inner(const std::optional<::e2e::types::Inner>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm35::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm35::kInfo,
+                                      message_, &TypesForm35::decode);
 }
 
-std::variant<int, std::string, ::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm36::encode(message_, value);
+std::variant<int, std::string, ::e2e::types::Inner> procxy::Methods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm36::encode(message_, arg0);
   return TypesForm36::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_));
 }
 
-std::future<std::variant<int, std::string, ::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm36::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo, message_,
-                            &TypesForm36::decode);
+std::future<std::variant<int, std::string, ::e2e::types::Inner>> procxy::AsyncMethods<::e2e::types::Types>::variant(const std::variant<int, std::string, ::e2e::types::Inner>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm36::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm36::kInfo,
+                                      message_, &TypesForm36::decode);
 }
 
-std::pair<std::string, double> procxy::Methods<::e2e::types::Types>::pair(const std::pair<std::string, double>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm37::encode(message_, value);
+std::pair<std::string, double> procxy::Methods<::e2e::types::Types>::pair(const std::pair<std::string, double>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm37::encode(message_, arg0);
   return TypesForm37::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_));
 }
 
-std::future<std::pair<std::string, double>> procxy::AsyncMethods<::e2e::types::Types>::pair(const std::pair<std::string, double>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm37::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo, message_,
-                            &TypesForm37::decode);
+std::future<std::pair<std::string, double>> procxy::AsyncMethods<::e2e::types::Types>::pair(const std::pair<std::string, double>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm37::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm37::kInfo,
+                                      message_, &TypesForm37::decode);
 }
 
-std::tuple<int, std::string, std::vector<bool>> procxy::Methods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm38::encode(message_, value);
+std::tuple<int, std::string, std::vector<bool>> procxy::Methods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm38::encode(message_, arg0);
   return TypesForm38::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_));
 }
 
-std::future<std::tuple<int, std::string, std::vector<bool>>> procxy::AsyncMethods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm38::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo, message_,
-                            &TypesForm38::decode);
+std::future<std::tuple<int, std::string, std::vector<bool>>> procxy::AsyncMethods<::e2e::types::Types>::tuple(const std::tuple<int, std::string, std::vector<bool>>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm38::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm38::kInfo,
+                                      message_, &TypesForm38::decode);
 }
 
-std::vector<std::byte> procxy::Methods<::e2e::types::Types>::bytes(const std::vector<std::byte>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm39::encode(message_, value);
+std::vector<std::byte> procxy::Methods<::e2e::types::Types>::bytes(const std::vector<std::byte>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm39::encode(message_, arg0);
   return TypesForm39::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_));
 }
 
-std::future<std::vector<std::byte>> procxy::AsyncMethods<::e2e::types::Types>::bytes(const std::vector<std::byte>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm39::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo, message_,
-                            &TypesForm39::decode);
+std::future<std::vector<std::byte>> procxy::AsyncMethods<::e2e::types::Types>::bytes(const std::vector<std::byte>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm39::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm39::kInfo,
+                                      message_, &TypesForm39::decode);
 }
 
-std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::octets(const std::vector<unsigned char>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm40::encode(message_, value);
+std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::octets(const std::vector<unsigned char>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm40::encode(message_, arg0);
   return TypesForm40::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_));
 }
 
-std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::octets(const std::vector<unsigned char>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm40::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo, message_,
-                            &TypesForm40::decode);
+std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::octets(const std::vector<unsigned char>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm40::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm40::kInfo,
+                                      message_, &TypesForm40::decode);
 }
 
-unsigned long procxy::Methods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm41::encode(message_, value);
+std::uint64_t procxy::Methods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm41::encode(message_, arg0);
   return TypesForm41::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm41::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo, message_,
-                            &TypesForm41::decode);
+std::future<std::uint64_t> procxy::AsyncMethods<::e2e::types::Types>::octet_count(const std::vector<unsigned char>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm41::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm41::kInfo,
+                                      message_, &TypesForm41::decode);
 }
 
-std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::make_octets(unsigned long count) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm42::encode(message_, count);
+std::vector<unsigned char> procxy::Methods<::e2e::types::Types>::make_octets(std::uint64_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm42::encode(message_, arg0);
   return TypesForm42::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_));
 }
 
-std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::make_octets(unsigned long count) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm42::encode(message_, count);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo, message_,
-                            &TypesForm42::decode);
+std::future<std::vector<unsigned char>> procxy::AsyncMethods<::e2e::types::Types>::make_octets(std::uint64_t arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm42::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm42::kInfo,
+                                      message_, &TypesForm42::decode);
 }
 
-std::vector<std::vector<unsigned char>> procxy::Methods<::e2e::types::Types>::make_chunks(unsigned int count, unsigned int size) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm43::encode(message_, count, size);
+std::vector<std::vector<unsigned char>> procxy::Methods<::e2e::types::Types>::make_chunks(std::uint32_t arg0, std::uint32_t arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm43::encode(message_, arg0, arg1);
   return TypesForm43::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_));
 }
 
-std::future<std::vector<std::vector<unsigned char>>> procxy::AsyncMethods<::e2e::types::Types>::make_chunks(unsigned int count, unsigned int size) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm43::encode(message_, count, size);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo, message_,
-                            &TypesForm43::decode);
+std::future<std::vector<std::vector<unsigned char>>> procxy::AsyncMethods<::e2e::types::Types>::make_chunks(std::uint32_t arg0, std::uint32_t arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm43::encode(message_, arg0, arg1);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm43::kInfo,
+                                      message_, &TypesForm43::decode);
 }
 
-unsigned long procxy::Methods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm44::encode(message_, chunks);
+std::uint64_t procxy::Methods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm44::encode(message_, arg0);
   return TypesForm44::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& chunks) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm44::encode(message_, chunks);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo, message_,
-                            &TypesForm44::decode);
+std::future<std::uint64_t> procxy::AsyncMethods<::e2e::types::Types>::chunk_bytes(const std::vector<std::vector<unsigned char>>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm44::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm44::kInfo,
+                                      message_, &TypesForm44::decode);
 }
 
-std::chrono::duration<long, std::ratio<1, 1000>> procxy::Methods<::e2e::types::Types>::millis(std::chrono::duration<long, std::ratio<1, 1000>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm45::encode(message_, value);
+::e2e::types::Milliseconds procxy::Methods<::e2e::types::Types>::millis(::e2e::types::Milliseconds arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm45::encode(message_, arg0);
   return TypesForm45::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_));
 }
 
-std::future<std::chrono::duration<long, std::ratio<1, 1000>>> procxy::AsyncMethods<::e2e::types::Types>::millis(std::chrono::duration<long, std::ratio<1, 1000>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm45::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo, message_,
-                            &TypesForm45::decode);
+std::future<::e2e::types::Milliseconds> procxy::AsyncMethods<::e2e::types::Types>::millis(::e2e::types::Milliseconds arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm45::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm45::kInfo,
+                                      message_, &TypesForm45::decode);
 }
 
-std::chrono::duration<long, std::ratio<1, 1000000000>> procxy::Methods<::e2e::types::Types>::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm46::encode(message_, value);
+std::chrono::nanoseconds procxy::Methods<::e2e::types::Types>::nanos(std::chrono::nanoseconds arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm46::encode(message_, arg0);
   return TypesForm46::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_));
 }
 
-std::future<std::chrono::duration<long, std::ratio<1, 1000000000>>> procxy::AsyncMethods<::e2e::types::Types>::nanos(std::chrono::duration<long, std::ratio<1, 1000000000>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm46::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo, message_,
-                            &TypesForm46::decode);
+std::future<std::chrono::nanoseconds> procxy::AsyncMethods<::e2e::types::Types>::nanos(std::chrono::nanoseconds arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm46::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm46::kInfo,
+                                      message_, &TypesForm46::decode);
 }
 
-std::chrono::duration<double, std::ratio<1, 1>> procxy::Methods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm47::encode(message_, value);
+std::chrono::duration<double, std::ratio<1, 1>> procxy::Methods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm47::encode(message_, arg0);
   return TypesForm47::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_));
 }
 
-std::future<std::chrono::duration<double, std::ratio<1, 1>>> procxy::AsyncMethods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm47::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo, message_,
-                            &TypesForm47::decode);
+std::future<std::chrono::duration<double, std::ratio<1, 1>>> procxy::AsyncMethods<::e2e::types::Types>::seconds(std::chrono::duration<double, std::ratio<1, 1>> arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm47::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm47::kInfo,
+                                      message_, &TypesForm47::decode);
 }
 
-std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> procxy::Methods<::e2e::types::Types>::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm48::encode(message_, value);
+std::chrono::system_clock::time_point procxy::Methods<::e2e::types::Types>::when(std::chrono::system_clock::time_point arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm48::encode(message_, arg0);
   return TypesForm48::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_));
 }
 
-std::future<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>> procxy::AsyncMethods<::e2e::types::Types>::when(std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>> value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm48::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo, message_,
-                            &TypesForm48::decode);
+std::future<std::chrono::system_clock::time_point> procxy::AsyncMethods<::e2e::types::Types>::when(std::chrono::system_clock::time_point arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm48::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm48::kInfo,
+                                      message_, &TypesForm48::decode);
 }
 
-::e2e::types::Record procxy::Methods<::e2e::types::Types>::record(const ::e2e::types::Record& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm49::encode(message_, value);
+::e2e::types::Record procxy::Methods<::e2e::types::Types>::record(const ::e2e::types::Record& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm49::encode(message_, arg0);
   return TypesForm49::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_));
 }
 
-std::future<::e2e::types::Record> procxy::AsyncMethods<::e2e::types::Types>::record(const ::e2e::types::Record& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm49::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo, message_,
-                            &TypesForm49::decode);
+std::future<::e2e::types::Record> procxy::AsyncMethods<::e2e::types::Types>::record(const ::e2e::types::Record& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm49::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm49::kInfo,
+                                      message_, &TypesForm49::decode);
 }
 
-std::map<std::string, std::vector<std::pair<int, std::string>>> procxy::Methods<::e2e::types::Types>::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm50::encode(message_, value);
+::e2e::types::Deep procxy::Methods<::e2e::types::Types>::deep(const ::e2e::types::Deep& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm50::encode(message_, arg0);
   return TypesForm50::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_));
 }
 
-std::future<std::map<std::string, std::vector<std::pair<int, std::string>>>> procxy::AsyncMethods<::e2e::types::Types>::deep(const std::map<std::string, std::vector<std::pair<int, std::string>>>& value) {
-  procxy::detail::OutgoingMessage message_;
-  TypesForm50::encode(message_, value);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo, message_,
-                            &TypesForm50::decode);
+std::future<::e2e::types::Deep> procxy::AsyncMethods<::e2e::types::Types>::deep(const ::e2e::types::Deep& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  TypesForm50::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm50::kInfo,
+                                      message_, &TypesForm50::decode);
 }
 
 void procxy::Methods<::e2e::types::Types>::nothing() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   TypesForm51::encode(message_);
   return TypesForm51::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::e2e::types::Types>::nothing() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   TypesForm51::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo, message_,
-                            &TypesForm51::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TypesForm51::kInfo,
+                                      message_, &TypesForm51::decode);
 }

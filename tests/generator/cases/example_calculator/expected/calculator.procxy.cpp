@@ -3,21 +3,27 @@
 
 #include "calculator.procxy.capnp.h"
 
+// Calling a method the user marked [[deprecated]] is the proxy's job, not a
+// use to warn about; the proxy's own declaration carries the attribute.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 // Aggregates, pairs, tuples and variants, written and read field by field;
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::calculator {
 void write_fields(DemoPoint::Builder wire, const ::demo::Point& value);
-void read_fields(DemoPoint::Reader wire, ::demo::Point& value);
+::demo::Point read_fields(DemoPoint::Reader wire);
 
 void write_fields(DemoPoint::Builder wire, const ::demo::Point& value) {
   procxy::detail::put(wire, &DemoPoint::Builder::setField0, value.x);
   procxy::detail::put(wire, &DemoPoint::Builder::setField1, value.y);
 }
 
-void read_fields(DemoPoint::Reader wire, ::demo::Point& value) {
-  value.x = procxy::detail::get<double>(wire.getField0());
-  value.y = procxy::detail::get<double>(wire.getField1());
+::demo::Point read_fields(DemoPoint::Reader wire) {
+  return ::demo::Point{
+      procxy::detail::get<double>(wire.getField0()),
+      procxy::detail::get<double>(wire.getField1()),
+  };
 }
 
 }  // namespace procxy_schema::calculator
@@ -40,9 +46,9 @@ struct CalculatorConstruct0 {
 struct CalculatorConstruct1 {
   static constexpr std::uint16_t kOrdinal = 1;
 
-  static void encode(capnp::MessageBuilder& message_, int base) {
+  static void encode(capnp::MessageBuilder& message_, int arg0) {
     auto params_ = message_.initRoot<schema::CalculatorNew0Params>();
-    put(message_, params_, &schema::CalculatorNew0Params::Builder::setArg0, base);
+    put(message_, params_, &schema::CalculatorNew0Params::Builder::setArg0, arg0);
   }
 };
 
@@ -50,10 +56,10 @@ struct CalculatorConstruct1 {
 struct CalculatorForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "demo::Calculator::add", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int a, int b) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0, int arg1) {
     auto params_ = message_.initRoot<schema::CalculatorAdd0Params>();
-    put(message_, params_, &schema::CalculatorAdd0Params::Builder::setArg0, a);
-    put(message_, params_, &schema::CalculatorAdd0Params::Builder::setArg1, b);
+    put(message_, params_, &schema::CalculatorAdd0Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CalculatorAdd0Params::Builder::setArg1, arg1);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -84,9 +90,9 @@ struct CalculatorForm1 {
 struct CalculatorForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "demo::Calculator::slow_square", true, 500};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int x) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::CalculatorSlowSquare2Params>();
-    put(message_, params_, &schema::CalculatorSlowSquare2Params::Builder::setArg0, x);
+    put(message_, params_, &schema::CalculatorSlowSquare2Params::Builder::setArg0, arg0);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -101,9 +107,9 @@ struct CalculatorForm2 {
 struct CalculatorForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "demo::Calculator::centroid", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<::demo::Point>& points) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::vector<::demo::Point>& arg0) {
     auto params_ = message_.initRoot<schema::CalculatorCentroid3Params>();
-    put(message_, params_, &schema::CalculatorCentroid3Params::Builder::adoptArg0, points);
+    put(message_, params_, &schema::CalculatorCentroid3Params::Builder::adoptArg0, arg0);
   }
 
   static ::demo::Point decode(procxy::detail::Words words_) {
@@ -118,10 +124,10 @@ struct CalculatorForm3 {
 struct CalculatorForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "demo::Calculator::divide", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, double a, double b) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double arg0, double arg1) {
     auto params_ = message_.initRoot<schema::CalculatorDivide4Params>();
-    put(message_, params_, &schema::CalculatorDivide4Params::Builder::setArg0, a);
-    put(message_, params_, &schema::CalculatorDivide4Params::Builder::setArg1, b);
+    put(message_, params_, &schema::CalculatorDivide4Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CalculatorDivide4Params::Builder::setArg1, arg1);
   }
 
   static double decode(procxy::detail::Words words_) {
@@ -136,9 +142,9 @@ struct CalculatorForm4 {
 struct CalculatorForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "demo::Calculator::set_mode", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, ::demo::Mode mode) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::demo::Mode arg0) {
     auto params_ = message_.initRoot<schema::CalculatorSetMode5Params>();
-    put(message_, params_, &schema::CalculatorSetMode5Params::Builder::setArg0, mode);
+    put(message_, params_, &schema::CalculatorSetMode5Params::Builder::setArg0, arg0);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -148,9 +154,9 @@ struct CalculatorForm5 {
 struct CalculatorForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "demo::Calculator::work", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int steps) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::CalculatorWork6Params>();
-    put(message_, params_, &schema::CalculatorWork6Params::Builder::setArg0, steps);
+    put(message_, params_, &schema::CalculatorWork6Params::Builder::setArg0, arg0);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -160,9 +166,9 @@ struct CalculatorForm6 {
 struct CalculatorEvent0 {
   static constexpr procxy::detail::EventInfo kInfo{0, "demo::Calculator::progress"};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int percent) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::CalculatorProgress7Event>();
-    put(message_, params_, &schema::CalculatorProgress7Event::Builder::setArg0, percent);
+    put(message_, params_, &schema::CalculatorProgress7Event::Builder::setArg0, arg0);
   }
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
@@ -261,117 +267,117 @@ procxy::detail::Construction procxy::detail::ClassTraits<::demo::Calculator>::co
   return construction_;
 }
 
-procxy::detail::Construction procxy::detail::ClassTraits<::demo::Calculator>::construct(int base) {
+procxy::detail::Construction procxy::detail::ClassTraits<::demo::Calculator>::construct(int arg0) {
   Construction construction_{CalculatorConstruct1::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
-  CalculatorConstruct1::encode(*construction_.message, base);
+  CalculatorConstruct1::encode(*construction_.message, arg0);
   return construction_;
 }
 
-int procxy::Methods<::demo::Calculator>::add(int a, int b) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm0::encode(message_, a, b);
+int procxy::Methods<::demo::Calculator>::add(int arg0, int arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm0::encode(message_, arg0, arg1);
   return CalculatorForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_));
 }
 
-std::future<int> procxy::AsyncMethods<::demo::Calculator>::add(int a, int b) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm0::encode(message_, a, b);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo, message_,
-                            &CalculatorForm0::decode);
+std::future<int> procxy::AsyncMethods<::demo::Calculator>::add(int arg0, int arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm0::encode(message_, arg0, arg1);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm0::kInfo,
+                                      message_, &CalculatorForm0::decode);
 }
 
 std::string procxy::Methods<::demo::Calculator>::describe() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CalculatorForm1::encode(message_);
   return CalculatorForm1::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::demo::Calculator>::describe() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CalculatorForm1::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo, message_,
-                            &CalculatorForm1::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm1::kInfo,
+                                      message_, &CalculatorForm1::decode);
 }
 
-int procxy::Methods<::demo::Calculator>::slow_square(int x) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm2::encode(message_, x);
+int procxy::Methods<::demo::Calculator>::slow_square(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm2::encode(message_, arg0);
   return CalculatorForm2::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_));
 }
 
-std::future<int> procxy::AsyncMethods<::demo::Calculator>::slow_square(int x) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm2::encode(message_, x);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo, message_,
-                            &CalculatorForm2::decode);
+std::future<int> procxy::AsyncMethods<::demo::Calculator>::slow_square(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm2::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm2::kInfo,
+                                      message_, &CalculatorForm2::decode);
 }
 
-::demo::Point procxy::Methods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& points) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm3::encode(message_, points);
+::demo::Point procxy::Methods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm3::encode(message_, arg0);
   return CalculatorForm3::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_));
 }
 
-std::future<::demo::Point> procxy::AsyncMethods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& points) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm3::encode(message_, points);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo, message_,
-                            &CalculatorForm3::decode);
+std::future<::demo::Point> procxy::AsyncMethods<::demo::Calculator>::centroid(const std::vector<::demo::Point>& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm3::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm3::kInfo,
+                                      message_, &CalculatorForm3::decode);
 }
 
-double procxy::Methods<::demo::Calculator>::divide(double a, double b) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm4::encode(message_, a, b);
+double procxy::Methods<::demo::Calculator>::divide(double arg0, double arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm4::encode(message_, arg0, arg1);
   return CalculatorForm4::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_));
 }
 
-std::future<double> procxy::AsyncMethods<::demo::Calculator>::divide(double a, double b) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm4::encode(message_, a, b);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo, message_,
-                            &CalculatorForm4::decode);
+std::future<double> procxy::AsyncMethods<::demo::Calculator>::divide(double arg0, double arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm4::encode(message_, arg0, arg1);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm4::kInfo,
+                                      message_, &CalculatorForm4::decode);
 }
 
-void procxy::Methods<::demo::Calculator>::set_mode(::demo::Mode mode) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm5::encode(message_, mode);
+void procxy::Methods<::demo::Calculator>::set_mode(::demo::Mode arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm5::encode(message_, arg0);
   return CalculatorForm5::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::demo::Calculator>::set_mode(::demo::Mode mode) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm5::encode(message_, mode);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo, message_,
-                            &CalculatorForm5::decode);
+std::future<void> procxy::AsyncMethods<::demo::Calculator>::set_mode(::demo::Mode arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm5::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm5::kInfo,
+                                      message_, &CalculatorForm5::decode);
 }
 
-void procxy::Methods<::demo::Calculator>::work(int steps) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm6::encode(message_, steps);
+void procxy::Methods<::demo::Calculator>::work(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm6::encode(message_, arg0);
   return CalculatorForm6::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::demo::Calculator>::work(int steps) {
-  procxy::detail::OutgoingMessage message_;
-  CalculatorForm6::encode(message_, steps);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo, message_,
-                            &CalculatorForm6::decode);
+std::future<void> procxy::AsyncMethods<::demo::Calculator>::work(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorForm6::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CalculatorForm6::kInfo,
+                                      message_, &CalculatorForm6::decode);
 }
 
 // In the child serving this object, sends the event to the parent once the
 // parent listens to it; elsewhere does nothing.
-void demo::Calculator::progress(int percent) {
-  if (!procxy::detail::emitting(this, CalculatorEvent0::kInfo)) return;
-  procxy::detail::OutgoingMessage message_;
-  CalculatorEvent0::encode(message_, percent);
-  procxy::detail::emit(CalculatorEvent0::kInfo, message_);
+void demo::Calculator::progress(int arg0) {
+  if (!::procxy::detail::emitting(this, CalculatorEvent0::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  CalculatorEvent0::encode(message_, arg0);
+  ::procxy::detail::emit(CalculatorEvent0::kInfo, message_);
 }
 
 procxy::detail::EventListener procxy::detail::ClassTraits<::demo::Calculator>::listen(

@@ -3,6 +3,10 @@
 
 #include "input.procxy.capnp.h"
 
+// Calling a method the user marked [[deprecated]] is the proxy's job, not a
+// use to warn about; the proxy's own declaration carries the attribute.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 // Aggregates, pairs, tuples and variants, written and read field by field;
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
@@ -27,9 +31,9 @@ struct CanvasConstruct0 {
 struct CanvasConstruct1 {
   static constexpr std::uint16_t kOrdinal = 1;
 
-  static void encode(capnp::MessageBuilder& message_, int width) {
+  static void encode(capnp::MessageBuilder& message_, int arg0) {
     auto params_ = message_.initRoot<schema::CanvasNew1Params>();
-    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg0, width);
+    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg0, arg0);
   }
 };
 
@@ -37,10 +41,10 @@ struct CanvasConstruct1 {
 struct CanvasConstruct2 {
   static constexpr std::uint16_t kOrdinal = 2;
 
-  static void encode(capnp::MessageBuilder& message_, int width, int height) {
+  static void encode(capnp::MessageBuilder& message_, int arg0, int arg1) {
     auto params_ = message_.initRoot<schema::CanvasNew1Params>();
-    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg0, width);
-    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg1, height);
+    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CanvasNew1Params::Builder::setArg1, arg1);
   }
 };
 
@@ -48,9 +52,9 @@ struct CanvasConstruct2 {
 struct CanvasConstruct3 {
   static constexpr std::uint16_t kOrdinal = 3;
 
-  static void encode(capnp::MessageBuilder& message_, const std::string& preset) {
+  static void encode(capnp::MessageBuilder& message_, const std::string& arg0) {
     auto params_ = message_.initRoot<schema::CanvasNew2Params>();
-    put(message_, params_, &schema::CanvasNew2Params::Builder::adoptArg0, preset);
+    put(message_, params_, &schema::CanvasNew2Params::Builder::adoptArg0, arg0);
   }
 };
 
@@ -58,10 +62,10 @@ struct CanvasConstruct3 {
 struct CanvasForm0 {
   static constexpr procxy::detail::MethodInfo kInfo{0, "shapes::Canvas::draw", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int x, int y) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0, int arg1) {
     auto params_ = message_.initRoot<schema::CanvasDraw0Params>();
-    put(message_, params_, &schema::CanvasDraw0Params::Builder::setArg0, x);
-    put(message_, params_, &schema::CanvasDraw0Params::Builder::setArg1, y);
+    put(message_, params_, &schema::CanvasDraw0Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CanvasDraw0Params::Builder::setArg1, arg1);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -71,10 +75,10 @@ struct CanvasForm0 {
 struct CanvasForm1 {
   static constexpr procxy::detail::MethodInfo kInfo{1, "shapes::Canvas::draw", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, double x, double y) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double arg0, double arg1) {
     auto params_ = message_.initRoot<schema::CanvasDraw1Params>();
-    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg0, x);
-    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg1, y);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg1, arg1);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -84,17 +88,17 @@ struct CanvasForm1 {
 struct CanvasForm2 {
   static constexpr procxy::detail::MethodInfo kInfo{2, "shapes::Canvas::draw", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, double x, double y, double scale) {
+  static void encode(procxy::detail::OutgoingMessage& message_, double arg0, double arg1, double arg2) {
     auto params_ = message_.initRoot<schema::CanvasDraw1Params>();
-    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg0, x);
-    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg1, y);
-    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg2, scale);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg0, arg0);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg1, arg1);
+    put(message_, params_, &schema::CanvasDraw1Params::Builder::setArg2, arg2);
   }
 
   static void decode(procxy::detail::Words) {}
 };
 
-// int shapes::Canvas::area(int arg0, int arg1)
+// int shapes::Canvas::area(int, int)
 struct CanvasForm3 {
   static constexpr procxy::detail::MethodInfo kInfo{3, "shapes::Canvas::area", false, 0};
 
@@ -132,9 +136,9 @@ struct CanvasForm4 {
 struct CanvasForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "shapes::Canvas::name", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& prefix) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& arg0) {
     auto params_ = message_.initRoot<schema::CanvasName3Params>();
-    put(message_, params_, &schema::CanvasName3Params::Builder::adoptArg0, prefix);
+    put(message_, params_, &schema::CanvasName3Params::Builder::adoptArg0, arg0);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -149,10 +153,10 @@ struct CanvasForm5 {
 struct CanvasForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "shapes::Canvas::name", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& prefix, bool upper) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& arg0, bool arg1) {
     auto params_ = message_.initRoot<schema::CanvasName3Params>();
-    put(message_, params_, &schema::CanvasName3Params::Builder::adoptArg0, prefix);
-    put(message_, params_, &schema::CanvasName3Params::Builder::setArg1, upper);
+    put(message_, params_, &schema::CanvasName3Params::Builder::adoptArg0, arg0);
+    put(message_, params_, &schema::CanvasName3Params::Builder::setArg1, arg1);
   }
 
   static std::string decode(procxy::detail::Words words_) {
@@ -258,118 +262,118 @@ procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::cons
   return construction_;
 }
 
-procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct(int width) {
+procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct(int arg0) {
   Construction construction_{CanvasConstruct1::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
-  CanvasConstruct1::encode(*construction_.message, width);
+  CanvasConstruct1::encode(*construction_.message, arg0);
   return construction_;
 }
 
-procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct(int width, int height) {
+procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct(int arg0, int arg1) {
   Construction construction_{CanvasConstruct2::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
-  CanvasConstruct2::encode(*construction_.message, width, height);
+  CanvasConstruct2::encode(*construction_.message, arg0, arg1);
   return construction_;
 }
 
-procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct(const std::string& preset) {
+procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct(const std::string& arg0) {
   Construction construction_{CanvasConstruct3::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
-  CanvasConstruct3::encode(*construction_.message, preset);
+  CanvasConstruct3::encode(*construction_.message, arg0);
   return construction_;
 }
 
-void procxy::Methods<::shapes::Canvas>::draw(int x, int y) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm0::encode(message_, x, y);
+void procxy::Methods<::shapes::Canvas>::draw(int arg0, int arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm0::encode(message_, arg0, arg1);
   return CanvasForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(int x, int y) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm0::encode(message_, x, y);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo, message_,
-                            &CanvasForm0::decode);
+std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(int arg0, int arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm0::encode(message_, arg0, arg1);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm0::kInfo,
+                                      message_, &CanvasForm0::decode);
 }
 
-void procxy::Methods<::shapes::Canvas>::draw(double x, double y) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm1::encode(message_, x, y);
+void procxy::Methods<::shapes::Canvas>::draw(double arg0, double arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm1::encode(message_, arg0, arg1);
   return CanvasForm1::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double x, double y) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm1::encode(message_, x, y);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo, message_,
-                            &CanvasForm1::decode);
+std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double arg0, double arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm1::encode(message_, arg0, arg1);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm1::kInfo,
+                                      message_, &CanvasForm1::decode);
 }
 
-void procxy::Methods<::shapes::Canvas>::draw(double x, double y, double scale) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm2::encode(message_, x, y, scale);
+void procxy::Methods<::shapes::Canvas>::draw(double arg0, double arg1, double arg2) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm2::encode(message_, arg0, arg1, arg2);
   return CanvasForm2::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double x, double y, double scale) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm2::encode(message_, x, y, scale);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo, message_,
-                            &CanvasForm2::decode);
+std::future<void> procxy::AsyncMethods<::shapes::Canvas>::draw(double arg0, double arg1, double arg2) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm2::encode(message_, arg0, arg1, arg2);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm2::kInfo,
+                                      message_, &CanvasForm2::decode);
 }
 
 int procxy::Methods<::shapes::Canvas>::area(int arg0, int arg1) {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CanvasForm3::encode(message_, arg0, arg1);
   return CanvasForm3::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::shapes::Canvas>::area(int arg0, int arg1) {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CanvasForm3::encode(message_, arg0, arg1);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo, message_,
-                            &CanvasForm3::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm3::kInfo,
+                                      message_, &CanvasForm3::decode);
 }
 
 std::string procxy::Methods<::shapes::Canvas>::name() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CanvasForm4::encode(message_);
   return CanvasForm4::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_));
 }
 
 std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CanvasForm4::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo, message_,
-                            &CanvasForm4::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm4::kInfo,
+                                      message_, &CanvasForm4::decode);
 }
 
-std::string procxy::Methods<::shapes::Canvas>::name(const std::string& prefix) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm5::encode(message_, prefix);
+std::string procxy::Methods<::shapes::Canvas>::name(const std::string& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm5::encode(message_, arg0);
   return CanvasForm5::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_));
 }
 
-std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& prefix) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm5::encode(message_, prefix);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo, message_,
-                            &CanvasForm5::decode);
+std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm5::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm5::kInfo,
+                                      message_, &CanvasForm5::decode);
 }
 
-std::string procxy::Methods<::shapes::Canvas>::name(const std::string& prefix, bool upper) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm6::encode(message_, prefix, upper);
+std::string procxy::Methods<::shapes::Canvas>::name(const std::string& arg0, bool arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm6::encode(message_, arg0, arg1);
   return CanvasForm6::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_));
 }
 
-std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& prefix, bool upper) {
-  procxy::detail::OutgoingMessage message_;
-  CanvasForm6::encode(message_, prefix, upper);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo, message_,
-                            &CanvasForm6::decode);
+std::future<std::string> procxy::AsyncMethods<::shapes::Canvas>::name(const std::string& arg0, bool arg1) {
+  ::procxy::detail::OutgoingMessage message_;
+  CanvasForm6::encode(message_, arg0, arg1);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CanvasForm6::kInfo,
+                                      message_, &CanvasForm6::decode);
 }

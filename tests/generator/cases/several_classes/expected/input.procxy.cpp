@@ -3,6 +3,10 @@
 
 #include "input.procxy.capnp.h"
 
+// Calling a method the user marked [[deprecated]] is the proxy's job, not a
+// use to warn about; the proxy's own declaration carries the attribute.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 // Aggregates, pairs, tuples and variants, written and read field by field;
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
@@ -51,9 +55,9 @@ void dispatch_Blank([[maybe_unused]] void* object, std::uint16_t ordinal,
 struct CounterConstruct0 {
   static constexpr std::uint16_t kOrdinal = 0;
 
-  static void encode(capnp::MessageBuilder& message_, long start) {
+  static void encode(capnp::MessageBuilder& message_, long arg0) {
     auto params_ = message_.initRoot<schema::CounterNew0Params>();
-    put(message_, params_, &schema::CounterNew0Params::Builder::setArg0, start);
+    put(message_, params_, &schema::CounterNew0Params::Builder::setArg0, arg0);
   }
 };
 
@@ -221,9 +225,9 @@ struct LooksLikeAHandleForm5 {
 struct LooksLikeAHandleForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "handles::LooksLikeAHandle::with", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int options) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleWith6Params>();
-    put(message_, params_, &schema::LooksLikeAHandleWith6Params::Builder::setArg0, options);
+    put(message_, params_, &schema::LooksLikeAHandleWith6Params::Builder::setArg0, arg0);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -233,9 +237,9 @@ struct LooksLikeAHandleForm6 {
 struct LooksLikeAHandleForm7 {
   static constexpr procxy::detail::MethodInfo kInfo{7, "handles::LooksLikeAHandle::connection", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, int connection) {
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleConnection7Params>();
-    put(message_, params_, &schema::LooksLikeAHandleConnection7Params::Builder::setArg0, connection);
+    put(message_, params_, &schema::LooksLikeAHandleConnection7Params::Builder::setArg0, arg0);
   }
 
   static int decode(procxy::detail::Words words_) {
@@ -250,9 +254,9 @@ struct LooksLikeAHandleForm7 {
 struct LooksLikeAHandleForm8 {
   static constexpr procxy::detail::MethodInfo kInfo{8, "handles::LooksLikeAHandle::options", false, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& procxy_connection) {
+  static void encode(procxy::detail::OutgoingMessage& message_, const std::string& arg0) {
     auto params_ = message_.initRoot<schema::LooksLikeAHandleOptions8Params>();
-    put(message_, params_, &schema::LooksLikeAHandleOptions8Params::Builder::adoptArg0, procxy_connection);
+    put(message_, params_, &schema::LooksLikeAHandleOptions8Params::Builder::adoptArg0, arg0);
   }
 
   static void decode(procxy::detail::Words) {}
@@ -348,38 +352,38 @@ procxy::detail::Construction procxy::detail::ClassTraits<::outer::Blank>::constr
   return construction_;
 }
 
-procxy::detail::Construction procxy::detail::ClassTraits<::outer::inner::Counter>::construct(long start) {
+procxy::detail::Construction procxy::detail::ClassTraits<::outer::inner::Counter>::construct(long arg0) {
   Construction construction_{CounterConstruct0::kOrdinal, std::make_unique<capnp::MallocMessageBuilder>()};
-  CounterConstruct0::encode(*construction_.message, start);
+  CounterConstruct0::encode(*construction_.message, arg0);
   return construction_;
 }
 
 long procxy::Methods<::outer::inner::Counter>::next() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CounterForm0::encode(message_);
   return CounterForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::next() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CounterForm0::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo, message_,
-                            &CounterForm0::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm0::kInfo,
+                                      message_, &CounterForm0::decode);
 }
 
 long procxy::Methods<::outer::inner::Counter>::peek() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CounterForm1::encode(message_);
   return CounterForm1::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_));
 }
 
 std::future<long> procxy::AsyncMethods<::outer::inner::Counter>::peek() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   CounterForm1::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo, message_,
-                            &CounterForm1::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), CounterForm1::kInfo,
+                                      message_, &CounterForm1::decode);
 }
 
 procxy::detail::Construction procxy::detail::ClassTraits<::handles::LooksLikeAHandle>::construct() {
@@ -389,127 +393,127 @@ procxy::detail::Construction procxy::detail::ClassTraits<::handles::LooksLikeAHa
 }
 
 int procxy::Methods<::handles::LooksLikeAHandle>::pid() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm0::encode(message_);
   return LooksLikeAHandleForm0::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::pid() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm0::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo, message_,
-                            &LooksLikeAHandleForm0::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm0::kInfo,
+                                      message_, &LooksLikeAHandleForm0::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::terminate() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm1::encode(message_);
   return LooksLikeAHandleForm1::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::terminate() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm1::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo, message_,
-                            &LooksLikeAHandleForm1::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm1::kInfo,
+                                      message_, &LooksLikeAHandleForm1::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::kill() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm2::encode(message_);
   return LooksLikeAHandleForm2::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::kill() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm2::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo, message_,
-                            &LooksLikeAHandleForm2::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm2::kInfo,
+                                      message_, &LooksLikeAHandleForm2::decode);
 }
 
 int procxy::Methods<::handles::LooksLikeAHandle>::wait() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm3::encode(message_);
   return LooksLikeAHandleForm3::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_));
 }
 
 std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::wait() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm3::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo, message_,
-                            &LooksLikeAHandleForm3::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm3::kInfo,
+                                      message_, &LooksLikeAHandleForm3::decode);
 }
 
 bool procxy::Methods<::handles::LooksLikeAHandle>::alive() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm4::encode(message_);
   return LooksLikeAHandleForm4::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_));
 }
 
 std::future<bool> procxy::AsyncMethods<::handles::LooksLikeAHandle>::alive() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm4::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo, message_,
-                            &LooksLikeAHandleForm4::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm4::kInfo,
+                                      message_, &LooksLikeAHandleForm4::decode);
 }
 
 void procxy::Methods<::handles::LooksLikeAHandle>::async() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm5::encode(message_);
   return LooksLikeAHandleForm5::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_));
 }
 
 std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::async() {
-  procxy::detail::OutgoingMessage message_;
+  ::procxy::detail::OutgoingMessage message_;
   LooksLikeAHandleForm5::encode(message_);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo, message_,
-                            &LooksLikeAHandleForm5::decode);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm5::kInfo,
+                                      message_, &LooksLikeAHandleForm5::decode);
 }
 
-void procxy::Methods<::handles::LooksLikeAHandle>::with(int options) {
-  procxy::detail::OutgoingMessage message_;
-  LooksLikeAHandleForm6::encode(message_, options);
+void procxy::Methods<::handles::LooksLikeAHandle>::with(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  LooksLikeAHandleForm6::encode(message_, arg0);
   return LooksLikeAHandleForm6::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::with(int options) {
-  procxy::detail::OutgoingMessage message_;
-  LooksLikeAHandleForm6::encode(message_, options);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo, message_,
-                            &LooksLikeAHandleForm6::decode);
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::with(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  LooksLikeAHandleForm6::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm6::kInfo,
+                                      message_, &LooksLikeAHandleForm6::decode);
 }
 
-int procxy::Methods<::handles::LooksLikeAHandle>::connection(int connection) {
-  procxy::detail::OutgoingMessage message_;
-  LooksLikeAHandleForm7::encode(message_, connection);
+int procxy::Methods<::handles::LooksLikeAHandle>::connection(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  LooksLikeAHandleForm7::encode(message_, arg0);
   return LooksLikeAHandleForm7::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_));
 }
 
-std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::connection(int connection) {
-  procxy::detail::OutgoingMessage message_;
-  LooksLikeAHandleForm7::encode(message_, connection);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo, message_,
-                            &LooksLikeAHandleForm7::decode);
+std::future<int> procxy::AsyncMethods<::handles::LooksLikeAHandle>::connection(int arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  LooksLikeAHandleForm7::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm7::kInfo,
+                                      message_, &LooksLikeAHandleForm7::decode);
 }
 
-void procxy::Methods<::handles::LooksLikeAHandle>::options(const std::string& procxy_connection) {
-  procxy::detail::OutgoingMessage message_;
-  LooksLikeAHandleForm8::encode(message_, procxy_connection);
+void procxy::Methods<::handles::LooksLikeAHandle>::options(const std::string& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  LooksLikeAHandleForm8::encode(message_, arg0);
   return LooksLikeAHandleForm8::decode(
-      detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_));
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_));
 }
 
-std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::options(const std::string& procxy_connection) {
-  procxy::detail::OutgoingMessage message_;
-  LooksLikeAHandleForm8::encode(message_, procxy_connection);
-  return detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo, message_,
-                            &LooksLikeAHandleForm8::decode);
+std::future<void> procxy::AsyncMethods<::handles::LooksLikeAHandle>::options(const std::string& arg0) {
+  ::procxy::detail::OutgoingMessage message_;
+  LooksLikeAHandleForm8::encode(message_, arg0);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), LooksLikeAHandleForm8::kInfo,
+                                      message_, &LooksLikeAHandleForm8::decode);
 }

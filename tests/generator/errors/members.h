@@ -1,0 +1,48 @@
+#pragma once
+
+// Members that cannot be exposed, each refused in one run (issue 17).
+
+#include <procxy/annotate.h>
+
+#include <string>
+
+namespace bad {
+
+class Base {
+ public:
+  bool operator<(const Base& other) const;  // inherited: a warning, not exposed
+  PROCXY_EVENT void inherited_event(int value);
+};
+
+class PROCXY_REMOTE Members : public Base {
+ public:
+  bool operator==(const Members& other) const;
+  int operator()(int x);
+  explicit operator bool() const;
+  Members& operator=(int value);  // not a special member: an operator
+  int value();
+  int value() const;
+  std::string name();
+  std::string name(int width = 0);
+  int consume() &&;
+  int procxy_connection();
+};
+
+class PROCXY_REMOTE Abstract {
+ public:
+  virtual ~Abstract() = default;
+  virtual int run() = 0;
+};
+
+class NoDefault {
+ public:
+  explicit NoDefault(int seed);
+};
+
+// No constructor of its own, and its base cannot be default-constructed.
+class PROCXY_REMOTE Inheriting : public NoDefault {
+ public:
+  int get();
+};
+
+}  // namespace bad
