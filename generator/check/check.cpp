@@ -88,6 +88,31 @@ void check_forms(const model::Interface& interface, DiagnosticSink& sink) {
   }
 }
 
+// spawn<T>(args...) chooses a constructor form by its arguments: X() beside
+// X(int = 0) would be declared twice.
+void check_constructor_forms(const model::Interface& interface, DiagnosticSink& sink) {
+  std::map<std::string, const model::Constructor*> forms;
+  for (const model::Constructor& constructor : interface.constructors) {
+    std::string key;
+    size_t required = constructor.params.size();
+    while (required > 0 && constructor.params[required - 1].has_default) --required;
+    for (size_t arity = 0; arity <= constructor.params.size(); ++arity) {
+      if (arity > 0) {
+        const model::Param& param = constructor.params[arity - 1];
+        key += model::dump(param.type) + (param.pass == model::PassBy::kConstRef ? "&," : ",");
+      }
+      if (arity < required) continue;
+      auto [previous, fresh] = forms.emplace(key, &constructor);
+      if (fresh || previous->second == &constructor) continue;
+      sink.error(constructor.location, "this constructor of '" + interface.qualified_name + "' and the one at line " +
+                                           std::to_string(previous->second->location.line) +
+                                           " take the same arguments when defaults are left out, so spawn() "
+                                           "cannot tell them apart (mark one of them PROCXY_HIDDEN)");
+      break;
+    }
+  }
+}
+
 // Names that the generated proxy uses for itself.
 void check_names(const model::Interface& interface, DiagnosticSink& sink) {
   for (const model::Method& method : interface.methods) {
@@ -108,6 +133,7 @@ void check(const model::Module& module, DiagnosticSink& sink) {
     }
     for (const model::Method& method : interface.methods) check_method(interface, method, sink);
     check_forms(interface, sink);
+    check_constructor_forms(interface, sink);
     check_names(interface, sink);
   }
 }

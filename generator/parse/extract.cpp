@@ -279,13 +279,28 @@ class Extractor {
       }
     });
     if (declares) return has_default;
-    bool bases = true;
+    // The implicit one: every base and every member without an initializer
+    // must be default-constructible (a reference or a const scalar is not).
+    bool parts = true;
     visit_children(record, [&](CXCursor child) {
-      if (clang_getCursorKind(child) != CXCursor_CXXBaseSpecifier) return;
-      CXCursor base = record_of(clang_getCursorType(child));
-      bases = bases && (clang_Cursor_isNull(base) || default_constructible(base));
+      CXCursorKind kind = clang_getCursorKind(child);
+      if (kind == CXCursor_CXXBaseSpecifier) {
+        CXCursor base = record_of(clang_getCursorType(child));
+        parts = parts && (clang_Cursor_isNull(base) || default_constructible(base));
+      } else if (kind == CXCursor_FieldDecl) {
+        std::vector<std::string> spelled = tokens(child);
+        if (has(spelled, "=") || has(spelled, "{")) return;  // a default member initializer
+        CXType type = clang_getCanonicalType(clang_getCursorType(child));
+        if (type.kind == CXType_LValueReference || type.kind == CXType_RValueReference ||
+            (clang_isConstQualifiedType(type) && type.kind != CXType_Record)) {
+          parts = false;
+        } else if (type.kind == CXType_Record) {
+          CXCursor member = clang_getCursorDefinition(clang_getTypeDeclaration(type));
+          parts = parts && (clang_Cursor_isNull(member) || in_std(member) || default_constructible(member));
+        }
+      }
     });
-    return bases;
+    return parts;
   }
 
   void add_constructor(CXCursor ctor, model::Interface& interface) {
@@ -336,7 +351,11 @@ class Extractor {
     }
     if (interface.constructors.empty()) {
       sink_.error(interface.location,
-                  "'" + interface.qualified_name + "' has no public constructor, so a child cannot create it");
+                  "'" + interface.qualified_name +
+                      (declares_constructor ? "' has no public constructor"
+                                            : "' declares no constructor and a base or member cannot be "
+                                              "default-constructed") +
+                      ", so a child cannot create it; declare a public constructor");
     }
     extract_methods(cls, interface, "", {});
     module_.interfaces.push_back(std::move(interface));

@@ -45,4 +45,19 @@ class PROCXY_REMOTE Inheriting : public NoDefault {
   int get();
 };
 
+// Its implicit default constructor is deleted: a member has none.
+class PROCXY_REMOTE HoldsNoDefault {
+ public:
+  int get();
+
+ private:
+  NoDefault member_;
+};
+
+class PROCXY_REMOTE Ambiguous {
+ public:
+  Ambiguous();
+  explicit Ambiguous(int seed = 0);
+};
+
 }  // namespace bad
