@@ -150,10 +150,17 @@ std::string full_spelling(CXType type) {
 // Why a pointer cannot cross, with the type to use instead.
 std::string pointer_advice(CXType pointer) {
   CXType pointee = clang_getCanonicalType(clang_getPointeeType(pointer));
+  if (pointee.kind == CXType_Record && clang_Type_getSizeOf(pointee) < 0) {
+    return "an opaque handle stays in the child: keep the object there and expose the methods that use it";
+  }
   switch (pointee.kind) {
     case CXType_Char_S:
     case CXType_Char_U:
-      return "use std::string, or std::string_view for a parameter";
+      return clang_isConstQualifiedType(pointee)
+                 ? "use std::string, or std::string_view for a parameter"
+                 : "use std::string, and return it instead of filling a buffer";
+    case CXType_Pointer:
+      return "out-parameters are not supported: return the value instead";
     case CXType_Void:
       return "pass the bytes as std::vector<std::byte>";
     case CXType_FunctionProto:
