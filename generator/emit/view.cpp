@@ -516,12 +516,15 @@ class ViewBuilder {
       types += (i ? ", " : "") + param_type(param);
       handler_types += (i ? ", " : "") + ("const " + param.type.as_written() + "&");
     }
+    // Proxy::on() takes the member pointer without noexcept (a noexcept one
+    // converts to it); the event's definition repeats it.
     std::string member_type =
         "void (::" + interface.qualified_name + "::*)(" + types + ")" + (event.is_const ? " const" : "");
+    std::string qualifiers = std::string(event.is_const ? " const" : "") + (event.is_noexcept ? " noexcept" : "");
     view.set("form_struct", prefix + "Event" + std::to_string(ordinal));
     view.set("name", event.name);
     view.set("qualified_name", interface.qualified_name + "::" + event.name);
-    view.set("const_suffix", event.is_const ? " const" : "");
+    view.set("const_suffix", qualifiers);
     view.set("member_type", member_type);
     view.set("handler_type", "std::function<void(" + handler_types + ")>");
     views.events.push_back(view);

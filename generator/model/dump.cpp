@@ -103,6 +103,7 @@ std::string dump(const Interface& interface) {
     out << "  " << kind_name(m.kind) << ' ' << dump(m.result) << ' ' << m.name;
     dump_params(out, m.params);
     if (m.is_const) out << " const";
+    if (m.is_noexcept) out << " noexcept";
     if (m.cache_ms) out << " cache=" << m.cache_ms << "ms";
     out << '\n';
   }

@@ -77,6 +77,7 @@ struct Method {
   MethodKind kind = MethodKind::kMutation;
   int cache_ms = 0;  // PROCXY_CACHE(ms); implies kQuery
   bool is_const = false;
+  bool is_noexcept = false;  // for events: their definition must say so too
   bool is_defined = false;  // has a body in the header (an error for events)
   bool is_deprecated = false;   // [[deprecated]]: the proxy's method is too
   std::string deprecated_message;

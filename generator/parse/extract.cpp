@@ -1,6 +1,7 @@
 #include "parse/extract.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -87,7 +88,21 @@ class Extractor {
           sink_.error(location_of(child), "class template '" + qualified_name(child) +
                                               "' cannot be PROCXY_REMOTE; annotate a class instead");
         }
+        refuse_nested_in_template(child);
       }
+    });
+  }
+
+  // A class nested in a class template is a template too.
+  void refuse_nested_in_template(CXCursor scope) {
+    visit_children(scope, [&](CXCursor child) {
+      CXCursorKind kind = clang_getCursorKind(child);
+      if (kind != CXCursor_ClassDecl && kind != CXCursor_StructDecl && kind != CXCursor_ClassTemplate) return;
+      if (has(annotations(child), "procxy:remote")) {
+        sink_.error(location_of(child), "'" + qualified_name(child) + "' cannot be PROCXY_REMOTE: it is nested in class template '" +
+                                            qualified_name(scope) + "', so it is a template too; move it out of the template");
+      }
+      refuse_nested_in_template(child);
     });
   }
 
@@ -159,6 +174,8 @@ class Extractor {
     model::Method method;
     method.name = name;
     method.is_const = clang_CXXMethod_isConst(cursor);
+    int exceptions = clang_getCursorExceptionSpecificationType(cursor);
+    method.is_noexcept = exceptions == CXCursor_ExceptionSpecificationKind_BasicNoexcept;
     method.is_defined = has_body(cursor);
     method.location = location_of(cursor);
     method.result = types_.map(clang_getCursorResultType(cursor));
@@ -175,6 +192,20 @@ class Extractor {
         if (method.cache_ms <= 0) {
           sink_.error(method.location, "PROCXY_CACHE of '" + owner + "' needs a positive number of milliseconds");
         }
+      }
+    }
+    if (method.kind == model::MethodKind::kEvent) {
+      // procxy-gen writes the event's definition, which must repeat its
+      // qualifiers exactly: const and noexcept it can.
+      std::string why = exceptions == CXCursor_ExceptionSpecificationKind_ComputedNoexcept ? "noexcept(...)"
+                        : clang_Type_getCXXRefQualifier(clang_getCursorType(cursor)) != CXRefQualifier_None
+                            ? "a ref-qualifier"
+                            : "";
+      if (!why.empty()) {
+        sink_.error(method.location, "event '" + owner + "' has " + why +
+                                         ", which the generated definition cannot repeat; declare it as plain "
+                                         "void f(...), const or noexcept");
+        return;
       }
     }
     if (!from.empty() && method.kind == model::MethodKind::kEvent) {
@@ -252,6 +283,7 @@ class Extractor {
     });
     std::set<std::string> hidden_above = hidden;
     for (const std::string& name : declared_names(record)) hidden_above.insert(name);
+    std::map<std::string, std::string> from_bases;  // name -> the base it came from
     visit_children(record, [&](CXCursor child) {
       if (clang_getCursorKind(child) != CXCursor_CXXBaseSpecifier ||
           clang_getCXXAccessSpecifier(child) != CX_CXXPublic) {
@@ -259,7 +291,25 @@ class Extractor {
       }
       CXCursor base = record_of(clang_getCursorType(child));
       if (clang_Cursor_isNull(base) || in_std(base)) return;  // std's bases hold nothing that crosses
+      size_t before = interface.methods.size();
       extract_methods(base, interface, qualified_name(base), hidden_above);
+      // A name found in two bases is ambiguous in C++ too.
+      for (size_t i = before; i < interface.methods.size(); ++i) {
+        const model::Method& method = interface.methods[i];
+        auto earlier = from_bases.find(method.name);
+        if (earlier != from_bases.end() && earlier->second != method.inherited_from) {
+          sink_.error(method.location, "'" + method.name + "' is inherited by '" + interface.qualified_name +
+                                           "' from both '" + earlier->second + "' and '" + method.inherited_from +
+                                           "', so a call is ambiguous; add 'using " + method.inherited_from +
+                                           "::" + method.name + ";' (or the other) to '" + interface.qualified_name +
+                                           "'");
+          interface.methods.erase(interface.methods.begin() + static_cast<std::ptrdiff_t>(i), interface.methods.end());
+          break;
+        }
+      }
+      for (size_t i = before; i < interface.methods.size(); ++i) {
+        from_bases.emplace(interface.methods[i].name, interface.methods[i].inherited_from);
+      }
     });
   }
 

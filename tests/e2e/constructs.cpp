@@ -36,6 +36,7 @@ int Tally::operator_count() const { return 3; }
 int Tally::lvalue_only() & { return -total_; }
 int Tally::legacy_value() const { return total_; }
 int Tally::checked() const { return total_ * 2; }
+void Tally::tick() { ticked(value()); }
 
 Names::Names(int construction_) : base_(construction_) {}
 int Names::locals(int message_, int params_, int put, int construction_, int wire, int self) {

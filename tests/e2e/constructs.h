@@ -98,6 +98,8 @@ class PROCXY_REMOTE Tally : public Counter {
   int lvalue_only() &;
   [[deprecated("use value()")]] int legacy_value() const;
   [[nodiscard]] int checked() const;
+  void tick();  // emits ticked(value())
+  PROCXY_EVENT void ticked(int value) noexcept;
 };
 
 // Names the generated code uses for itself, as the user's.

@@ -1,6 +1,7 @@
 // The constructs of real headers (issue 17) through a real child: each value
 // comes back exactly.
 
+#include <atomic>
 #include <catch2/catch.hpp>
 
 #include "constructs.procxy.h"
@@ -64,6 +65,16 @@ TEST_CASE("inherited methods and constructors, special members, qualifiers", "[c
   CHECK(tally->operator_count() == 3);
   CHECK(tally->lvalue_only() == -26);
   CHECK(tally->checked() == 52);
+  // A call of a [[deprecated]] method through the proxy warns as a local call would.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  CHECK(tally->legacy_value() == 26);
+#pragma GCC diagnostic pop
+  // A noexcept event.
+  std::atomic<int> ticked{0};
+  auto subscription = tally.on(&Tally::ticked, [&](int value) { ticked = value; });
+  tally->tick();  // events emitted before a result arrive before it
+  CHECK(ticked == 26);
   auto scaled = procxy::spawn<Tally>(std::string("7"), 3);
   CHECK(scaled->value() == 21);
   auto unscaled = procxy::spawn<Tally>(std::string("7"));

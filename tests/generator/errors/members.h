@@ -60,4 +60,29 @@ class PROCXY_REMOTE Ambiguous {
   explicit Ambiguous(int seed = 0);
 };
 
+class Left {
+ public:
+  int side();
+};
+class Right {
+ public:
+  int side(int) const;
+};
+
+// side() is ambiguous in C++ too.
+class PROCXY_REMOTE BothSides : public Left, public Right {
+ public:
+  PROCXY_EVENT void conditional() noexcept(sizeof(int) == 4);
+  PROCXY_EVENT void qualified() &;
+};
+
+template <class T>
+class Template {
+ public:
+  class PROCXY_REMOTE Inside {
+   public:
+    T get();
+  };
+};
+
 }  // namespace bad

@@ -15,7 +15,8 @@ struct Progress {
 };
 
 // Events of every shape: no parameters, the same signature twice, a const
-// event, unnamed and defaulted parameters, a string_view and an aggregate.
+// event, unnamed and defaulted parameters, a string_view and an aggregate,
+// noexcept events.
 class PROCXY_REMOTE Runner {
  public:
   void run(int steps);
@@ -24,6 +25,8 @@ class PROCXY_REMOTE Runner {
   PROCXY_EVENT void warning(int code);
   PROCXY_EVENT void log(std::string_view line, int level = 0) const;
   PROCXY_EVENT void report(const Progress&, const std::map<std::string, std::vector<double>>& stats);
+  PROCXY_EVENT void stopped(int code) noexcept;
+  PROCXY_EVENT void checked() const noexcept;
 };
 
 }  // namespace jobs

@@ -252,12 +252,25 @@ struct TallyChecked6Results {
   value @0 :Int32;  # result
 }
 
+# e2e::constructs::Tally::tick parameters
+struct TallyTick7Params {
+}
+
+# e2e::constructs::Tally::tick result
+struct TallyTick7Results {
+}
+
+# e2e::constructs::Tally::ticked event
+struct TallyTicked8Event {
+  arg0 @0 :Int32;  # value
+}
+
 # e2e::constructs::Tally::value parameters
-struct TallyValue7Params {
+struct TallyValue9Params {
 }
 
 # e2e::constructs::Tally::value result
-struct TallyValue7Results {
+struct TallyValue9Results {
   value @0 :Int32;  # result
 }
 

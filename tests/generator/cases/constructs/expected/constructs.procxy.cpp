@@ -603,19 +603,47 @@ struct TallyForm6 {
   }
 };
 
-// int e2e::constructs::Tally::value()
+// void e2e::constructs::Tally::tick()
 struct TallyForm7 {
-  static constexpr procxy::detail::MethodInfo kInfo{7, "e2e::constructs::Tally::value", false, 0};
+  static constexpr procxy::detail::MethodInfo kInfo{7, "e2e::constructs::Tally::tick", false, 0};
 
   static void encode(procxy::detail::OutgoingMessage& message_) {
-    message_.initRoot<schema::TallyValue7Params>();
+    message_.initRoot<schema::TallyTick7Params>();
+  }
+
+  static void decode(procxy::detail::Words) {}
+};
+
+// int e2e::constructs::Tally::value()
+struct TallyForm8 {
+  static constexpr procxy::detail::MethodInfo kInfo{8, "e2e::constructs::Tally::value", false, 0};
+
+  static void encode(procxy::detail::OutgoingMessage& message_) {
+    message_.initRoot<schema::TallyValue9Params>();
   }
 
   static int decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<int>(reply_.root<schema::TallyValue7Results>().getValue());
+      return get<int>(reply_.root<schema::TallyValue9Results>().getValue());
     });
+  }
+};
+
+// void e2e::constructs::Tally::ticked(int value) noexcept, an event
+struct TallyEvent0 {
+  static constexpr procxy::detail::EventInfo kInfo{0, "e2e::constructs::Tally::ticked"};
+
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
+    auto params_ = message_.initRoot<schema::TallyTicked8Event>();
+    put(message_, params_, &schema::TallyTicked8Event::Builder::setArg0, arg0);
+  }
+
+  static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
+    return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
+      auto wire = reply.root<schema::TallyTicked8Event>();
+      handler(get<int>(wire.getArg0()));
+    }};
   }
 };
 
@@ -695,8 +723,14 @@ void dispatch_Tally(void* object, std::uint16_t ordinal,
       return;
     }
     case TallyForm7::kInfo.ordinal: {
-      auto out = results.initRoot<schema::TallyValue7Results>();
-      put(results, out, &schema::TallyValue7Results::Builder::setValue,
+      self.tick();
+      results.initRoot<schema::TallyTick7Results>();
+
+      return;
+    }
+    case TallyForm8::kInfo.ordinal: {
+      auto out = results.initRoot<schema::TallyValue9Results>();
+      put(results, out, &schema::TallyValue9Results::Builder::setValue,
           self.value());
       return;
     }
@@ -705,7 +739,7 @@ void dispatch_Tally(void* object, std::uint16_t ordinal,
 }
 
 [[maybe_unused]] const bool kRegisteredTally = procxy::detail::register_class(
-    {"e2e::constructs::Tally", 0x452319449283efb8ULL, &construct_Tally, &destroy_Tally, &dispatch_Tally});
+    {"e2e::constructs::Tally", 0x0addcfb8443d9f6aULL, &construct_Tally, &destroy_Tally, &dispatch_Tally});
 
 // ::e2e::constructs::Names(int construction_)
 struct NamesConstruct0 {
@@ -1296,18 +1330,47 @@ std::future<int> procxy::AsyncMethods<::e2e::constructs::Tally>::checked() {
                                       message_, &TallyForm6::decode);
 }
 
-int procxy::Methods<::e2e::constructs::Tally>::value() {
+void procxy::Methods<::e2e::constructs::Tally>::tick() {
   ::procxy::detail::OutgoingMessage message_;
   TallyForm7::encode(message_);
   return TallyForm7::decode(
       ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TallyForm7::kInfo, message_));
 }
 
-std::future<int> procxy::AsyncMethods<::e2e::constructs::Tally>::value() {
+std::future<void> procxy::AsyncMethods<::e2e::constructs::Tally>::tick() {
   ::procxy::detail::OutgoingMessage message_;
   TallyForm7::encode(message_);
   return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TallyForm7::kInfo,
                                       message_, &TallyForm7::decode);
+}
+
+int procxy::Methods<::e2e::constructs::Tally>::value() {
+  ::procxy::detail::OutgoingMessage message_;
+  TallyForm8::encode(message_);
+  return TallyForm8::decode(
+      ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), TallyForm8::kInfo, message_));
+}
+
+std::future<int> procxy::AsyncMethods<::e2e::constructs::Tally>::value() {
+  ::procxy::detail::OutgoingMessage message_;
+  TallyForm8::encode(message_);
+  return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), TallyForm8::kInfo,
+                                      message_, &TallyForm8::decode);
+}
+
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
+void e2e::constructs::Tally::ticked(int arg0) noexcept {
+  if (!::procxy::detail::emitting(this, TallyEvent0::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  TallyEvent0::encode(message_, arg0);
+  ::procxy::detail::emit(TallyEvent0::kInfo, message_);
+}
+
+procxy::detail::EventListener procxy::detail::ClassTraits<::e2e::constructs::Tally>::listen(
+    EventType0 event, std::function<void(const int&)> handler) {
+  if (event == static_cast<EventType0>(&::e2e::constructs::Tally::ticked)) return TallyEvent0::listener(std::move(handler));
+  procxy::detail::not_an_event("e2e::constructs::Tally");
 }
 
 procxy::detail::Construction procxy::detail::ClassTraits<::e2e::constructs::Names>::construct(int arg0) {

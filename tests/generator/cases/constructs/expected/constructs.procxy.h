@@ -65,15 +65,16 @@ class AsyncMethods<::e2e::constructs::Containers> : public detail::MethodsBase {
 template <>
 struct detail::ClassTraits<::e2e::constructs::Tally> {
   static constexpr std::string_view kName = "e2e::constructs::Tally";
-  static constexpr std::uint64_t kInterfaceHash = 0x452319449283efb8ULL;
+  static constexpr std::uint64_t kInterfaceHash = 0x0addcfb8443d9f6aULL;
   static detail::Construction construct(int start);
   static detail::Construction construct(const std::string& digits);
   static detail::Construction construct(const std::string& digits, int scale);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
+  using EventType0 = void (::e2e::constructs::Tally::*)(int);
   template <class E>
-  static constexpr bool kIsEvent = false;
+  static constexpr bool kIsEvent = std::is_same_v<E, EventType0>;
+  static detail::EventListener listen(EventType0 event, std::function<void(const int&)> handler);
 };
 
 template <>
@@ -87,6 +88,7 @@ class Methods<::e2e::constructs::Tally> : public detail::MethodsBase {
   int lvalue_only();
   [[deprecated("use value()")]] int legacy_value();
   int checked();
+  void tick();
   /// The current value.
   int value();
 };
@@ -102,6 +104,7 @@ class AsyncMethods<::e2e::constructs::Tally> : public detail::MethodsBase {
   std::future<int> lvalue_only();
   [[deprecated("use value()")]] std::future<int> legacy_value();
   std::future<int> checked();
+  std::future<void> tick();
   /// The current value.
   std::future<int> value();
 };

@@ -58,3 +58,12 @@ struct RunnerReport5Event {
   arg0 @0 :JobsProgress;  # arg0
   arg1 @1 :List(Pair);  # stats
 }
+
+# jobs::Runner::stopped event
+struct RunnerStopped6Event {
+  arg0 @0 :Int32;  # code
+}
+
+# jobs::Runner::checked event
+struct RunnerChecked7Event {
+}

@@ -153,6 +153,38 @@ struct RunnerEvent4 {
   }
 };
 
+// void jobs::Runner::stopped(int code) noexcept, an event
+struct RunnerEvent5 {
+  static constexpr procxy::detail::EventInfo kInfo{5, "jobs::Runner::stopped"};
+
+  static void encode(procxy::detail::OutgoingMessage& message_, int arg0) {
+    auto params_ = message_.initRoot<schema::RunnerStopped6Event>();
+    put(message_, params_, &schema::RunnerStopped6Event::Builder::setArg0, arg0);
+  }
+
+  static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
+    return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
+      auto wire = reply.root<schema::RunnerStopped6Event>();
+      handler(get<int>(wire.getArg0()));
+    }};
+  }
+};
+
+// void jobs::Runner::checked() const noexcept, an event
+struct RunnerEvent6 {
+  static constexpr procxy::detail::EventInfo kInfo{6, "jobs::Runner::checked"};
+
+  static void encode(procxy::detail::OutgoingMessage& message_) {
+    message_.initRoot<schema::RunnerChecked7Event>();
+  }
+
+  static procxy::detail::EventListener listener(std::function<void()> handler) {
+    return {&kInfo, [handler = std::move(handler)]([[maybe_unused]] procxy::detail::Reply& reply) {
+      handler();
+    }};
+  }
+};
+
 // The child's side of jobs::Runner: construction, dispatch by ordinal,
 // destruction.
 void* construct_Runner(std::uint16_t ordinal, [[maybe_unused]] procxy::detail::Reply& params) {
@@ -183,7 +215,7 @@ void dispatch_Runner(void* object, std::uint16_t ordinal,
 }
 
 [[maybe_unused]] const bool kRegisteredRunner = procxy::detail::register_class(
-    {"jobs::Runner", 0x74392e4634261fb7ULL, &construct_Runner, &destroy_Runner, &dispatch_Runner});
+    {"jobs::Runner", 0x40862bf97759d03aULL, &construct_Runner, &destroy_Runner, &dispatch_Runner});
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::jobs::Runner>::construct() {
@@ -251,6 +283,24 @@ void jobs::Runner::report(const ::jobs::Progress& arg0, const std::map<std::stri
   ::procxy::detail::emit(RunnerEvent4::kInfo, message_);
 }
 
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
+void jobs::Runner::stopped(int arg0) noexcept {
+  if (!::procxy::detail::emitting(this, RunnerEvent5::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerEvent5::encode(message_, arg0);
+  ::procxy::detail::emit(RunnerEvent5::kInfo, message_);
+}
+
+// In the child serving this object, sends the event to the parent once the
+// parent listens to it; elsewhere does nothing.
+void jobs::Runner::checked() const noexcept {
+  if (!::procxy::detail::emitting(this, RunnerEvent6::kInfo)) return;
+  ::procxy::detail::OutgoingMessage message_;
+  RunnerEvent6::encode(message_);
+  ::procxy::detail::emit(RunnerEvent6::kInfo, message_);
+}
+
 procxy::detail::EventListener procxy::detail::ClassTraits<::jobs::Runner>::listen(
     EventType0 event, std::function<void()> handler) {
   if (event == static_cast<EventType0>(&::jobs::Runner::started)) return RunnerEvent0::listener(std::move(handler));
@@ -261,6 +311,7 @@ procxy::detail::EventListener procxy::detail::ClassTraits<::jobs::Runner>::liste
     EventType1 event, std::function<void(const int&)> handler) {
   if (event == static_cast<EventType1>(&::jobs::Runner::step)) return RunnerEvent1::listener(std::move(handler));
   if (event == static_cast<EventType1>(&::jobs::Runner::warning)) return RunnerEvent2::listener(std::move(handler));
+  if (event == static_cast<EventType1>(&::jobs::Runner::stopped)) return RunnerEvent5::listener(std::move(handler));
   procxy::detail::not_an_event("jobs::Runner");
 }
 
@@ -273,5 +324,11 @@ procxy::detail::EventListener procxy::detail::ClassTraits<::jobs::Runner>::liste
 procxy::detail::EventListener procxy::detail::ClassTraits<::jobs::Runner>::listen(
     EventType3 event, std::function<void(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>&)> handler) {
   if (event == static_cast<EventType3>(&::jobs::Runner::report)) return RunnerEvent4::listener(std::move(handler));
+  procxy::detail::not_an_event("jobs::Runner");
+}
+
+procxy::detail::EventListener procxy::detail::ClassTraits<::jobs::Runner>::listen(
+    EventType4 event, std::function<void()> handler) {
+  if (event == static_cast<EventType4>(&::jobs::Runner::checked)) return RunnerEvent6::listener(std::move(handler));
   procxy::detail::not_an_event("jobs::Runner");
 }

@@ -17,7 +17,7 @@ namespace procxy {
 template <>
 struct detail::ClassTraits<::jobs::Runner> {
   static constexpr std::string_view kName = "jobs::Runner";
-  static constexpr std::uint64_t kInterfaceHash = 0x74392e4634261fb7ULL;
+  static constexpr std::uint64_t kInterfaceHash = 0x40862bf97759d03aULL;
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
@@ -25,15 +25,18 @@ struct detail::ClassTraits<::jobs::Runner> {
   using EventType1 = void (::jobs::Runner::*)(int);
   using EventType2 = void (::jobs::Runner::*)(std::string_view, int) const;
   using EventType3 = void (::jobs::Runner::*)(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>&);
+  using EventType4 = void (::jobs::Runner::*)() const;
   template <class E>
   static constexpr bool kIsEvent = std::is_same_v<E, EventType0> ||
                                     std::is_same_v<E, EventType1> ||
                                     std::is_same_v<E, EventType2> ||
-                                    std::is_same_v<E, EventType3>;
+                                    std::is_same_v<E, EventType3> ||
+                                    std::is_same_v<E, EventType4>;
   static detail::EventListener listen(EventType0 event, std::function<void()> handler);
   static detail::EventListener listen(EventType1 event, std::function<void(const int&)> handler);
   static detail::EventListener listen(EventType2 event, std::function<void(const std::string_view&, const int&)> handler);
   static detail::EventListener listen(EventType3 event, std::function<void(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>&)> handler);
+  static detail::EventListener listen(EventType4 event, std::function<void()> handler);
 };
 
 template <>
