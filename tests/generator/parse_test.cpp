@@ -173,3 +173,98 @@ TEST_CASE("the model dump is deterministic", "[parse]") {
   REQUIRE(a.module);
   CHECK(model::dump(*a.module) == model::dump(*b.module));
 }
+
+TEST_CASE("aliases keep the name the user wrote; containers keep their policies", "[parse]") {
+  Parsed p = parse_text(R"(
+    #include <cstdint>
+    #include <functional>
+    #include <set>
+    #include <string>
+    namespace n {
+    using Count = std::uint64_t;
+    struct Hidden { private: using Secret = int; public: int f(); };
+    class PROCXY_REMOTE C {
+     public:
+      Count count(std::uint32_t raw, std::set<int, std::greater<int>> down, std::set<int> up, std::string s);
+    };
+    })");
+  REQUIRE(p.module);
+  const model::Method& count = method(p.module->interfaces.at(0), "count");
+  CHECK(count.result.spelling == "unsigned long");
+  CHECK(count.result.as_written() == "::n::Count");
+  CHECK(count.params[0].type.as_written() == "std::uint32_t");
+  CHECK(count.params[1].type.spelling == "std::set<int, std::greater<int>>");
+  CHECK(count.params[2].type.spelling == "std::set<int>");  // the default comparator is not spelled
+  CHECK(count.params[3].type.written.empty());
+}
+
+TEST_CASE("unnamed types take the typedef's or the member's name", "[parse]") {
+  Parsed p = parse_text(R"(
+    namespace n {
+    typedef struct { int x; } point_t;
+    typedef enum { red, green } colour_t;
+    struct Shape { struct { int w; } size; enum { a, b } kind; const int id = 0; };
+    class PROCXY_REMOTE C { public: point_t p(colour_t c, Shape s); };
+    })");
+  REQUIRE(p.module);
+  const model::Method& m = method(p.module->interfaces.at(0), "p");
+  CHECK(m.result.name == "n::point_t");
+  CHECK(m.result.spelling == "::n::point_t");
+  CHECK(m.params[0].type.spelling == "::n::colour_t");
+  REQUIRE(p.module->structs.size() == 3);
+  CHECK(p.module->structs[1].qualified_name == "n::Shape::size");
+  CHECK(p.module->structs[1].spelling == "decltype(::n::Shape::size)");
+  CHECK(p.module->structs[2].fields[1].type.spelling == "decltype(::n::Shape::kind)");
+}
+
+TEST_CASE("base classes' methods and constructors, hidden as C++ hides them", "[parse]") {
+  Parsed p = parse_text(R"(
+    namespace n {
+    class Base {
+     public:
+      explicit Base(int seed);
+      int f(int);
+      int g();
+      int h();
+     private:
+      int secret();
+    };
+    class PROCXY_REMOTE D : public Base {
+     public:
+      using Base::Base;
+      using Base::f;
+      int f(double);
+      int g(int);  // hides Base::g
+      D& operator=(const D&) = default;
+      int operator_count();
+    };
+    })");
+  REQUIRE(p.module);
+  INFO(p.diagnostics);
+  CHECK(p.errors == 0);
+  const model::Interface& d = p.module->interfaces.at(0);
+  REQUIRE(d.constructors.size() == 1);
+  CHECK(d.constructors[0].params.size() == 1);
+  std::vector<std::string> names;
+  for (const auto& m : d.methods) names.push_back(m.name + (m.inherited_from.empty() ? "" : "@" + m.inherited_from));
+  CHECK(names == std::vector<std::string>{"f@n::Base", "f", "g", "operator_count", "h@n::Base"});
+}
+
+TEST_CASE("doc comments and [[deprecated]] reach the model", "[parse]") {
+  Parsed p = parse_text(R"(
+    class PROCXY_REMOTE C {
+     public:
+      // Adds.
+      // Two lines.
+      int add(int a);
+      [[deprecated("use add")]] int old();
+      int plain();
+    };)");
+  REQUIRE(p.module);
+  const model::Interface& c = p.module->interfaces.at(0);
+  CHECK_THAT(method(c, "add").doc, Catch::StartsWith("// Adds.\n") && Catch::EndsWith("// Two lines."));
+  CHECK(method(c, "old").is_deprecated);
+  CHECK(method(c, "old").deprecated_message == "use add");
+  CHECK_FALSE(method(c, "plain").is_deprecated);
+  CHECK(method(c, "plain").doc.empty());
+}
