@@ -164,6 +164,11 @@ class Extractor {
                     "mark it PROCXY_HIDDEN, or give it a name");
       return;
     }
+    if (clang_Cursor_isVariadic(cursor)) {
+      refuse_member(cursor, from, "'" + owner + "' takes C variadic arguments (...), which have no types to send",
+                    "take a std::vector, or mark it PROCXY_HIDDEN");
+      return;
+    }
     if (clang_Type_getCXXRefQualifier(clang_getCursorType(cursor)) == CXRefQualifier_RValue) {
       refuse_member(cursor, from,
                     "'" + owner + "' is &&-qualified, so only an expiring object may call it, and the child's object "

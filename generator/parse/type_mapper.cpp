@@ -100,6 +100,7 @@ bool nameable(CXCursor decl) {
       if (clang_Cursor_isAnonymous(parent)) return false;
       continue;
     }
+    if (parent.kind == CXCursor_LinkageSpec || parent.kind == CXCursor_UnexposedDecl) continue;  // extern "C" { }
     if ((parent.kind != CXCursor_ClassDecl && parent.kind != CXCursor_StructDecl) ||
         clang_Type_getNumTemplateArguments(clang_getCursorType(parent)) > 0) {
       return false;
@@ -146,6 +147,10 @@ std::string full_spelling(CXType type) {
   }
   return out + ">";
 }
+
+constexpr const char* kNotNameable =
+    "generated code cannot name a private or protected member type, nor one in an anonymous namespace or a class "
+    "template; make it a public member or move it to a named namespace";
 
 // Why a pointer cannot cross, with the type to use instead.
 std::string pointer_advice(CXType pointer) {
@@ -232,6 +237,7 @@ model::Type TypeMapper::map_canonical(CXType type) {
       if (!integer_kind(underlying.kind, &spelling, &is_signed)) {
         return unsupported(written, "give the enum an integer underlying type, such as std::int32_t");
       }
+      if (!clang_Cursor_isAnonymous(decl) && !nameable(decl)) return unsupported(written, kNotNameable);
       Naming naming;
       if (!this->naming(decl, naming)) return unsupported(written, "give the enum a name");
       model::Type result = scalar(model::TypeKind::kEnum, naming.spelling, bits_of(underlying), is_signed);
@@ -385,6 +391,7 @@ model::Type TypeMapper::map_record(CXType canonical, const std::string& written)
                          "class templates other than the standard ones of docs/types.md cannot; use a "
                          "struct with only public data members");
     }
+    if (!clang_Cursor_isAnonymous(decl) && !nameable(decl)) return unsupported(written, kNotNameable);
     Naming naming;
     if (!this->naming(decl, naming)) return unsupported(written, "give the type a name");
     return map_aggregate(decl, naming.key, naming.spelling, written);

@@ -60,6 +60,22 @@ class PROCXY_REMOTE Ambiguous {
   explicit Ambiguous(int seed = 0);
 };
 
+class PROCXY_REMOTE PrivateTypes {
+ public:
+  void options(int mode);
+  int format(const char* pattern, ...);
+
+ private:
+  struct Options {
+    int level;
+  };
+  enum class Mode { fast, slow };
+
+ public:
+  Options current();
+  void set(Mode mode);
+};
+
 class Left {
  public:
   int side();

@@ -129,55 +129,55 @@ struct DeflaterForm3 {
   static void decode(procxy::detail::Words) {}
 };
 
-// unsigned long zwrap::Deflater::compressBound(unsigned long sourceLen)
+// ::uLong zwrap::Deflater::compressBound(::uLong sourceLen)
 struct DeflaterForm4 {
   static constexpr procxy::detail::MethodInfo kInfo{4, "zwrap::Deflater::compressBound", true, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long arg0) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::uLong arg0) {
     auto params_ = message_.initRoot<schema::DeflaterCompressBound3Params>();
     put(message_, params_, &schema::DeflaterCompressBound3Params::Builder::setArg0, arg0);
   }
 
-  static unsigned long decode(procxy::detail::Words words_) {
+  static ::uLong decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned long>(reply_.root<schema::DeflaterCompressBound3Results>().getValue());
+      return get<::uLong>(reply_.root<schema::DeflaterCompressBound3Results>().getValue());
     });
   }
 };
 
-// unsigned long zwrap::Deflater::crc32(unsigned long crc, const std::vector<unsigned char>& buf)
+// ::uLong zwrap::Deflater::crc32(::uLong crc, const std::vector<unsigned char>& buf)
 struct DeflaterForm5 {
   static constexpr procxy::detail::MethodInfo kInfo{5, "zwrap::Deflater::crc32", true, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long arg0, const std::vector<unsigned char>& arg1) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::uLong arg0, const std::vector<unsigned char>& arg1) {
     auto params_ = message_.initRoot<schema::DeflaterCrc324Params>();
     put(message_, params_, &schema::DeflaterCrc324Params::Builder::setArg0, arg0);
     put(message_, params_, &schema::DeflaterCrc324Params::Builder::adoptArg1, arg1);
   }
 
-  static unsigned long decode(procxy::detail::Words words_) {
+  static ::uLong decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned long>(reply_.root<schema::DeflaterCrc324Results>().getValue());
+      return get<::uLong>(reply_.root<schema::DeflaterCrc324Results>().getValue());
     });
   }
 };
 
-// unsigned long zwrap::Deflater::adler32(unsigned long adler, const std::vector<unsigned char>& buf)
+// ::uLong zwrap::Deflater::adler32(::uLong adler, const std::vector<unsigned char>& buf)
 struct DeflaterForm6 {
   static constexpr procxy::detail::MethodInfo kInfo{6, "zwrap::Deflater::adler32", true, 0};
 
-  static void encode(procxy::detail::OutgoingMessage& message_, unsigned long arg0, const std::vector<unsigned char>& arg1) {
+  static void encode(procxy::detail::OutgoingMessage& message_, ::uLong arg0, const std::vector<unsigned char>& arg1) {
     auto params_ = message_.initRoot<schema::DeflaterAdler325Params>();
     put(message_, params_, &schema::DeflaterAdler325Params::Builder::setArg0, arg0);
     put(message_, params_, &schema::DeflaterAdler325Params::Builder::adoptArg1, arg1);
   }
 
-  static unsigned long decode(procxy::detail::Words words_) {
+  static ::uLong decode(procxy::detail::Words words_) {
     procxy::detail::Reply reply_(std::move(words_));
     return reply_.read(kInfo.name, [&] {
-      return get<unsigned long>(reply_.root<schema::DeflaterAdler325Results>().getValue());
+      return get<::uLong>(reply_.root<schema::DeflaterAdler325Results>().getValue());
     });
   }
 };
@@ -364,42 +364,42 @@ std::future<void> procxy::AsyncMethods<::zwrap::Deflater>::reset() {
                                       message_, &DeflaterForm3::decode);
 }
 
-unsigned long procxy::Methods<::zwrap::Deflater>::compressBound(unsigned long arg0) {
+::uLong procxy::Methods<::zwrap::Deflater>::compressBound(::uLong arg0) {
   ::procxy::detail::OutgoingMessage message_;
   DeflaterForm4::encode(message_, arg0);
   return DeflaterForm4::decode(
       ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), DeflaterForm4::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::zwrap::Deflater>::compressBound(unsigned long arg0) {
+std::future<::uLong> procxy::AsyncMethods<::zwrap::Deflater>::compressBound(::uLong arg0) {
   ::procxy::detail::OutgoingMessage message_;
   DeflaterForm4::encode(message_, arg0);
   return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), DeflaterForm4::kInfo,
                                       message_, &DeflaterForm4::decode);
 }
 
-unsigned long procxy::Methods<::zwrap::Deflater>::crc32(unsigned long arg0, const std::vector<unsigned char>& arg1) {
+::uLong procxy::Methods<::zwrap::Deflater>::crc32(::uLong arg0, const std::vector<unsigned char>& arg1) {
   ::procxy::detail::OutgoingMessage message_;
   DeflaterForm5::encode(message_, arg0, arg1);
   return DeflaterForm5::decode(
       ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), DeflaterForm5::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::zwrap::Deflater>::crc32(unsigned long arg0, const std::vector<unsigned char>& arg1) {
+std::future<::uLong> procxy::AsyncMethods<::zwrap::Deflater>::crc32(::uLong arg0, const std::vector<unsigned char>& arg1) {
   ::procxy::detail::OutgoingMessage message_;
   DeflaterForm5::encode(message_, arg0, arg1);
   return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), DeflaterForm5::kInfo,
                                       message_, &DeflaterForm5::decode);
 }
 
-unsigned long procxy::Methods<::zwrap::Deflater>::adler32(unsigned long arg0, const std::vector<unsigned char>& arg1) {
+::uLong procxy::Methods<::zwrap::Deflater>::adler32(::uLong arg0, const std::vector<unsigned char>& arg1) {
   ::procxy::detail::OutgoingMessage message_;
   DeflaterForm6::encode(message_, arg0, arg1);
   return DeflaterForm6::decode(
       ::procxy::detail::call(this->procxy_connection(), this->procxy_call_options(), DeflaterForm6::kInfo, message_));
 }
 
-std::future<unsigned long> procxy::AsyncMethods<::zwrap::Deflater>::adler32(unsigned long arg0, const std::vector<unsigned char>& arg1) {
+std::future<::uLong> procxy::AsyncMethods<::zwrap::Deflater>::adler32(::uLong arg0, const std::vector<unsigned char>& arg1) {
   ::procxy::detail::OutgoingMessage message_;
   DeflaterForm6::encode(message_, arg0, arg1);
   return ::procxy::detail::call_async(this->procxy_connection(), this->procxy_call_options(), DeflaterForm6::kInfo,

@@ -39,9 +39,9 @@ class Methods<::zwrap::Deflater> : public detail::MethodsBase {
   ::z_stats stats();
   void reset();
   // An upper bound on the compressed size of sourceLen bytes.
-  unsigned long compressBound(unsigned long sourceLen);
-  unsigned long crc32(unsigned long crc, const std::vector<unsigned char>& buf);
-  unsigned long adler32(unsigned long adler, const std::vector<unsigned char>& buf);
+  ::uLong compressBound(::uLong sourceLen);
+  ::uLong crc32(::uLong crc, const std::vector<unsigned char>& buf);
+  ::uLong adler32(::uLong adler, const std::vector<unsigned char>& buf);
   std::string version();
 };
 
@@ -56,9 +56,9 @@ class AsyncMethods<::zwrap::Deflater> : public detail::MethodsBase {
   std::future<::z_stats> stats();
   std::future<void> reset();
   // An upper bound on the compressed size of sourceLen bytes.
-  std::future<unsigned long> compressBound(unsigned long sourceLen);
-  std::future<unsigned long> crc32(unsigned long crc, const std::vector<unsigned char>& buf);
-  std::future<unsigned long> adler32(unsigned long adler, const std::vector<unsigned char>& buf);
+  std::future<::uLong> compressBound(::uLong sourceLen);
+  std::future<::uLong> crc32(::uLong crc, const std::vector<unsigned char>& buf);
+  std::future<::uLong> adler32(::uLong adler, const std::vector<unsigned char>& buf);
   std::future<std::string> version();
 };
 }  // namespace procxy
