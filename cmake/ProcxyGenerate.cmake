@@ -1,13 +1,16 @@
 # procxy_generate() and procxy_add_agent(): generate and build procxy proxies
 # and stubs as part of a target.
 #
-# procxy_generate(TARGET <target> HEADERS <header>... [OUTPUT_DIR <dir>])
+# procxy_generate(TARGET <target> HEADERS <header>... [OUTPUT_DIR <dir>]
+#                 [EXTRA_ARGS <arg>...])
 #
 #   Runs procxy-gen on each header at build time, with the target's include
 #   directories, compile definitions and C++ standard, compiles the generated
 #   Cap'n Proto schema and sources into <target>, adds the output directory to
 #   its include path and links procxy::runtime. The generated files are
-#   rewritten only when a header or anything it includes changes.
+#   rewritten only when a header or anything it includes changes. A target
+#   <target>_procxy_generate generates them alone (for an IDE, before the first
+#   full build).
 #
 #   Arguments:
 #     TARGET      the executable or library the classes belong to
@@ -15,6 +18,13 @@
 #                 source directory, or absolute)
 #     OUTPUT_DIR  where generated files go (default:
 #                 ${CMAKE_CURRENT_BINARY_DIR}/procxy_generated/<target>)
+#     EXTRA_ARGS  more arguments for procxy-gen: its options, then, after a
+#                 "--", compiler flags to parse the headers with (after the
+#                 target's own), as on procxy-gen's command line
+#
+#   The generator run is procxy::gen, the procxy-gen of the package found, or
+#   the cache variable PROCXY_GEN_EXECUTABLE when it is set: in a cross build,
+#   point it at a procxy-gen that runs on the build machine.
 #
 #   Example:
 #     add_executable(app main.cpp calculator.cpp)
@@ -34,9 +44,11 @@
 include_guard(GLOBAL)
 
 set(_PROCXY_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+set(PROCXY_GEN_EXECUTABLE "" CACHE FILEPATH
+    "procxy-gen for procxy_generate() to run instead of procxy::gen (cross builds)")
 
 function(procxy_generate)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET;OUTPUT_DIR" "HEADERS")
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET;OUTPUT_DIR" "HEADERS;EXTRA_ARGS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "procxy_generate: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
   endif()
@@ -46,8 +58,18 @@ function(procxy_generate)
   if(NOT arg_HEADERS)
     message(FATAL_ERROR "procxy_generate: no HEADERS given for target ${arg_TARGET}")
   endif()
-  if(NOT TARGET procxy::gen)
-    message(FATAL_ERROR "procxy_generate: procxy::gen is not available; use find_package(procxy) or add_subdirectory(procxy) first")
+  if(PROCXY_GEN_EXECUTABLE)
+    if(NOT EXISTS "${PROCXY_GEN_EXECUTABLE}")
+      message(FATAL_ERROR "procxy_generate: PROCXY_GEN_EXECUTABLE is '${PROCXY_GEN_EXECUTABLE}', which does not exist")
+    endif()
+    set(generator "${PROCXY_GEN_EXECUTABLE}")
+    set(generator_dependency "${PROCXY_GEN_EXECUTABLE}")
+  elseif(TARGET procxy::gen)
+    set(generator procxy::gen)
+    set(generator_dependency procxy::gen)
+  else()
+    message(FATAL_ERROR "procxy_generate: procxy::gen is not available; use find_package(procxy) or "
+                        "add_subdirectory(procxy) first, or set PROCXY_GEN_EXECUTABLE")
   endif()
   # Debian's CapnProtoConfig gives its imported executables a wrong location;
   # the plain variables are right.
@@ -71,6 +93,15 @@ function(procxy_generate)
     "-I$<JOIN:${runtime_includes},$<SEMICOLON>-I>"
     "$<$<BOOL:${defines}>:-D$<JOIN:${defines},$<SEMICOLON>-D>>"
     "$<$<BOOL:${standard}>:-std=c++${standard}>")
+
+  set(extra_options ${arg_EXTRA_ARGS})
+  set(extra_flags "")
+  list(FIND arg_EXTRA_ARGS "--" separator)
+  if(separator GREATER_EQUAL 0)
+    list(SUBLIST arg_EXTRA_ARGS 0 ${separator} extra_options)
+    math(EXPR first_flag "${separator} + 1")
+    list(SUBLIST arg_EXTRA_ARGS ${first_flag} -1 extra_flags)
+  endif()
 
   # One procxy-gen run for all headers, so that it can diagnose clashes
   # between them (the same class in two headers, two headers named alike).
@@ -98,14 +129,25 @@ function(procxy_generate)
   list(REMOVE_DUPLICATES include_dirs)
   add_custom_command(
     OUTPUT ${outputs}
-    COMMAND procxy::gen -o "${arg_OUTPUT_DIR}" --depfile "${depfile}" ${headers} -- ${flags}
+    COMMAND ${generator} -o "${arg_OUTPUT_DIR}" --depfile "${depfile}" ${extra_options} ${headers}
+            -- ${flags} ${extra_flags}
     COMMAND "${CAPNP_EXECUTABLE}" compile "-o${CAPNPC_CXX_EXECUTABLE}:${arg_OUTPUT_DIR}"
             "--src-prefix=${arg_OUTPUT_DIR}" ${schemas}
-    DEPENDS ${headers} procxy::gen
+    DEPENDS ${headers} ${generator_dependency}
     DEPFILE "${depfile}"
     COMMENT "procxy-gen for ${t}"
     COMMAND_EXPAND_LISTS VERBATIM)
   target_sources(${t} PRIVATE ${sources})
+  # <target>_procxy_generate runs the generation alone; a target given headers
+  # in several calls gets one more target per call, on which it depends.
+  if(NOT TARGET ${t}_procxy_generate)
+    add_custom_target(${t}_procxy_generate DEPENDS ${outputs})
+    add_dependencies(${t} ${t}_procxy_generate)
+  else()
+    string(MD5 call_id "${outputs}")
+    add_custom_target(${t}_procxy_generate_${call_id} DEPENDS ${outputs})
+    add_dependencies(${t}_procxy_generate ${t}_procxy_generate_${call_id})
+  endif()
   # PUBLIC: code that links a library uses its proxies too.
   foreach(dir IN LISTS include_dirs)
     target_include_directories(${t} PUBLIC "$<BUILD_INTERFACE:${dir}>")

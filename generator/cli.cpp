@@ -16,7 +16,7 @@ struct Option {
 const Option kOptions[] = {
     {"-o", "--out-dir", "DIR", "write the outputs into DIR (default: .)",
      [](Options& o, const std::string& v) { o.out_dir = v; }},
-    {"-p", "--build-path", "DIR", "read compiler flags from DIR/compile_commands.json",
+    {"-p", "--build-path", "DIR", "read compiler flags from DIR/compile_commands.json, or from DIR if it is that file",
      [](Options& o, const std::string& v) { o.build_path = v; }},
     {"", "--depfile", "FILE", "write a Makefile-style depfile of every file read",
      [](Options& o, const std::string& v) { o.depfile = v; }},

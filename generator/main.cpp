@@ -23,6 +23,12 @@ int run(const procxy::cli::Options& options) {
   procxy::DiagnosticSink sink(std::cerr);
   std::vector<procxy::model::Module> modules;
   for (const std::string& header : options.headers) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(header, error)) {
+      sink.error({}, "cannot read '" + header + "': " +
+                         (std::filesystem::exists(header, error) ? "not a regular file" : "no such file"));
+      continue;
+    }
     std::vector<std::string> flags;
     if (options.build_path) flags = procxy::parse::flags_from_compile_commands(*options.build_path, header);
     flags.insert(flags.end(), options.compiler_flags.begin(), options.compiler_flags.end());

@@ -4,7 +4,12 @@
 #   build-asan/  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tsan/  the suite under ThreadSanitizer
 #   build-fuzz/  the frame and message fuzzers (clang), each for FUZZ_SECONDS
-# Usage: scripts/check.sh [plain|asan|tsan|fuzz]...   (default: all four)
+#   package:     build-shared/, the suite in Release against a shared runtime,
+#                then its Debian packages installed (through apt-get) and an
+#                outside project built against them; build-clang/, a Release
+#                build with clang
+# Every build treats warnings as errors.
+# Usage: scripts/check.sh [plain|asan|tsan|fuzz|package]...   (default: all five)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,11 +17,13 @@ jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
 # Sanitized builds skip what only costs time there: examples and benchmarks.
 lean=(-DPROCXY_BUILD_EXAMPLES=OFF -DPROCXY_BUILD_BENCH=OFF)
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
 suite() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -G Ninja "$@"
+  cmake -S . -B "$dir" -G Ninja -DPROCXY_WERROR=ON "$@"
   cmake --build "$dir" -j"$jobs"
   ctest --test-dir "$dir" -j"$jobs" --output-on-failure
 }
@@ -34,7 +41,7 @@ tsan() {
 }
 
 fuzz() {
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+  cmake -S . -B build-fuzz -G Ninja -DPROCXY_WERROR=ON -DCMAKE_CXX_COMPILER=clang++-14 \
     -DPROCXY_SANITIZE=fuzz "${lean[@]}"
   cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_message fuzz_seeds
   # Seeds are read, not added to: new inputs go to the first directory.
@@ -48,11 +55,38 @@ fuzz() {
   done
 }
 
+package() {
+  # Installed to /usr, as the packages install it.
+  suite build-shared -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DCMAKE_INSTALL_PREFIX=/usr \
+    -DPROCXY_BUILD_BENCH=OFF
+  rm -f build-shared/*.deb
+  (cd build-shared && cpack -G DEB)
+  local deb
+  packages=()
+  for deb in "$root"/build-shared/*.deb; do
+    dpkg-deb --field "$deb" Package Version Depends
+    packages+=("$(dpkg-deb --field "$deb" Package)")
+  done
+  # Removed again whatever happens, so that no later build sees them.
+  trap remove_packages EXIT
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$root"/build-shared/*.deb
+  cmake -DPREFIX=/usr -DPROCXY_SOURCE_DIR="$root" -P tests/consumers/run.cmake
+  remove_packages
+  trap - EXIT
+  cmake -S . -B build-clang -G Ninja -DPROCXY_WERROR=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DPROCXY_BUILD_TESTS=OFF
+  cmake --build build-clang -j"$jobs"
+}
+
+remove_packages() {
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get purge -y -qq "${packages[@]}"
+}
+
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(plain asan tsan fuzz)
+[ ${#parts[@]} -eq 0 ] && parts=(plain asan tsan fuzz package)
 for part in "${parts[@]}"; do
   case $part in
-    plain | asan | tsan | fuzz) echo "==== $part" && "$part" ;;
-    *) echo "unknown part '$part' (plain, asan, tsan, fuzz)" >&2 && exit 2 ;;
+    plain | asan | tsan | fuzz | package) echo "==== $part" && "$part" ;;
+    *) echo "unknown part '$part' (plain, asan, tsan, fuzz, package)" >&2 && exit 2 ;;
   esac
 done

@@ -3,11 +3,14 @@
 #include <clang-c/CXCompilationDatabase.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 
 #include "parse/clang_handles.h"
 #include "parse/extract.h"
+#include "parse/installation.h"
 
 namespace procxy::parse {
 namespace {
@@ -37,8 +40,7 @@ std::vector<std::string> known_standards(const std::vector<std::string>& flags, 
       }
     }
     if (mapped != flag) {
-      sink.report(Severity::kNote, {},
-                  "libclang 14 does not know " + flag + "; parsing as " + mapped + ", its newest");
+      sink.report(Severity::kNote, {}, "libclang 14 does not know " + flag + "; parsing as " + mapped + ", its newest");
     }
     out.push_back(mapped);
   }
@@ -79,6 +81,10 @@ std::string refused_flag(CXIndex index, const std::vector<std::string>& args, si
   return "";
 }
 
+// Options of compile commands whose value is a path: "-I dir", "-isystem dir",
+// and joined, "-Idir" (the two-letter ones only).
+constexpr const char* kPathOptions[] = {"-I", "-F", "-isystem", "-iquote", "-idirafter", "-include", "-imacros"};
+
 std::vector<std::string> included_files(CXTranslationUnit tu) {
   std::set<std::string> files;
   clang_getInclusions(
@@ -99,10 +105,11 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
                                    "-std=c++20",
                                    "-DPROCXY_GENERATOR=1",
                                    "-resource-dir",
-                                   PROCXY_CLANG_RESOURCE_DIR,
-                                   "-I",
-                                   PROCXY_RUNTIME_INCLUDE_DIR,
+                                   clang_resource_dir().string(),
                                    "-Wno-everything"};
+  if (std::optional<std::filesystem::path> procxy_include = runtime_include_dir()) {
+    args.insert(args.end(), {"-I", procxy_include->string()});
+  }
   // Every comment, not only ///, is a doc comment the proxy's declarations keep.
   args.push_back("-fparse-all-comments");
   size_t first_user_flag = args.size();
@@ -118,9 +125,9 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
   if (code != CXError_Success || !tu) {
     std::string flag = refused_flag(index.get(), args, first_user_flag);
     sink.error({}, "cannot parse '" + input.header + "': " +
-                       (flag.empty() ? "libclang error " + std::to_string(code) +
-                                           "; check that the file exists and can be read"
-                                     : "clang refuses the flag '" + flag + "'; correct or remove it"));
+                       (flag.empty()
+                            ? "libclang error " + std::to_string(code) + "; check that the file exists and can be read"
+                            : "clang refuses the flag '" + flag + "'; correct or remove it"));
     return std::nullopt;
   }
   int errors_before = sink.error_count();
@@ -135,13 +142,18 @@ std::optional<model::Module> parse(const ParseInput& input, DiagnosticSink& sink
 }
 
 std::vector<std::string> flags_from_compile_commands(const std::string& build_path, const std::string& header) {
+  // Like clang's tools, -p takes the build directory or the database itself.
+  std::filesystem::path database_dir = build_path;
+  if (std::filesystem::is_regular_file(database_dir)) database_dir = database_dir.parent_path();
+  if (database_dir.empty()) database_dir = ".";
   CXCompilationDatabase_Error error;
-  CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(build_path.c_str(), &error);
+  CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(database_dir.c_str(), &error);
   if (error != CXCompilationDatabase_NoError) {
-    throw std::runtime_error("no compile_commands.json in '" + build_path +
+    throw std::runtime_error("no compile_commands.json in '" + database_dir.string() +
                              "' (configure with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)");
   }
-  CXCompileCommands commands = clang_CompilationDatabase_getCompileCommands(db, header.c_str());
+  std::string absolute_header = std::filesystem::absolute(header).lexically_normal().string();
+  CXCompileCommands commands = clang_CompilationDatabase_getCompileCommands(db, absolute_header.c_str());
   if (clang_CompileCommands_getSize(commands) == 0) {
     clang_CompileCommands_dispose(commands);
     commands = clang_CompilationDatabase_getAllCompileCommands(db);
@@ -149,7 +161,12 @@ std::vector<std::string> flags_from_compile_commands(const std::string& build_pa
   std::vector<std::string> flags;
   if (clang_CompileCommands_getSize(commands) > 0) {
     CXCompileCommand command = clang_CompileCommands_getCommand(commands, 0);
+    std::filesystem::path directory = to_string(clang_CompileCommand_getDirectory(command));
     std::string file = to_string(clang_CompileCommand_getFilename(command));
+    // Paths in an entry are relative to its "directory", not to ours.
+    auto resolved = [&](const std::string& path) {
+      return path.empty() || std::filesystem::path(path).is_absolute() ? path : (directory / path).string();
+    };
     unsigned count = clang_CompileCommand_getNumArgs(command);
     // Keep the flags; drop the compiler, the input, the output and -c.
     for (unsigned i = 1; i < count; ++i) {
@@ -158,13 +175,29 @@ std::vector<std::string> flags_from_compile_commands(const std::string& build_pa
         ++i;
         continue;
       }
-      if (arg == "-c" || arg == "--" || arg == file || arg.rfind("-M", 0) == 0) continue;
+      if (arg == "-c" || arg == "--" || arg == file || resolved(arg) == resolved(file) || arg.rfind("-M", 0) == 0) {
+        continue;
+      }
+      bool path_follows = false;
+      for (const char* option : kPathOptions) {
+        std::string_view name = option;
+        if (arg == name) {
+          path_follows = true;
+        } else if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 && name.size() == 2) {
+          arg = std::string(name) + resolved(arg.substr(name.size()));  // -Ipath
+        }
+      }
       flags.push_back(arg);
+      if (path_follows && i + 1 < count) {
+        flags.push_back(resolved(to_string(clang_CompileCommand_getArg(command, ++i))));
+      }
     }
   }
   clang_CompileCommands_dispose(commands);
   clang_CompilationDatabase_dispose(db);
-  if (flags.empty()) throw std::runtime_error("compile_commands.json in '" + build_path + "' has no entries");
+  if (flags.empty()) {
+    throw std::runtime_error("compile_commands.json in '" + database_dir.string() + "' has no entries");
+  }
   return flags;
 }
 

@@ -47,6 +47,12 @@ Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
 
 std::string this_side() { return serving() ? "child " + std::to_string(getpid()) : "parent"; }
 
+void wire_size_exceeded(std::size_t size, const char* what) {
+  throw Error("procxy: " + this_side() + ": a " + what + " of " + std::to_string(size) +
+              " elements is larger than Cap'n Proto's limit of " + std::to_string(kMaxWireElements) +
+              " per blob or list; split it across calls, or pass large data through a file");
+}
+
 Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options(words_.size())) {}
 
 void Reply::malformed(const char* what, const char* why) {

@@ -1,7 +1,8 @@
 // The C++ ABI's throw entry point, wrapped: a child records where it threw,
 // then the real __cxa_throw (the C++ runtime's, or a sanitizer's) runs.
-// The definition in the program takes precedence over the shared C++
-// runtime's, for throws from shared libraries too. This file must not throw:
+// The definition in the program, or in a shared libprocxy_runtime (exported,
+// and loaded before the C++ runtime), takes precedence over the C++
+// runtime's, for throws from other shared libraries too. This file must not throw:
 // a throw expression would declare __cxa_throw itself.
 
 #include <cxxabi.h>
@@ -16,7 +17,7 @@ namespace procxy::detail {
 extern const bool kThrowHookLinked = true;
 }  // namespace procxy::detail
 
-extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destroy)(void*)) {
+extern "C" __attribute__((visibility("default"))) void __cxa_throw(void* object, std::type_info* type, void (*destroy)(void*)) {
   using Throw = void (*)(void*, std::type_info*, void (*)(void*));
   static const Throw next = reinterpret_cast<Throw>(::dlsym(RTLD_NEXT, "__cxa_throw"));
   if (procxy::detail::serving()) procxy::detail::record_throw(object, type);

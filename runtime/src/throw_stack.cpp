@@ -3,6 +3,8 @@
 #define BACKWARD_HAS_DW 1
 #include <backward.hpp>
 
+#include <string_view>
+
 namespace procxy::detail {
 namespace {
 
@@ -16,6 +18,20 @@ struct LastThrow {
 
 thread_local LastThrow t_last_throw;
 
+// One line of a stack: "#3 function at file:line". Built with appends:
+// GCC 12's -Wrestrict misfires on chains of std::string operator+ at -O3.
+void append_frame(std::string& out, int number, const std::string& function, const std::string& where,
+                  const char* suffix) {
+  out += '#';
+  out += std::to_string(number);
+  out += ' ';
+  out += function.empty() ? std::string_view("??") : std::string_view(function);
+  out += " at ";
+  out += where;
+  out += suffix;
+  out += '\n';
+}
+
 std::string format(backward::StackTrace& trace) {
   backward::TraceResolver resolver;
   resolver.load_stacktrace(trace);
@@ -28,14 +44,13 @@ std::string format(backward::StackTrace& trace) {
       above_throw = frame.object_function != "__cxa_throw";
       continue;
     }
-    std::string where = frame.source.filename.empty() ? frame.object_filename
-                                                      : frame.source.filename + ":" + std::to_string(frame.source.line);
     for (auto inlined = frame.inliners.rbegin(); inlined != frame.inliners.rend(); ++inlined) {
-      out += "#" + std::to_string(number++) + " " + inlined->function + " at " + inlined->filename + ":" +
-             std::to_string(inlined->line) + " (inlined)\n";
+      append_frame(out, number++, inlined->function, inlined->filename + ':' + std::to_string(inlined->line),
+                   " (inlined)");
     }
-    out += "#" + std::to_string(number++) + " " +
-           (frame.object_function.empty() ? std::string("??") : frame.object_function) + " at " + where + "\n";
+    std::string where = frame.source.filename.empty() ? frame.object_filename
+                                                      : frame.source.filename + ':' + std::to_string(frame.source.line);
+    append_frame(out, number++, frame.object_function, where, "");
   }
   return out;
 }

@@ -191,3 +191,32 @@ TEST_CASE("standards newer than libclang's are parsed as its newest; a refused f
   CHECK_THAT(bad.output, Catch::Contains("clang refuses the flag '-std=c++99x'"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("-p takes the database itself, and paths in it are relative to the entry's directory", "[cli]") {
+  fs::path dir = scratch("compdb_paths");
+  fs::create_directories(dir / "project" / "include");
+  fs::create_directories(dir / "project" / "other");
+  fs::create_directories(dir / "project" / "build");
+  std::ofstream(dir / "project" / "include" / "value.h") << "#pragma once\nusing Value = long;\n";
+  std::ofstream(dir / "project" / "other" / "count.h") << "#pragma once\nusing Count = short;\n";
+  std::ofstream(dir / "project" / "api.h")
+      << "#include <procxy/annotate.h>\n#include \"value.h\"\n#include \"count.h\"\n"
+         "class PROCXY_REMOTE Api { public: Value get(Count c); };\n";
+  std::ofstream(dir / "project" / "build" / "compile_commands.json")
+      << "[{\"directory\": \"" << (dir / "project").string()
+      << "\", \"file\": \"src/main.cpp\", \"command\": \"c++ -Iinclude -I other -c src/main.cpp -o main.o\"}]\n";
+  // Run from elsewhere: the relative -I paths must not be taken as ours.
+  std::string cd = "cd '" + dir.string() + "' && ";
+  CHECK(run(cd + gen() + " --check project/api.h").exit_code == 1);  // value.h and count.h not found
+  Run with_file = run(cd + gen() + " --dump-model -p project/build/compile_commands.json project/api.h");
+  CHECK(with_file.exit_code == 0);
+  CHECK_THAT(with_file.output, Catch::Contains("get("));
+  CHECK(run(cd + gen() + " --check -p project/build project/api.h").exit_code == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a header that does not exist is named as such", "[cli]") {
+  Run missing = run(gen() + " --check /nonexistent/header.h");
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.output, Catch::Contains("cannot read '/nonexistent/header.h': no such file"));
+}

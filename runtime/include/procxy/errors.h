@@ -7,24 +7,26 @@
 #include <stdexcept>
 #include <string>
 
+#include "procxy/export.h"
+
 namespace procxy {
 
 // Base of procxy's own failures.
-class Error : public std::runtime_error {
+class PROCXY_EXPORT Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 // The child could not be started, the class is unknown there, the interface
 // differs, or its constructor threw (then the exception is also a RemoteError).
-class SpawnError : public Error {
+class PROCXY_EXPORT SpawnError : public Error {
  public:
   using Error::Error;
 };
 
 // A call exceeded its timeout. The child keeps running unless
 // Options::kill_on_timeout is set.
-class TimeoutError : public Error {
+class PROCXY_EXPORT TimeoutError : public Error {
  public:
   using Error::Error;
 };
@@ -32,7 +34,7 @@ class TimeoutError : public Error {
 // The child died. Exactly one of exit_code() and signal() is set, unless the
 // status could not be collected: the application ignores SIGCHLD, or the
 // child is a shared one (attach()), which is not this process's to reap.
-class ChildExitedError : public Error {
+class PROCXY_EXPORT ChildExitedError : public Error {
  public:
   ChildExitedError(const std::string& what, std::optional<int> exit_code, std::optional<int> signal)
       : Error(what), exit_code_(exit_code), signal_(signal) {}
@@ -45,26 +47,26 @@ class ChildExitedError : public Error {
 };
 
 // The parent ended the child with terminate() or kill().
-class TerminatedError : public Error {
+class PROCXY_EXPORT TerminatedError : public Error {
  public:
   using Error::Error;
 };
 
 // The caller's stop token fired before the result arrived.
-class CancelledError : public Error {
+class PROCXY_EXPORT CancelledError : public Error {
  public:
   using Error::Error;
 };
 
 // A malformed or unexpected message arrived; the connection is closed.
-class ProtocolError : public Error {
+class PROCXY_EXPORT ProtocolError : public Error {
  public:
   using Error::Error;
 };
 
 // Mixed into every exception rethrown from the child. Not itself a
 // std::exception, so that `catch (const std::exception&)` stays unambiguous.
-class RemoteError {
+class PROCXY_EXPORT RemoteError {
  public:
   RemoteError(std::string type_name, std::string message, std::string remote_stack)
       : type_name_(std::move(type_name)), message_(std::move(message)), remote_stack_(std::move(remote_stack)) {}
@@ -85,7 +87,7 @@ class RemoteError {
 
 // An exception of a type other than the standard ones of SPEC §3, rethrown
 // from the child; type_name() names the original type.
-class RemoteException : public Error, public RemoteError {
+class PROCXY_EXPORT RemoteException : public Error, public RemoteError {
  public:
   RemoteException(const std::string& what, RemoteError remote) : Error(what), RemoteError(std::move(remote)) {}
 };
@@ -94,7 +96,7 @@ namespace detail {
 // A standard exception type rethrown from the child: catchable as `Std` and
 // as RemoteError.
 template <class Std>
-class RemoteStd : public Std, public RemoteError {
+class PROCXY_EXPORT RemoteStd : public Std, public RemoteError {
  public:
   RemoteStd(const std::string& what, RemoteError remote) : Std(what), RemoteError(std::move(remote)) {}
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "procxy/errors.h"
+#include "procxy/export.h"
 #include "procxy/options.h"
 #include "procxy/proxy.h"
 #include "procxy/version.h"
@@ -27,23 +28,23 @@ namespace procxy {
 // A program that spawns children of itself but never calls this function is
 // caught before its main() runs again: spawn() throws SpawnError naming the
 // missing call.
-void serve_if_child(int argc, char** argv);
+PROCXY_EXPORT void serve_if_child(int argc, char** argv);
 
 // The pids of this process's live children, in ascending order.
-std::vector<pid_t> children();
+PROCXY_EXPORT std::vector<pid_t> children();
 
 // In a child, on the thread running a call from the parent: a token whose
 // stop is requested once no caller waits for the call any more (every caller
 // of a shared query cancelled its stop token, or the call timed out). A long
 // call can poll it, or wait on it, and give up early; its result then goes
 // nowhere. Anywhere else: a token that never stops.
-std::stop_token call_stop_token();
+PROCXY_EXPORT std::stop_token call_stop_token();
 
 namespace detail {
 struct Construction;
-std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+PROCXY_EXPORT std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction);
-std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
+PROCXY_EXPORT std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
                                    std::uint64_t interface_hash, Construction construction);
 
 template <class First, class... Rest>

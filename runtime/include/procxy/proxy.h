@@ -13,13 +13,14 @@
 #include <type_traits>
 #include <utility>
 
+#include "procxy/export.h"
 #include "procxy/options.h"
 
 namespace procxy {
 
 // How a child ended. Exactly one field is set, unless the status could not be
 // collected (the application set SIGCHLD to SIG_IGN).
-struct ExitStatus {
+struct PROCXY_EXPORT ExitStatus {
   std::optional<int> exit_code;  // the child exited with this code
   std::optional<int> signal;     // a signal killed the child
 
@@ -52,7 +53,7 @@ struct ClassTraits;
 // non-owning handle: destroying it leaves the listener in place; off() removes
 // it. A listener that owns a copy of its own proxy keeps the child alive until
 // it is removed.
-class Subscription {
+class PROCXY_EXPORT Subscription {
  public:
   Subscription() = default;
 
@@ -116,7 +117,7 @@ class CallScope : public Scope<Methods<T>> {
 };
 
 // The class-independent half of Proxy<T>: the child's lifecycle.
-class ProxyBase {
+class PROCXY_EXPORT ProxyBase {
  public:
   explicit ProxyBase(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
 

@@ -28,7 +28,7 @@ namespace procxy::detail {
 using Words = kj::Array<capnp::word>;
 
 // A received message, ready to read.
-class Reply {
+class PROCXY_EXPORT Reply {
  public:
   explicit Reply(Words words);
   Reply(const Reply&) = delete;
@@ -60,7 +60,7 @@ class Reply {
 
 // Lends the building thread's scratch segment to an OutgoingMessage, or,
 // while another message of the thread holds it, a segment of its own.
-class ScratchLease {
+class PROCXY_EXPORT ScratchLease {
  protected:
   ScratchLease();
   ~ScratchLease();
@@ -79,7 +79,7 @@ class ScratchLease {
 // fresh memory: a page fault per 4 KiB costs more than copying it. A message
 // built while another is being built on the same thread (an event emitted
 // during a call) gets a first segment of its own.
-class OutgoingMessage : private ScratchLease, public capnp::MallocMessageBuilder {
+class PROCXY_EXPORT OutgoingMessage : private ScratchLease, public capnp::MallocMessageBuilder {
  public:
   static constexpr std::size_t kMaxScratchWords = std::size_t{16} << 17;  // 16 MiB
 
@@ -158,12 +158,12 @@ struct Construction {
 };
 
 // Sends the call and blocks for its result. Throws the errors of SPEC §3.
-Words call(Connection& connection, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params);
+PROCXY_EXPORT Words call(Connection& connection, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params);
 
 // Sends the call and returns; `done` runs once, on a runtime thread, with the
 // result or the error.
 using Completion = std::function<void(Words* result, std::exception_ptr error)>;
-void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+PROCXY_EXPORT void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
                 capnp::MessageBuilder& params, Completion done);
 
 template <class R>
@@ -201,16 +201,16 @@ struct EventListener {
 
 // True in a child, for the object it serves, once the parent has subscribed to
 // `event`: only then is an event encoded and sent.
-bool emitting(const void* object, const EventInfo& event);
+PROCXY_EXPORT bool emitting(const void* object, const EventInfo& event);
 
 // Sends the event to the parent at once, from the calling thread; silently
 // dropped when the parent is gone. Throws procxy::Error when the parameters
 // exceed the frame size limit.
-void emit(const EventInfo& event, capnp::MessageBuilder& params);
+PROCXY_EXPORT void emit(const EventInfo& event, capnp::MessageBuilder& params);
 
 // Raised by a generated listen() for a member pointer that is a method of the
 // right type but not an event.
-[[noreturn]] void not_an_event(std::string_view class_name);
+[[noreturn]] PROCXY_EXPORT void not_an_event(std::string_view class_name);
 
 // The child side of a class, registered by generated code at static
 // initialization.
@@ -221,9 +221,9 @@ struct ClassEntry {
   void (*destroy)(void* object);
   void (*dispatch)(void* object, std::uint16_t ordinal, Reply& params, OutgoingMessage& results);
 };
-bool register_class(const ClassEntry& entry);
+PROCXY_EXPORT bool register_class(const ClassEntry& entry);
 
 // Raised by a generated stub for an ordinal it does not know.
-[[noreturn]] void unknown_method(std::string_view class_name, std::uint16_t ordinal);
+[[noreturn]] PROCXY_EXPORT void unknown_method(std::string_view class_name, std::uint16_t ordinal);
 
 }  // namespace procxy::detail

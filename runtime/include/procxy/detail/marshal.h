@@ -92,18 +92,18 @@ auto to_wire(const T& value) {
   }
 }
 
-// "parent" or "child <pid>", for messages raised while marshalling.
+// "parent" or "child <pid>", for the runtime's messages.
 std::string this_side();
 
 // Cap'n Proto holds at most this many bytes in one blob and elements in one list.
 inline constexpr std::size_t kMaxWireElements = (std::size_t{1} << 29) - 1;
 
+// Throws the Error for a `what` ("string", "list") of `size` elements, more
+// than kMaxWireElements.
+[[noreturn]] PROCXY_EXPORT void wire_size_exceeded(std::size_t size, const char* what);
+
 inline void check_wire_size(std::size_t size, const char* what) {
-  if (size > kMaxWireElements) {
-    throw Error("procxy: " + this_side() + ": a " + what + " of " + std::to_string(size) +
-                " elements is larger than Cap'n Proto's limit of " + std::to_string(kMaxWireElements) +
-                " per blob or list; split it across calls, or pass large data through a file");
-  }
+  if (size > kMaxWireElements) wire_size_exceeded(size, what);
 }
 
 template <class W>

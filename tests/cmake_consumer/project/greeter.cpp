@@ -1,3 +1,0 @@
-#include "greeter.h"
-
-std::string Greeter::greet(const std::string& name) { return "hello, " + name; }
