@@ -161,8 +161,8 @@ function(procxy_add_agent)
     message(FATAL_ERROR "procxy_add_agent: needs NAME <executable> and TARGET <existing library> "
                         "(got NAME '${arg_NAME}' TARGET '${arg_TARGET}')")
   endif()
-  if(EXISTS "${_PROCXY_CMAKE_DIR}/../runtime/src/agent_main.cpp")
-    set(main "${_PROCXY_CMAKE_DIR}/../runtime/src/agent_main.cpp")  # source tree
+  if(EXISTS "${_PROCXY_CMAKE_DIR}/../runtime/src/child/agent_main.cpp")
+    set(main "${_PROCXY_CMAKE_DIR}/../runtime/src/child/agent_main.cpp")  # source tree
   else()
     set(main "${_PROCXY_AGENT_MAIN}")  # installed package
   endif()

@@ -14,7 +14,7 @@ install(TARGETS procxy_runtime EXPORT procxyTargets
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS procxy-gen EXPORT procxyTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT generator)
 install(DIRECTORY runtime/include/procxy DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
-install(FILES runtime/src/agent_main.cpp DESTINATION ${CMAKE_INSTALL_DATADIR}/procxy COMPONENT dev)
+install(FILES runtime/src/child/agent_main.cpp DESTINATION ${CMAKE_INSTALL_DATADIR}/procxy COMPONENT dev)
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT dev)
 install(EXPORT procxyTargets NAMESPACE procxy:: DESTINATION ${_cmake_dir} COMPONENT dev)
 

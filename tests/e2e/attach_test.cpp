@@ -255,6 +255,7 @@ TEST_CASE("on() waits for a shared child's confirmation, and one that does not c
   std::atomic<int> seen{0};
 
   ::kill(a.pid(), SIGSTOP);  // nothing answers
+  REQUIRE(e2e::eventually([&] { return e2e::all_threads_stopped(a.pid()); }, e2e::bound(5s)));
   CHECK_THROWS_MATCHES(b.on(&e2e::Service::progress, [&](int) { ++seen; }), procxy::TimeoutError,
                        Catch::Matchers::Predicate<procxy::TimeoutError>([](const procxy::TimeoutError& e) {
                          std::string what = e.what();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -49,6 +50,22 @@ inline bool process_running(pid_t pid) {
   if (!std::getline(stat, line)) return false;
   auto state = line.rfind(") ");
   return state != std::string::npos && line[state + 2] != 'Z' && line[state + 2] != 'X';
+}
+
+// True once every thread of process `pid` is stopped (SIGSTOP): kill()
+// returns before the kernel has stopped threads running on other CPUs.
+inline bool all_threads_stopped(pid_t pid) {
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;  // a thread that just ended
+    auto state = line.rfind(") ");
+    if (state == std::string::npos || line[state + 2] != 'T') return false;
+    any = true;
+  }
+  return any;
 }
 
 // Polls `done` every 5 ms until it returns true (then true) or `limit` has

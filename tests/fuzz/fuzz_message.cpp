@@ -11,7 +11,7 @@
 #include <cstring>
 #include <exception>
 
-#include "registry.h"
+#include "child/registry.h"
 #include "sink.procxy.h"
 #include "transport/channel.h"
 #include "wire/message.h"

@@ -19,9 +19,9 @@
 #include <utility>
 
 #include "corpus.h"
-#include "dispatch/client.h"
+#include "parent/connection.h"
 #include "sink.procxy.h"
-#include "stand_in.h"
+#include "fake_child.h"
 
 namespace {
 
@@ -51,7 +51,7 @@ int write_message_seeds(const std::filesystem::path& out) {
   Channel child_end(fds[1]);
   ChildRecipe recipe{procxy::Options{}, std::string(ClassTraits<fuzz::Sink>::kName), 0, Construction{0, nullptr}, {}};
   auto connection =
-      std::make_shared<Connection>(std::move(recipe), Link{std::make_unique<Channel>(fds[0]), wire_test::stand_in()});
+      std::make_shared<Connection>(std::move(recipe), nullptr, Link{std::make_unique<Channel>(fds[0]), wire_test::fake_child()});
   connection->start();
   procxy::Proxy<fuzz::Sink> sink(connection);
 

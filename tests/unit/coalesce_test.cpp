@@ -1,6 +1,6 @@
 // The keys of queries and the bounded result cache of PROCXY_CACHE.
 
-#include "dispatch/coalesce.h"
+#include "parent/coalesce.h"
 
 #include <catch2/catch.hpp>
 #include <cstring>

@@ -1,5 +1,5 @@
 // Wire conformance: each corpus sample goes to a real child's server (after a
-// proper start) and to the parent's client (from a stand-in child), and each
+// proper start) and to the parent's client (from a fake child), and each
 // side must end as the sample's .expected says: never a crash, hang or
 // misread.
 
@@ -13,18 +13,18 @@
 #include <sstream>
 
 #include "corpus.h"
-#include "dispatch/client.h"
+#include "parent/connection.h"
 #include "echo.procxy.h"
 #include "process/spawn.h"
 #include "process/supervisor.h"
 #include "procxy/version.h"
-#include "stand_in.h"
+#include "fake_child.h"
 #include "wire/protocol.capnp.h"
 
 using namespace procxy::detail;
 using wire_test::Receiver;
 using wire_test::Sample;
-using wire_test::stand_in;
+using wire_test::fake_child;
 
 namespace {
 
@@ -117,7 +117,7 @@ std::string parent_outcome(const Sample& sample) {
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
   ChildRecipe recipe{procxy::Options{}, "wire_test::Echo", 0, Construction{0, nullptr}, {}};
   auto connection =
-      std::make_shared<Connection>(std::move(recipe), Link{std::make_unique<Channel>(fds[0]), stand_in()});
+      std::make_shared<Connection>(std::move(recipe), nullptr, Link{std::make_unique<Channel>(fds[0]), fake_child()});
   connection->start();
   send(fds[1], sample);
   if (sample.expected == "ignored") {

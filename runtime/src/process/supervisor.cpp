@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,11 +38,6 @@ ChildProcess::~ChildProcess() {
 bool ChildProcess::exited() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return status_.has_value();
-}
-
-std::optional<ExitStatus> ChildProcess::status() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return status_;
 }
 
 ExitStatus ChildProcess::wait() const {
@@ -95,20 +89,14 @@ Supervisor& Supervisor::instance() {
 
 Supervisor::Supervisor() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+  if (epoll_fd_ < 0) {
     throw std::runtime_error(std::string("procxy: parent: cannot start the child supervisor: ") + std::strerror(errno));
   }
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.fd = wake_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  event.data.fd = wake_.fd();
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_.fd(), &event);
   std::thread([this] { run(); }).detach();
-}
-
-void Supervisor::wake() {
-  std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
 std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own) {
@@ -124,12 +112,12 @@ std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own) 
   return child;
 }
 
-void Supervisor::kill_at(std::shared_ptr<ChildProcess> child, std::chrono::steady_clock::time_point deadline) {
+void Supervisor::kill_at(std::shared_ptr<ChildHandle> child, std::chrono::steady_clock::time_point deadline) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     timers_.push_back({deadline, child});
   }
-  wake();
+  wake_.wake();
 }
 
 std::vector<pid_t> Supervisor::live_children() const {
@@ -148,7 +136,7 @@ void Supervisor::run() {
   for (;;) {
     int timeout = -1;
     auto now = std::chrono::steady_clock::now();
-    std::vector<std::shared_ptr<ChildProcess>> to_kill;
+    std::vector<std::shared_ptr<ChildHandle>> to_kill;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       for (auto it = timers_.begin(); it != timers_.end();) {
@@ -171,9 +159,8 @@ void Supervisor::run() {
     int n = ::epoll_wait(epoll_fd_, events, 16, timeout);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
-      if (fd == wake_fd_) {
-        std::uint64_t count;
-        [[maybe_unused]] ssize_t got = ::read(wake_fd_, &count, sizeof count);
+      if (fd == wake_.fd()) {
+        wake_.drain();
         continue;
       }
       std::shared_ptr<ChildProcess> child;

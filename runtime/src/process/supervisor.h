@@ -16,31 +16,27 @@
 #include <optional>
 #include <vector>
 
+#include "process/child_handle.h"
 #include "procxy/proxy.h"
+#include "transport/wake_fd.h"
 
 namespace procxy::detail {
 
-class ChildProcess {
+// A child watched by the supervisor: exit handlers run on its thread.
+class ChildProcess final : public ChildHandle {
  public:
   ChildProcess(pid_t pid, int pidfd, bool own) : pid_(pid), pidfd_(pidfd), own_(own) {}
-  ~ChildProcess();
+  ~ChildProcess() override;
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
-  // False for a shared child, which another process started.
-  bool own() const { return own_; }
-  bool exited() const;
-  std::optional<ExitStatus> status() const;
-  // Blocks until the child has been reaped.
-  ExitStatus wait() const;
-  // Blocks for at most `timeout`; true once the child has been reaped.
-  bool wait_for(std::chrono::milliseconds timeout) const;
-  // Sends `signal` unless the child was already reaped.
-  void signal(int signal) const;
-  // Runs `handler` once with the exit status: at once if the child has already
-  // exited, else on the supervisor thread when it does. Must not block long.
-  void on_exit(std::function<void(const ExitStatus&)> handler);
+  pid_t pid() const override { return pid_; }
+  bool own() const override { return own_; }
+  bool exited() const override;
+  ExitStatus wait() const override;
+  bool wait_for(std::chrono::milliseconds timeout) const override;
+  void signal(int signal) const override;
+  void on_exit(std::function<void(const ExitStatus&)> handler) override;
 
  private:
   friend class Supervisor;
@@ -63,22 +59,21 @@ class Supervisor {
   // this process connected to. Takes ownership of the pidfd.
   std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true);
   // SIGKILLs `child` at `deadline` unless it has exited by then.
-  void kill_at(std::shared_ptr<ChildProcess> child, std::chrono::steady_clock::time_point deadline);
+  void kill_at(std::shared_ptr<ChildHandle> child, std::chrono::steady_clock::time_point deadline);
   // Pids of this process's own children not yet reaped, ascending.
   std::vector<pid_t> live_children() const;
 
  private:
   Supervisor();
   void run();
-  void wake();
 
   struct Timer {
     std::chrono::steady_clock::time_point deadline;
-    std::weak_ptr<ChildProcess> child;
+    std::weak_ptr<ChildHandle> child;
   };
 
   int epoll_fd_;
-  int wake_fd_;
+  WakeFd wake_{"parent"};
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<ChildProcess>> children_;
   std::vector<Timer> timers_;

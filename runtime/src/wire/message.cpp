@@ -15,11 +15,6 @@ namespace {
 // receiver allocate to 64 Ki elements.
 constexpr std::uint64_t kTraversalSlackWords = 1u << 16;
 
-bool carries_message(FrameKind kind) {
-  return kind != FrameKind::kReady && kind != FrameKind::kShutdown && kind != FrameKind::kSubscribe &&
-         kind != FrameKind::kCancel && kind != FrameKind::kSubscribed;
-}
-
 }  // namespace
 
 capnp::ReaderOptions reader_options(std::size_t words) {
@@ -31,11 +26,13 @@ capnp::ReaderOptions reader_options(std::size_t words) {
 void validate_message(const Frame& frame, const char* where) {
   auto fail = [&](const std::string& why) {
     throw ProtocolError(std::string("procxy: ") + where + ": received a malformed message (frame kind " +
-                        std::to_string(static_cast<int>(frame.header.kind)) + ", ordinal " +
+                        describe(frame.header.kind) + ", ordinal " +
                         std::to_string(frame.header.ordinal) + "): " + why +
                         "; the connection is closed (is the other side a procxy program of the same version?)");
   };
-  if (!carries_message(frame.header.kind)) {
+  const FrameRule* rule = frame_rule(frame.header.kind);
+  if (!rule) fail("the frame kind is unknown");
+  if (!rule->message) {
     if (frame.payload.size() != 0) fail("this kind of frame has no payload");
     return;
   }

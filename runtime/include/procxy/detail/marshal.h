@@ -92,9 +92,6 @@ auto to_wire(const T& value) {
   }
 }
 
-// "parent" or "child <pid>", for the runtime's messages.
-std::string this_side();
-
 // Cap'n Proto holds at most this many bytes in one blob and elements in one list.
 inline constexpr std::size_t kMaxWireElements = (std::size_t{1} << 29) - 1;
 

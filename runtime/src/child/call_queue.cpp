@@ -1,0 +1,94 @@
+#include "child/call_queue.h"
+
+#include <algorithm>
+
+namespace procxy::detail {
+namespace {
+
+// The call running on this thread, and the queue it came from.
+thread_local CallQueue::Running* t_running = nullptr;
+thread_local std::mutex* t_queue_mutex = nullptr;
+
+}  // namespace
+
+void CallQueue::push(Frame&& frame) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  queued_.push_back(std::move(frame));
+  ready_.notify_one();
+}
+
+void CallQueue::cancel(std::uint64_t id) {
+  std::optional<std::stop_source> stop;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto queued = std::find_if(queued_.begin(), queued_.end(), [id](const Frame& f) { return f.header.id == id; });
+    if (queued != queued_.end()) {
+      queued_.erase(queued);  // never runs; its callers are gone
+      return;
+    }
+    auto running = std::find_if(running_.begin(), running_.end(), [id](const Running* r) { return r->id == id; });
+    if (running == running_.end()) return;
+    (*running)->cancelled = true;
+    stop = (*running)->stop;
+  }
+  // Outside the lock: request_stop() runs the call's stop callbacks.
+  if (stop) stop->request_stop();
+}
+
+void CallQueue::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_ = true;
+  ready_.notify_all();
+}
+
+bool CallQueue::wait_next(Frame& frame, Running& running) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  ready_.wait(lock, [this] { return closed_ || !queued_.empty(); });
+  if (closed_) return false;  // calls still queued are abandoned with the parent's interest
+  frame = std::move(queued_.front());
+  queued_.pop_front();
+  begin_locked(frame.header.id, running);
+  return true;
+}
+
+bool CallQueue::try_next(Frame& frame, Running& running) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (queued_.empty()) return false;
+  frame = std::move(queued_.front());
+  queued_.pop_front();
+  begin_locked(frame.header.id, running);
+  return true;
+}
+
+void CallQueue::begin(const Frame& frame, Running& running) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  begin_locked(frame.header.id, running);
+}
+
+void CallQueue::begin_locked(std::uint64_t id, Running& running) {
+  running = Running{id, false, std::nullopt};
+  running_.push_back(&running);
+  t_running = &running;
+  t_queue_mutex = &mutex_;
+}
+
+void CallQueue::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  running_.erase(std::find(running_.begin(), running_.end(), t_running));
+  t_running = nullptr;
+  t_queue_mutex = nullptr;
+}
+
+std::optional<std::stop_token> CallQueue::current_token() {
+  if (!t_running) return std::nullopt;
+  std::unique_lock<std::mutex> lock(*t_queue_mutex);
+  Running& running = *t_running;
+  bool made = !running.stop;
+  if (made) running.stop.emplace();
+  std::stop_token token = running.stop->get_token();
+  lock.unlock();
+  if (made && running.cancelled) running.stop->request_stop();  // cancelled before it asked
+  return token;
+}
+
+}  // namespace procxy::detail

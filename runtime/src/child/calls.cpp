@@ -1,0 +1,99 @@
+#include "child/calls.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "child/current_exception.h"
+#include "child/exit_codes.h"
+#include "procxy/detail/generated_support.h"
+#include "side.h"
+#include "wire/message.h"
+
+namespace procxy::detail {
+
+bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& frame) {
+  OutgoingMessage reply;
+  try {
+    Reply params(std::move(frame.payload));
+    entry.dispatch(object, frame.header.ordinal, params, reply);
+    if (std::size_t size = Channel::payload_bytes(reply.getSegmentsForOutput()); size > kMaxFrameSize) {
+      // Reported like any exception.
+      throw frame_too_large(size, std::string("procxy: ") + side_name() + ": the results");
+    }
+  } catch (...) {
+    capnp::MallocMessageBuilder failure;
+    encode_current_exception(failure);
+    return channel.write(FrameKind::kError, 0, frame.header.id, failure.getSegmentsForOutput());
+  }
+  return channel.write(FrameKind::kResult, 0, frame.header.id, reply.getSegmentsForOutput());
+}
+
+bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* woken) {
+  try {
+    for (;;) {
+      Channel::ReadStatus status = peer.channel().read(frame, Channel::Clock::time_point::max(), wake_fd, side_name());
+      if (status == Channel::ReadStatus::kWoken) {
+        *woken = true;
+        return false;
+      }
+      if (status != Channel::ReadStatus::kFrame) return false;
+      expect(frame.header.kind, Sender::kParent, Phase::kServing, side_name());
+      validate_message(frame, side_name());
+      switch (frame.header.kind) {
+        case FrameKind::kShutdown:
+          return false;
+        case FrameKind::kSubscribe:
+          peer.subscribe(frame.header.ordinal);
+          // Written once the subscription is in effect: every call that
+          // starts after it, from any peer, sends the event to this one.
+          if (frame.header.id != 0) peer.channel().write(FrameKind::kSubscribed, frame.header.ordinal, frame.header.id);
+          continue;
+        case FrameKind::kCancel:
+          calls.cancel(frame.header.id);
+          continue;
+        default:  // kCall: the only other kind a serving parent sends
+          return true;
+      }
+    }
+  } catch (const std::exception& e) {
+    // The peer's side of this channel is broken: nothing it sends can be
+    // trusted. A shared child drops that peer and serves the others.
+    if (side() == Side::kSharedChild) {
+      std::fprintf(stderr, "%s; dropping that client\n", e.what());
+      return false;
+    }
+    std::fprintf(stderr, "%s; the child exits\n", e.what());
+    _exit(kExitProtocol);
+  }
+}
+
+void serve_peer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate) {
+  CallQueue calls;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      Frame frame;
+      CallQueue::Running running;
+      while (calls.wait_next(frame, running)) {
+        gate.acquire();
+        bool peer_there = run_call(peer.channel(), entry, object, frame);
+        gate.release();
+        calls.finish();
+        if (!peer_there) {
+          calls.close();
+          peer.channel().shutdown();  // ends the reading thread's wait too
+        }
+      }
+    });
+  }
+  Frame frame;
+  while (next_call(peer, calls, frame)) calls.push(std::move(frame));
+  calls.close();
+  for (std::thread& thread : threads) thread.join();
+}
+
+}  // namespace procxy::detail

@@ -1,0 +1,255 @@
+// The reading side of a Connection: reading a frame and handing it to its
+// owner, settling requests (results, errors, timeouts, cancellations, the
+// child's death) and handing the reader role on. connection.cpp has the
+// calling side.
+
+#include <signal.h>
+
+#include <utility>
+
+#include "log.h"
+#include "parent/connection.h"
+#include "process/supervisor.h"
+#include "wire/failure.h"
+#include "wire/message.h"
+
+namespace procxy::detail {
+namespace {
+
+// After the channel closes, the child is about to be reaped; if it is still
+// running this long after, it closed its channel but did not exit: kill it.
+constexpr auto kExitAfterClose = std::chrono::seconds(2);
+
+}  // namespace
+
+Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline,
+                                              bool wakeable) {
+  Frame frame;
+  Channel::ReadStatus status;
+  try {
+    status = link->channel->read(frame, deadline, wakeable ? wake_.fd() : -1, "parent");
+    if (status == Channel::ReadStatus::kFrame) {
+      expect(frame.header.kind, Sender::kChild, Phase::kServing, "parent");
+      validate_message(frame, "parent");
+    }
+  } catch (const ProtocolError&) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (link == link_) protocol_error_ = std::current_exception();
+    link->process->signal(SIGKILL);  // a child that sends garbage cannot be trusted with more calls
+    return Read::kClosed;
+  }
+  switch (status) {
+    case Channel::ReadStatus::kFrame:
+      deliver(frame, link->process->pid());
+      return Read::kProgress;
+    case Channel::ReadStatus::kTimeout:
+      return Read::kTimeout;
+    case Channel::ReadStatus::kWoken:
+      wake_.drain();
+      return Read::kProgress;
+    case Channel::ReadStatus::kClosed:
+      return Read::kClosed;
+  }
+  return Read::kClosed;
+}
+
+void Connection::deliver(Frame& frame, pid_t child) {
+  if (frame.header.kind == FrameKind::kEvent) {
+    // Events keep their place among results: the hub delivers them in order
+    // and holds back the results that follow them.
+    if (events_->wants(frame.header.ordinal)) {
+      events_->push_event(frame.header.ordinal, std::move(frame.payload), child);
+    } else {
+      log(LogCategory::kEvent, "event %u from child %d dropped: no listener", frame.header.ordinal,
+          static_cast<int>(child));
+    }
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::optional<Request> request = requests_.take(frame.header.id);
+  if (!request) return;  // its callers timed out or were cancelled
+  Words result;
+  std::exception_ptr error;
+  if (frame.header.kind == FrameKind::kError) {
+    error = to_exception(std::move(frame.payload), FailureContext::kCall, request->method->name, child);
+  } else {
+    result = std::move(frame.payload);  // empty for kSubscribed
+  }
+  settle(lock, *request, std::move(result), error);
+}
+
+void Connection::settle(std::unique_lock<std::mutex>& lock, Request& request, Words result, std::exception_ptr error) {
+  if (!error && request.method->cache_ms > 0) {
+    cache_.store(request.key, result, std::chrono::milliseconds(request.method->cache_ms), Clock::now());
+  }
+  for (Caller& caller : request.joined) {
+    complete(lock, caller, error ? Words() : copy_of(result), error);
+  }
+  complete(lock, request.first, std::move(result), error);
+}
+
+void Connection::complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result, std::exception_ptr error) {
+  if (!caller.from_delivery_thread && events_->busy()) {
+    auto held = std::make_shared<Words>(std::move(result));
+    if (Waiter* waiter = caller.waiter) {
+      waiter->deferred = true;
+      events_->post([this, waiter, held, error] {
+        std::lock_guard<std::mutex> lock(mutex_);  // the waiter's thread keeps this connection alive
+        waiter->result = std::move(*held);
+        waiter->error = error;
+        waiter->done = true;
+        waiter->cv.notify_one();
+      });
+    } else {
+      events_->post([done = std::move(caller.done), on_stop = std::move(caller.on_stop), held, error] {
+        done(error ? nullptr : held.get(), error);
+      });
+    }
+    return;
+  }
+  if (Waiter* waiter = caller.waiter) {
+    waiter->result = std::move(result);
+    waiter->error = error;
+    waiter->done = true;
+    waiter->cv.notify_one();
+    return;
+  }
+  Completion done = std::move(caller.done);
+  std::shared_ptr<void> on_stop = std::move(caller.on_stop);
+  lock.unlock();
+  done(error ? nullptr : &result, error);
+  on_stop.reset();  // may wait for the callback running on another thread, which takes the lock
+  lock.lock();
+}
+
+void Connection::expire(std::unique_lock<std::mutex>& lock, std::uint64_t id) {
+  std::optional<Request> request = requests_.take(id);
+  if (!request) return;
+  std::exception_ptr error = timeout_error(*request, Clock::now() - request->start);
+  if (recipe_.options.kill_on_timeout) {
+    link_->process->signal(SIGKILL);
+  } else {
+    cancel_in_child(lock, id);
+  }
+  settle(lock, *request, Words(), error);
+}
+
+std::optional<Caller> Connection::leave(std::unique_lock<std::mutex>& lock, std::uint64_t id,
+                                        const std::function<bool(const Caller&)>& matches) {
+  std::optional<Requests::Left> left = requests_.leave(id, matches);
+  if (!left) return std::nullopt;
+  if (left->abandoned) {
+    log(LogCategory::kCall, "call %llu %s cancelled by all its callers", static_cast<unsigned long long>(id),
+        left->abandoned->method->name);
+    cancel_in_child(lock, id);
+  }
+  return std::move(left->caller);
+}
+
+void Connection::cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::optional<Caller> caller = leave(lock, id, [tag](const Caller& c) { return c.tag == tag; });
+  if (!caller) return;  // settled already: the result wins
+  // On the delivery thread: this runs on the thread that requested the stop,
+  // inside the stop callback that the completion owns.
+  events_->post([done = std::move(caller->done), on_stop = std::move(caller->on_stop),
+                 error = cancelled_error(method)] { done(nullptr, error); });
+}
+
+void Connection::cancel_in_child(std::unique_lock<std::mutex>& lock, std::uint64_t id) {
+  std::shared_ptr<Link> link = link_;
+  if (channel_closed_ || exit_status_) return;
+  lock.unlock();
+  link->channel->write(FrameKind::kCancel, 0, id);
+  lock.lock();
+}
+
+void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link) {
+  reader_.release();
+  if (result == Read::kClosed && link == link_ && !channel_closed_) {
+    channel_closed_ = true;
+    log(LogCategory::kCall, "channel to child %d closed", static_cast<int>(link->process->pid()));
+    if (protocol_error_) {
+      fail_all(lock, [this](const MethodInfo&) { return protocol_error_; });
+    } else if (!link->process->own()) {
+      fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
+    } else if (!exit_status_) {
+      Supervisor::instance().kill_at(link->process, Clock::now() + kExitAfterClose);
+    }
+    if (exit_to_announce_) events_->push_exit(*std::exchange(exit_to_announce_, std::nullopt));
+  }
+  expire_async(lock);
+  hand_on_role();
+}
+
+void Connection::hand_on_role() { reader_.hand_on(helper_has_work()); }
+
+bool Connection::helper_has_work() const { return requests_.async_callers() > 0 || !subscribed_.empty(); }
+
+void Connection::start_helper() {
+  std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
+}
+
+Connection::Clock::time_point Connection::next_async_deadline() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return requests_.next_async_deadline();
+}
+
+void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
+  for (std::uint64_t id : requests_.expired_async(Clock::now())) expire(lock, id);
+}
+
+void Connection::fail_all(std::unique_lock<std::mutex>& lock,
+                          const std::function<std::exception_ptr(const MethodInfo&)>& error) {
+  auto fail = [this](Caller& caller, const std::exception_ptr& e) {
+    if (caller.waiter) {
+      caller.waiter->error = e;
+      caller.waiter->done = true;
+      caller.waiter->cv.notify_one();
+    } else {
+      // On the delivery thread, never here: this may be the supervisor's
+      // thread, and a retried query may restart the child.
+      events_->post([done = std::move(caller.done), on_stop = std::move(caller.on_stop), e] { done(nullptr, e); });
+    }
+  };
+  for (Request& request : requests_.take_all()) {
+    std::exception_ptr e = error(*request.method);
+    fail(request.first, e);
+    for (Caller& caller : request.joined) fail(caller, e);
+  }
+  (void)lock;
+}
+
+void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (link != link_) return;
+  exit_status_ = status;
+  // Unblocks a reader even if something else still holds the child's end.
+  link->channel->shutdown();
+  fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
+  // on_exit listeners run after every event the child sent: when a reader is
+  // still to drain the channel, it announces the exit at the end of the stream.
+  if (channel_closed_ || subscribed_.empty()) {
+    events_->push_exit(status);
+  } else {
+    exit_to_announce_ = status;
+    reader_.helper_cv().notify_one();
+  }
+}
+
+void Connection::helper_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (!helper_has_work() || channel_closed_ || !reader_.try_take()) {
+      reader_.helper_cv().wait(lock);
+      continue;
+    }
+    std::shared_ptr<Link> link = link_;
+    lock.unlock();
+    Read result = read_and_deliver(link, next_async_deadline(), true);
+    lock.lock();
+    release_role(lock, result, link);
+  }
+}
+
+}  // namespace procxy::detail

@@ -1,0 +1,228 @@
+#include "parent/events.h"
+
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+#include "log.h"
+#include "demangle.h"
+
+namespace procxy::detail {
+
+EventHub::~EventHub() { stop(); }
+
+std::uint64_t EventHub::add(EventListener listener, bool once) {
+  auto entry = std::make_shared<Listener>();
+  entry->ordinal = listener.event->ordinal;
+  entry->once = once;
+  entry->event = std::move(listener);
+  std::lock_guard<std::mutex> lock(mutex_);
+  entry->id = ++next_id_;
+  listeners_.emplace(entry->id, entry);
+  return entry->id;
+}
+
+std::uint64_t EventHub::add_exit(std::function<void(const ExitStatus&)> handler,
+                                 const std::optional<ExitStatus>& exited) {
+  auto entry = std::make_shared<Listener>();
+  entry->on_exit = std::move(handler);
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    id = entry->id = ++next_id_;
+    listeners_.emplace(id, entry);
+  }
+  if (exited) {
+    Item item{Item::Kind::kExit};
+    item.status = *exited;
+    item.only = entry;
+    push(std::move(item));
+  }
+  return id;
+}
+
+void EventHub::remove(std::uint64_t id) {
+  std::shared_ptr<Listener> removed;  // released unlocked: its handler may own the last proxy handle
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto it = listeners_.find(id);
+  if (it != listeners_.end()) {
+    it->second->active = false;
+    removed = std::move(it->second);
+    listeners_.erase(it);
+  }
+  // A handler may remove itself (or another) while it runs: it cannot wait for itself.
+  if (!on_delivery_thread()) idle_cv_.wait(lock, [&] { return current_ != id; });
+  lock.unlock();
+}
+
+bool EventHub::active(std::uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return listeners_.count(id) > 0;
+}
+
+bool EventHub::wants(std::uint16_t ordinal) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [id, listener] : listeners_) {
+    if (listener->ordinal == ordinal) return true;
+  }
+  return false;
+}
+
+void EventHub::push_event(std::uint16_t ordinal, Words payload, pid_t child) {
+  Item item{Item::Kind::kEvent};
+  item.ordinal = ordinal;
+  item.payload = std::move(payload);
+  item.child = child;
+  push(std::move(item));
+}
+
+void EventHub::push_exit(const ExitStatus& status) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bool any = false;
+    for (const auto& [id, listener] : listeners_) any = any || !listener->ordinal;
+    if (!any) return;
+  }
+  Item item{Item::Kind::kExit};
+  item.status = status;
+  push(std::move(item));
+}
+
+bool EventHub::busy() const { return busy_.load(std::memory_order_acquire); }
+
+void EventHub::post(std::function<void()> completion) {
+  Item item{Item::Kind::kCompletion};
+  item.completion = std::move(completion);
+  push(std::move(item));
+}
+
+bool EventHub::on_delivery_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
+
+void EventHub::push(Item item) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (stopping_) {
+    lock.unlock();
+    // Too late for the thread: a completion runs here (callers of post() hold no lock).
+    if (item.kind == Item::Kind::kCompletion) item.completion();
+    return;
+  }
+  queue_.push_back(std::move(item));
+  busy_.store(true, std::memory_order_release);
+  if (!thread_.joinable()) {
+    // The thread keeps the hub alive: a listener may drop the last proxy handle.
+    thread_ = std::thread([self = shared_from_this()] { self->run(); });
+    thread_id_ = thread_.get_id();
+  }
+  queue_cv_.notify_one();
+}
+
+void EventHub::stop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  stopping_ = true;
+  queue_cv_.notify_all();
+  if (!thread_.joinable()) return;
+  std::thread thread = std::move(thread_);
+  bool self = on_delivery_thread();
+  lock.unlock();
+  if (self) {
+    thread.detach();  // a listener let go of the last handle; the loop ends after it returns
+  } else {
+    thread.join();
+  }
+}
+
+void EventHub::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;
+    Item item = std::move(queue_.front());
+    queue_.pop_front();
+    if (stopping_ && item.kind != Item::Kind::kCompletion) {  // nobody is left to listen
+      busy_.store(!queue_.empty(), std::memory_order_release);
+      continue;
+    }
+    switch (item.kind) {
+      case Item::Kind::kCompletion:
+        lock.unlock();
+        item.completion();
+        item.completion = nullptr;  // its captures die without the lock held
+        lock.lock();
+        break;
+      case Item::Kind::kEvent:
+        deliver_event(lock, item);
+        break;
+      case Item::Kind::kExit:
+        deliver_exit(lock, item);
+        break;
+    }
+    busy_.store(!queue_.empty(), std::memory_order_release);
+  }
+  auto listeners = std::move(listeners_);
+  lock.unlock();  // handlers die unlocked: one may own the last proxy handle
+}
+
+void EventHub::invoke(std::unique_lock<std::mutex>& lock, Listener& listener, const std::function<void()>& call,
+                      const char* what) {
+  if (!listener.active) return;  // removed by an earlier listener of this item
+  if (listener.once) {
+    listener.active = false;
+    listeners_.erase(listener.id);
+  }
+  current_ = listener.id;
+  lock.unlock();
+  try {
+    call();
+  } catch (const std::exception& e) {
+    log(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what,
+        demangle(typeid(e).name()).c_str(), e.what());
+  } catch (...) {
+    log(LogCategory::kEvent, "a listener of %s threw a non-std::exception; delivering the next events", what);
+  }
+  lock.lock();
+  current_ = 0;
+  idle_cv_.notify_all();
+}
+
+void EventHub::deliver_event(std::unique_lock<std::mutex>& lock, Item& item) {
+  std::vector<std::shared_ptr<Listener>> targets;
+  for (const auto& [id, listener] : listeners_) {
+    if (listener->ordinal == item.ordinal) targets.push_back(listener);
+  }
+  if (targets.empty()) return;
+  const char* name = targets.front()->event.event->name;
+  log(LogCategory::kEvent, "event %s from child %d: %zu listener(s)", name, static_cast<int>(item.child),
+      targets.size());
+  // One decoding reader for all listeners; each listener reads what it needs.
+  Reply params(std::move(item.payload));
+  for (const auto& listener : targets) {
+    invoke(
+        lock, *listener, [&] { listener->event.deliver(params); }, name);
+  }
+  release(lock, targets);
+}
+
+void EventHub::release(std::unique_lock<std::mutex>& lock, std::vector<std::shared_ptr<Listener>>& targets) {
+  lock.unlock();
+  targets.clear();
+  lock.lock();
+}
+
+void EventHub::deliver_exit(std::unique_lock<std::mutex>& lock, Item& item) {
+  std::vector<std::shared_ptr<Listener>> targets;
+  if (item.only) {
+    targets.push_back(item.only);
+  } else {
+    for (const auto& [id, listener] : listeners_) {
+      if (!listener->ordinal) targets.push_back(listener);
+    }
+  }
+  for (const auto& listener : targets) {
+    invoke(
+        lock, *listener, [&] { listener->on_exit(item.status); }, "the child's exit");
+  }
+  item.only.reset();
+  release(lock, targets);
+}
+
+}  // namespace procxy::detail

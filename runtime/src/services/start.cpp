@@ -1,0 +1,70 @@
+// spawn() and attach(): start (or find) the child, and open the connection
+// to it, handing it the start function for restarts. spawn() shares the
+// connection with identical spawns unless Options::dedupe is off; attach()
+// finds or starts a shared child (services/attach.cpp).
+
+#include "parent/connection.h"
+#include "process/spawn.h"
+#include "services/attach.h"
+#include "services/construct.h"
+#include "services/dedup.h"
+
+namespace procxy::detail {
+
+extern const bool kServeIfChildCheckLinked;  // services/serve_if_child_check.cpp
+
+namespace {
+
+// Takes the check into every statically linked program that can start
+// children: the linker pulls an object file from an archive only for a
+// symbol some other file refers to.
+[[maybe_unused]] __attribute__((used)) const bool* const kPullServeIfChildCheck = &kServeIfChildCheckLinked;
+
+// Starts a child as `recipe` says and constructs its object; for a shared
+// child, connects to it, starting it first when none runs.
+Link start_child(const ChildRecipe& recipe) {
+  if (!recipe.shared_name.empty()) return attach_child(recipe);
+  StartedProcess started = start_process(recipe.options);
+  auto channel = std::make_unique<Channel>(started.channel_fd);
+  std::string what =
+      recipe.class_name + " in child " + std::to_string(started.process->pid()) + " (" + started.executable + ")";
+  construct(*channel, *started.process, recipe, what, start_deadline(recipe.options), nullptr);
+  return {std::move(channel), std::move(started.process)};
+}
+
+void check_concurrency(const Options& options) {
+  if (options.concurrency < 1) {
+    throw SpawnError("procxy: parent: Options::concurrency is " + std::to_string(options.concurrency) +
+                     "; it counts the calls a child runs at once, so it must be at least 1");
+  }
+}
+
+// Starts (or, for attach(), finds) the child and opens the connection to it.
+std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
+  Link link = start_child(recipe);
+  auto connection = std::make_shared<Connection>(std::move(recipe), start_child, std::move(link));
+  connection->start();
+  return connection;
+}
+
+}  // namespace
+
+std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+                                  Construction construction) {
+  check_concurrency(options);
+  auto start = [&] {
+    return open_connection({options, std::string(class_name), interface_hash, std::move(construction), {}});
+  };
+  if (!options.dedupe) return start();
+  return deduplicated(spawn_key(options, class_name, interface_hash, construction), class_name, start);
+}
+
+std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
+                                   std::uint64_t interface_hash, Construction construction) {
+  check_concurrency(options);
+  check_shared_name(name);  // now: an empty name would make a private child
+  return open_connection(
+      {options, std::string(class_name), interface_hash, std::move(construction), std::string(name)});
+}
+
+}  // namespace procxy::detail

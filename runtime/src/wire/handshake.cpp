@@ -1,0 +1,102 @@
+#include "wire/handshake.h"
+
+#include <capnp/message.h>
+
+#include <algorithm>
+
+#include "procxy/detail/generated_support.h"
+#include "procxy/version.h"
+#include "side.h"
+#include "wire/failure.h"
+#include "wire/message.h"
+
+namespace procxy::detail {
+
+void write_select(Channel& channel, const Selection& selection) {
+  capnp::MallocMessageBuilder message;
+  auto select = message.initRoot<wire::Select>();
+  select.setClassName(selection.class_name);
+  select.setInterfaceHash(selection.interface_hash);
+  select.setRuntimeVersion(selection.runtime_version);
+  select.setConcurrency(selection.concurrency);
+  if (const auto& shared = selection.shared) {
+    select.setSharedSocket(shared->socket);
+    select.setSharedLock(shared->lock);
+    select.setIdleExitMs(static_cast<std::uint64_t>(std::max<std::int64_t>(0, shared->idle_exit.count())));
+  }
+  channel.write(FrameKind::kSelect, 0, 0, message.getSegmentsForOutput());
+}
+
+Answer read_answer(Channel& channel, Channel::Clock::time_point deadline, const std::string& child) {
+  Frame frame;
+  switch (channel.read(frame, deadline, -1, "parent")) {
+    case Channel::ReadStatus::kFrame:
+      break;
+    case Channel::ReadStatus::kTimeout:
+      return {Answer::kTimeout, {}};
+    default:
+      return {Answer::kClosed, {}};
+  }
+  FrameKind kind = frame.header.kind;
+  if (kind != FrameKind::kReady && kind != FrameKind::kError) {
+    throw ProtocolError("procxy: parent: " + child + " answered the start with frame kind " + describe(kind) +
+                        "; is it a procxy program of the same version?");
+  }
+  validate_message(frame, "parent");
+  if (kind == FrameKind::kReady) return {Answer::kReady, {}};
+  return {Answer::kFailure, std::move(frame.payload)};
+}
+
+std::optional<Frame> read_start_frame(Channel& channel, FrameKind kind, Channel::Clock::time_point deadline) {
+  Frame frame;
+  if (channel.read(frame, deadline, -1, side_name()) != Channel::ReadStatus::kFrame) return std::nullopt;
+  if (frame.header.kind != kind) {
+    throw ProtocolError(std::string("procxy: ") + side_name() + ": expected frame kind " + describe(kind) +
+                        " to start, got " + describe(frame.header.kind));
+  }
+  validate_message(frame, side_name());
+  return frame;
+}
+
+Selection decode_selection(Frame& frame) {
+  Reply reply(std::move(frame.payload));
+  auto select = reply.root<wire::Select>();
+  Selection selection;
+  selection.class_name = select.getClassName();
+  selection.interface_hash = select.getInterfaceHash();
+  selection.runtime_version = select.getRuntimeVersion();
+  selection.concurrency = std::max(1u, select.getConcurrency());
+  if (select.hasSharedSocket()) {
+    selection.shared = SharedSetup{select.getSharedSocket(), select.getSharedLock(),
+                                   std::chrono::milliseconds(select.getIdleExitMs())};
+  }
+  return selection;
+}
+
+std::optional<Refusal> check(const Selection& selection, std::string_view served, std::uint64_t interface_hash,
+                             pid_t peer) {
+  std::string me = std::string("procxy: ") + side_name();
+  std::string who = peer ? "process " + std::to_string(peer) : std::string("the parent");
+  if (selection.class_name != served) {
+    return Refusal{wire::Failure::Kind::UNKNOWN_CLASS,
+                   me + ": " + who + " asked for class '" + selection.class_name + "', but this child serves '" +
+                       std::string(served) + "'; give each class its own attach() name"};
+  }
+  if (selection.interface_hash != interface_hash || selection.runtime_version != PROCXY_VERSION) {
+    return Refusal{wire::Failure::Kind::INTERFACE_MISMATCH,
+                   me + ": interface mismatch for '" + selection.class_name + "': " + who +
+                       " was built from another version of its header (or of procxy) than this child; rebuild " +
+                       "both from the same sources" + (peer ? ", or attach under another name" : "")};
+  }
+  return std::nullopt;
+}
+
+bool refuse(Channel& channel, const Refusal& refusal) {
+  capnp::MallocMessageBuilder message;
+  encode_failure(message, refusal.kind, refusal.text);
+  return channel.write(FrameKind::kError, 0, 0, message.getSegmentsForOutput());
+}
+
+bool write_ready(Channel& channel) { return channel.write(FrameKind::kReady, 0, 0); }
+
+}  // namespace procxy::detail

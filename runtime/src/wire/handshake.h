@@ -1,0 +1,73 @@
+#pragma once
+
+// The start of every conversation with a child, written once for private and
+// shared children. The parent sends Select (which class, built from what),
+// and to a child it starts, Construct; the child checks the selection and
+// answers Ready, or Error with a Failure that says why it will not serve.
+//
+//   parent                     child
+//   Select, [Construct]  ->    check(), construct the object
+//                        <-    Ready | Error(Failure)
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "transport/channel.h"
+#include "wire/protocol.capnp.h"
+
+namespace procxy::detail {
+
+// What a shared child needs to know to listen (sent to a new one only).
+struct SharedSetup {
+  std::string socket;  // where clients connect
+  std::string lock;    // the start lock, taken again to leave without a race
+  std::chrono::milliseconds idle_exit{0};
+};
+
+struct Selection {
+  std::string class_name;
+  std::uint64_t interface_hash = 0;
+  std::uint32_t runtime_version = 0;  // PROCXY_VERSION of the sender
+  std::uint32_t concurrency = 1;
+  std::optional<SharedSetup> shared;
+};
+
+// The parent's side.
+
+// Sends Select for `class_name` as this procxy builds it.
+void write_select(Channel& channel, const Selection& selection);
+
+struct Answer {
+  enum Status { kReady, kFailure, kClosed, kTimeout } status;
+  kj::Array<capnp::word> failure;  // kFailure: the child's wire::Failure
+};
+// Reads the child's answer to Select (and Construct) until `deadline`.
+// Throws ProtocolError, naming `child`, for any other frame.
+Answer read_answer(Channel& channel, Channel::Clock::time_point deadline, const std::string& child);
+
+// The child's side: messages name side_name().
+
+// Reads the start frame of `kind`, until `deadline`; nothing when the parent
+// went away or the deadline passed. Throws ProtocolError for another frame,
+// or a malformed one.
+std::optional<Frame> read_start_frame(Channel& channel, FrameKind kind, Channel::Clock::time_point deadline);
+Selection decode_selection(Frame& frame);
+
+struct Refusal {
+  wire::Failure::Kind kind;
+  std::string text;
+};
+// Why this child, serving `served` (its name and interface hash), will not
+// serve `selection` from process `peer` (0: the parent that started it);
+// nothing when it will.
+std::optional<Refusal> check(const Selection& selection, std::string_view served, std::uint64_t interface_hash,
+                             pid_t peer);
+
+// Tells the peer why it is refused. False when it is gone.
+bool refuse(Channel& channel, const Refusal& refusal);
+bool write_ready(Channel& channel);
+
+}  // namespace procxy::detail
