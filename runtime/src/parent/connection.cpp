@@ -42,11 +42,11 @@ Connection::Connection(ChildRecipe recipe, StartFunction start, Link link)
     : recipe_(std::move(recipe)), start_(std::move(start)), link_(std::make_shared<Link>(std::move(link))) {}
 
 void Connection::start() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  install(lock, link_);
+  MutexLock lock(mutex_);
+  install(link_);
 }
 
-void Connection::install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Link> link) {
+void Connection::install(std::shared_ptr<Link> link) {
   link_ = std::move(link);
   channel_closed_ = false;
   exit_status_.reset();
@@ -59,28 +59,24 @@ void Connection::install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Lin
   std::weak_ptr<Link> weak_link = link_;
   // A restarted child hears of the subscriptions before any call.
   for (std::uint16_t ordinal : subscribed_) link_->channel->write(FrameKind::kSubscribe, ordinal, 0);
-  lock.unlock();
+  Unlocked unlocked(mutex_);
   process->on_exit([self, weak_link](const ExitStatus& status) {
     auto connection = self.lock();
     auto link = weak_link.lock();
     if (connection && link) connection->on_child_exit(link, status);
   });
-  lock.lock();
 }
 
 Connection::~Connection() {
   std::shared_ptr<Link> link;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     terminated_ = true;
     link = link_;
-    fail_all(lock, [](const MethodInfo& method) {
-      return std::make_exception_ptr(TerminatedError("procxy: parent: " + std::string(method.name) +
-                                                     " was abandoned: the last proxy handle was destroyed"));
-    });
+    fail_all(&Connection::abandoned_error);
+    reader_.helper_cv().notify_all();
   }
-  reader_.helper_cv().notify_all();
   wake_.wake();
   if (helper_.joinable()) helper_.join();
   events_->stop();
@@ -94,12 +90,12 @@ Connection::~Connection() {
 }
 
 pid_t Connection::pid() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return link_->process->pid();
 }
 
 bool Connection::alive() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   // A shared child's connection can end while it lives on; then it is gone for us.
   bool connected = link_->process->own() || !channel_closed_;
   return !terminated_ && !exit_status_ && !link_->process->exited() && connected;
@@ -108,14 +104,14 @@ bool Connection::alive() const {
 ExitStatus Connection::wait() const {
   std::shared_ptr<Link> link;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     link = link_;
   }
   return link->process->wait();
 }
 
 std::uint64_t Connection::on_exit(std::function<void(const ExitStatus&)> handler) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return events_->add_exit(std::move(handler), exit_status_);
 }
 
@@ -160,6 +156,13 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
                        status.exit_code, status.signal));
 }
 
+std::exception_ptr Connection::abandoned_error(const MethodInfo& method) const {
+  return std::make_exception_ptr(TerminatedError("procxy: parent: " + std::string(method.name) +
+                                                 " was abandoned: the last proxy handle was destroyed"));
+}
+
+std::exception_ptr Connection::protocol_failure(const MethodInfo&) const { return protocol_error_; }
+
 std::exception_ptr Connection::cancelled_error(const MethodInfo& method) const {
   return std::make_exception_ptr(CancelledError("procxy: parent: " + std::string(method.name) +
                                                 " was cancelled by its stop token; the child stops it only if "
@@ -178,11 +181,11 @@ std::exception_ptr Connection::timeout_error(const Request& request, Clock::dura
                                               " (raise Options::timeout or CallOptions::timeout if it needs longer)"));
 }
 
-std::shared_ptr<Link> Connection::usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method) {
+std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo& method) {
   for (;;) {
     if (terminated_) std::rethrow_exception(closed_error(method));
     if (restarting_) {
-      restarted_cv_.wait(lock);
+      restarted_cv_.wait(lock.native());
       continue;
     }
     if (!exit_status_ && !protocol_error_ && !channel_closed_) return link_;
@@ -196,22 +199,23 @@ std::shared_ptr<Link> Connection::usable_link(std::unique_lock<std::mutex>& lock
     }
     restarting_ = true;
     std::shared_ptr<Link> old = link_;
-    lock.unlock();
     std::shared_ptr<Link> fresh;
     std::exception_ptr failure;
-    try {
-      if (!shared) old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
-      fresh = std::make_shared<Link>(start_(recipe_));
-    } catch (...) {
-      failure = std::current_exception();
+    {
+      Unlocked unlocked(mutex_);
+      try {
+        if (!shared) old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
+        fresh = std::make_shared<Link>(start_(recipe_));
+      } catch (...) {
+        failure = std::current_exception();
+      }
     }
-    lock.lock();
     restarting_ = false;
     restarted_cv_.notify_all();
     if (failure) std::rethrow_exception(failure);
     log(LogCategory::kSpawn, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
         static_cast<int>(fresh->process->pid()), static_cast<int>(old->process->pid()));
-    install(lock, std::move(fresh));
+    install(std::move(fresh));
   }
 }
 
@@ -231,7 +235,7 @@ std::optional<Words> Connection::cached_result(const MethodInfo& method, const P
   if (!plan.cached) return std::nullopt;
   std::optional<Words> hit;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     hit = cache_.find(plan.key, Clock::now());
   }
   if (hit) log(LogCategory::kCoalesce, "cache hit: %s", method.name);
@@ -246,7 +250,7 @@ std::uint64_t Connection::enlist(const MethodInfo& method, FrameKind kind, Segme
   std::uint64_t id;
   std::shared_ptr<Link> link;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     link = usable_link(lock, method);
     const std::string& coalesce_key = plan.coalesce ? plan.key : std::string();
     if (auto joined = requests_.join(coalesce_key, caller)) {
@@ -299,7 +303,7 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
   if (options.stop.stop_possible()) {
     on_stop.emplace(options.stop, std::function<void()>([this, &waiter] {
-                      std::lock_guard<std::mutex> lock(mutex_);
+                      MutexLock lock(mutex_);
                       waiter.cancelled = true;
                       waiter.cv.notify_one();
                       wake_.wake();
@@ -309,10 +313,10 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
 }
 
 Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& method, bool stoppable) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   while (!waiter.done) {
     if (waiter.deferred) {  // settled; the events before it are being delivered
-      waiter.cv.wait(lock);
+      waiter.cv.wait(lock.native());
       continue;
     }
     if (waiter.cancelled) break;
@@ -323,19 +327,19 @@ Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& meth
       // one, the read blocks in recv() with no poll() first.
       Read result = read_and_deliver(link, std::min(waiter.deadline, next_async_deadline()), stoppable);
       lock.lock();
-      release_role(lock, result, link);
+      release_role(result, link);
     } else {
       reader_.add_idle(waiter);
-      waiter.cv.wait_until(lock, waiter.deadline);
+      waiter.cv.wait_until(lock.native(), waiter.deadline);
       reader_.remove_idle(waiter);
     }
     if (!waiter.done && !waiter.deferred && !waiter.cancelled && Clock::now() >= waiter.deadline) {
-      expire(lock, id);  // settles this waiter (and those who share its request) with the timeout
+      expire(id);  // settles this waiter (and those who share its request) with the timeout
     }
   }
   hand_on_role();      // this caller may have been woken to read, and leaves
   if (!waiter.done) {  // cancelled, and still waiting: nobody will touch the waiter again
-    leave(lock, id, [&waiter](const Caller& c) { return c.waiter == &waiter; });
+    leave(id, [&waiter](const Caller& c) { return c.waiter == &waiter; });
     lock.unlock();
     std::rethrow_exception(cancelled_error(method));
   }
@@ -391,7 +395,7 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
   }
   caller.from_delivery_thread = events_->on_delivery_thread();
   if (options.stop.stop_possible()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     caller.tag = ++next_tag_;
   }
   Clock::time_point deadline = deadline_for(options);
@@ -410,13 +414,13 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
         options.stop, std::function<void()>([self, &method, id, tag] {
           if (auto connection = self.lock()) connection->cancel_async(method, id, tag);
         }));
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (Caller* mine = requests_.find_caller(id, [tag](const Caller& c) { return c.tag == tag; })) {
       mine->on_stop = std::move(on_stop);
     }
     lock.unlock();  // an unclaimed callback (the call settled already) goes here, unlocked
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (!reader_.held()) reader_.helper_cv().notify_one();
 }
 
@@ -428,7 +432,7 @@ std::uint64_t Connection::subscribe(EventListener listener, bool once) {
   std::shared_ptr<Link> tell;
   bool shared;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     bool fresh = subscribed_.insert(event.ordinal).second;
     shared = !link_->process->own();
     // A shared child is asked every time: each on() waits for it.
@@ -472,7 +476,7 @@ void Connection::confirm_subscription(const EventInfo& event) {
 void Connection::terminate(std::chrono::milliseconds grace) {
   std::shared_ptr<Link> link;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     terminated_ = true;
     link = link_;
   }
@@ -491,7 +495,7 @@ void Connection::terminate(std::chrono::milliseconds grace) {
 void Connection::kill() {
   std::shared_ptr<Link> link;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     terminated_ = true;
     link = link_;
   }

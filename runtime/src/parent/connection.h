@@ -32,6 +32,7 @@
 #include "parent/requests.h"
 #include "procxy/detail/generated_support.h"
 #include "transport/channel.h"
+#include "mutex.h"
 #include "transport/wake_fd.h"
 
 namespace procxy::detail {
@@ -93,88 +94,100 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Attempt first_attempt(const MethodInfo& method) const;
   Clock::time_point deadline_for(const CallOptions& options) const;
   Plan plan(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) const;
-  std::optional<Words> cached_result(const MethodInfo& method, const Plan& plan);
+  std::optional<Words> cached_result(const MethodInfo& method, const Plan& plan) PROCXY_EXCLUDES(mutex_);
   Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, const Plan& plan,
-                  Attempt attempt);
+                  Attempt attempt) PROCXY_EXCLUDES(mutex_);
   void call_async_attempt(const MethodInfo& method, std::shared_ptr<capnp::MessageBuilder> params,
-                          const CallOptions& options, Plan plan, Completion done, Attempt attempt);
+                          const CallOptions& options, Plan plan, Completion done, Attempt attempt)
+      PROCXY_EXCLUDES(mutex_);
   // Adds `caller` to the in-flight request of the same query (plan.coalesce),
   // or registers and writes a new request: a frame of `kind` carrying
   // `segments`. Returns the request id and sets `deadline` to the request's.
   // Throws (leaving `caller` untouched) when the call cannot be sent.
   std::uint64_t enlist(const MethodInfo& method, FrameKind kind, Segments segments, const Plan& plan, Caller& caller,
-                       Clock::time_point& deadline, Attempt attempt);
+                       Clock::time_point& deadline, Attempt attempt) PROCXY_EXCLUDES(mutex_);
   // Waits for request `id` as a blocked caller, taking the reader role when
   // nobody holds it; returns its result or throws its error. `stoppable`:
   // the caller's stop token may cancel the wait.
-  Words await(Waiter& waiter, std::uint64_t id, const MethodInfo& method, bool stoppable);
+  Words await(Waiter& waiter, std::uint64_t id, const MethodInfo& method, bool stoppable) PROCXY_EXCLUDES(mutex_);
   // Sends a Subscribe that the (shared) child confirms, and waits for it.
-  void confirm_subscription(const EventInfo& event);
+  void confirm_subscription(const EventInfo& event) PROCXY_EXCLUDES(mutex_);
   // The link a call can go to, restarting the child first when it died and
   // Options::restart is set. Throws when there is none.
-  std::shared_ptr<Link> usable_link(std::unique_lock<std::mutex>& lock, const MethodInfo& method);
-  void install(std::unique_lock<std::mutex>& lock, std::shared_ptr<Link> link);
+  std::shared_ptr<Link> usable_link(MutexLock& lock, const MethodInfo& method) PROCXY_REQUIRES(mutex_);
+  // Makes `link` the connection's. Releases the mutex for a while.
+  void install(std::shared_ptr<Link> link) PROCXY_REQUIRES(mutex_);
   // Reads one frame (until `deadline` at most) and hands it to its owner.
   // `wakeable`: wake_ can end the wait early.
-  Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline, bool wakeable);
-  void deliver(Frame& frame, pid_t child);
+  Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline, bool wakeable)
+      PROCXY_EXCLUDES(mutex_);
+  void deliver(Frame& frame, pid_t child) PROCXY_EXCLUDES(mutex_);
   // Hands a settled request's result or error to every caller, caching a
-  // PROCXY_CACHE result. May release the lock.
-  void settle(std::unique_lock<std::mutex>& lock, Request& request, Words result, std::exception_ptr error);
-  // Hands a settled call to its caller, or queues it behind undelivered events.
-  void complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result, std::exception_ptr error);
+  // PROCXY_CACHE result. May release the mutex for a while.
+  void settle(Request& request, Words result, std::exception_ptr error) PROCXY_REQUIRES(mutex_);
+  // Hands a settled call to its caller, or queues it behind undelivered
+  // events. May release the mutex for a while.
+  void complete(Caller& caller, Words result, std::exception_ptr error) PROCXY_REQUIRES(mutex_);
   // Fails request `id` with TimeoutError for all its callers (no-op if it settled).
-  void expire(std::unique_lock<std::mutex>& lock, std::uint64_t id);
+  void expire(std::uint64_t id) PROCXY_REQUIRES(mutex_);
   // Removes the caller `matches` picks from request `id`; the child is told
   // to stop the request when that was its last caller. Returns the caller,
   // if found.
-  std::optional<Caller> leave(std::unique_lock<std::mutex>& lock, std::uint64_t id,
-                              const std::function<bool(const Caller&)>& matches);
-  void cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag);
+  std::optional<Caller> leave(std::uint64_t id, const std::function<bool(const Caller&)>& matches)
+      PROCXY_REQUIRES(mutex_);
+  void cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag) PROCXY_EXCLUDES(mutex_);
   // Asks the child to stop request `id`, whose callers all gave up. Releases
-  // the lock while writing.
-  void cancel_in_child(std::unique_lock<std::mutex>& lock, std::uint64_t id);
-  void release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link);
+  // the mutex while writing.
+  void cancel_in_child(std::uint64_t id) PROCXY_REQUIRES(mutex_);
+  void release_role(Read result, const std::shared_ptr<Link>& link) PROCXY_REQUIRES(mutex_);
   // Wakes the next reader when nobody reads: a blocked caller, else the helper.
-  void hand_on_role();
-  void expire_async(std::unique_lock<std::mutex>& lock);
-  Clock::time_point next_async_deadline() const;
-  void fail_all(std::unique_lock<std::mutex>& lock, const std::function<std::exception_ptr(const MethodInfo&)>& error);
-  void on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status);
-  std::exception_ptr closed_error(const MethodInfo& method) const;
-  std::exception_ptr timeout_error(const Request& request, Clock::duration waited) const;
+  void hand_on_role() PROCXY_REQUIRES(mutex_);
+  void expire_async() PROCXY_REQUIRES(mutex_);
+  Clock::time_point next_async_deadline() const PROCXY_EXCLUDES(mutex_);
+  // Fails every pending request with the error `error_of` gives for its method.
+  using ErrorOf = std::exception_ptr (Connection::*)(const MethodInfo& method) const;
+  void fail_all(ErrorOf error_of) PROCXY_REQUIRES(mutex_);
+  void on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status) PROCXY_EXCLUDES(mutex_);
+  // The errors of a call: the connection ended (how, it says), the proxy
+  // was destroyed, the child sent garbage, the caller's stop token, a timeout.
+  std::exception_ptr closed_error(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
+  std::exception_ptr abandoned_error(const MethodInfo& method) const;
+  std::exception_ptr protocol_failure(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr cancelled_error(const MethodInfo& method) const;
+  std::exception_ptr timeout_error(const Request& request, Clock::duration waited) const PROCXY_REQUIRES(mutex_);
   // The helper reads while asynchronous calls are pending or events were subscribed.
-  bool helper_has_work() const;
+  bool helper_has_work() const PROCXY_REQUIRES(mutex_);
   void start_helper();
-  void helper_loop();
+  void helper_loop() PROCXY_EXCLUDES(mutex_);
 
   const ChildRecipe recipe_;
   const StartFunction start_;
   const std::shared_ptr<EventHub> events_ = std::make_shared<EventHub>();
   WakeFd wake_{"parent"};  // interrupts the reader's poll (cancellation, shutdown)
 
-  mutable std::mutex mutex_;
-  std::shared_ptr<Link> link_;
-  Requests requests_;
-  ResultCache cache_;
-  std::uint64_t next_tag_ = 0;
-  ReaderRole reader_;
+  // Taken before the EventHub's and the Channel's: see docs/internals.md for
+  // the lock order. It also guards the Waiters of blocked callers.
+  mutable Mutex mutex_;
+  std::shared_ptr<Link> link_ PROCXY_GUARDED_BY(mutex_);
+  Requests requests_ PROCXY_GUARDED_BY(mutex_);
+  ResultCache cache_ PROCXY_GUARDED_BY(mutex_);
+  std::uint64_t next_tag_ PROCXY_GUARDED_BY(mutex_) = 0;
+  ReaderRole reader_ PROCXY_GUARDED_BY(mutex_);
   // The state of link_: reset by a restart.
-  bool channel_closed_ = false;
-  std::optional<ExitStatus> exit_status_;
-  std::optional<ExitStatus> exit_to_announce_;
+  bool channel_closed_ PROCXY_GUARDED_BY(mutex_) = false;
+  std::optional<ExitStatus> exit_status_ PROCXY_GUARDED_BY(mutex_);
+  std::optional<ExitStatus> exit_to_announce_ PROCXY_GUARDED_BY(mutex_);  // to on_exit listeners, once the channel is drained
   // Event ordinals the child was asked to send. Sticky: a child keeps sending
   // an event after its listeners are gone, and the hub drops it.
-  std::set<std::uint16_t> subscribed_;  // to on_exit listeners, once the channel is drained
-  std::exception_ptr protocol_error_;
-  bool terminated_ = false;
-  bool restarting_ = false;
+  std::set<std::uint16_t> subscribed_ PROCXY_GUARDED_BY(mutex_);
+  std::exception_ptr protocol_error_ PROCXY_GUARDED_BY(mutex_);
+  bool terminated_ PROCXY_GUARDED_BY(mutex_) = false;
+  bool restarting_ PROCXY_GUARDED_BY(mutex_) = false;
   std::condition_variable restarted_cv_;
 
   std::once_flag helper_started_;
   std::thread helper_;
-  bool stopping_ = false;
+  bool stopping_ PROCXY_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace procxy::detail

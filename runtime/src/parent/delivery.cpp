@@ -33,7 +33,7 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
       validate_message(frame, "parent");
     }
   } catch (const ProtocolError&) {
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (link == link_) protocol_error_ = std::current_exception();
     link->process->signal(SIGKILL);  // a child that sends garbage cannot be trusted with more calls
     return Read::kClosed;
@@ -65,7 +65,7 @@ void Connection::deliver(Frame& frame, pid_t child) {
     }
     return;
   }
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   std::optional<Request> request = requests_.take(frame.header.id);
   if (!request) return;  // its callers timed out or were cancelled
   Words result;
@@ -75,26 +75,26 @@ void Connection::deliver(Frame& frame, pid_t child) {
   } else {
     result = std::move(frame.payload);  // empty for kSubscribed
   }
-  settle(lock, *request, std::move(result), error);
+  settle(*request, std::move(result), error);
 }
 
-void Connection::settle(std::unique_lock<std::mutex>& lock, Request& request, Words result, std::exception_ptr error) {
+void Connection::settle(Request& request, Words result, std::exception_ptr error) {
   if (!error && request.method->cache_ms > 0) {
     cache_.store(request.key, result, std::chrono::milliseconds(request.method->cache_ms), Clock::now());
   }
   for (Caller& caller : request.joined) {
-    complete(lock, caller, error ? Words() : copy_of(result), error);
+    complete(caller, error ? Words() : copy_of(result), error);
   }
-  complete(lock, request.first, std::move(result), error);
+  complete(request.first, std::move(result), error);
 }
 
-void Connection::complete(std::unique_lock<std::mutex>& lock, Caller& caller, Words result, std::exception_ptr error) {
+void Connection::complete(Caller& caller, Words result, std::exception_ptr error) {
   if (!caller.from_delivery_thread && events_->busy()) {
     auto held = std::make_shared<Words>(std::move(result));
     if (Waiter* waiter = caller.waiter) {
       waiter->deferred = true;
       events_->post([this, waiter, held, error] {
-        std::lock_guard<std::mutex> lock(mutex_);  // the waiter's thread keeps this connection alive
+        MutexLock lock(mutex_);  // the waiter's thread keeps this connection alive
         waiter->result = std::move(*held);
         waiter->error = error;
         waiter->done = true;
@@ -116,39 +116,37 @@ void Connection::complete(std::unique_lock<std::mutex>& lock, Caller& caller, Wo
   }
   Completion done = std::move(caller.done);
   std::shared_ptr<void> on_stop = std::move(caller.on_stop);
-  lock.unlock();
+  Unlocked unlocked(mutex_);
   done(error ? nullptr : &result, error);
-  on_stop.reset();  // may wait for the callback running on another thread, which takes the lock
-  lock.lock();
+  on_stop.reset();  // may wait for the callback running on another thread, which takes the mutex
 }
 
-void Connection::expire(std::unique_lock<std::mutex>& lock, std::uint64_t id) {
+void Connection::expire(std::uint64_t id) {
   std::optional<Request> request = requests_.take(id);
   if (!request) return;
   std::exception_ptr error = timeout_error(*request, Clock::now() - request->start);
   if (recipe_.options.kill_on_timeout) {
     link_->process->signal(SIGKILL);
   } else {
-    cancel_in_child(lock, id);
+    cancel_in_child(id);
   }
-  settle(lock, *request, Words(), error);
+  settle(*request, Words(), error);
 }
 
-std::optional<Caller> Connection::leave(std::unique_lock<std::mutex>& lock, std::uint64_t id,
-                                        const std::function<bool(const Caller&)>& matches) {
+std::optional<Caller> Connection::leave(std::uint64_t id, const std::function<bool(const Caller&)>& matches) {
   std::optional<Requests::Left> left = requests_.leave(id, matches);
   if (!left) return std::nullopt;
   if (left->abandoned) {
     log(LogCategory::kCall, "call %llu %s cancelled by all its callers", static_cast<unsigned long long>(id),
         left->abandoned->method->name);
-    cancel_in_child(lock, id);
+    cancel_in_child(id);
   }
   return std::move(left->caller);
 }
 
 void Connection::cancel_async(const MethodInfo& method, std::uint64_t id, std::uint64_t tag) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  std::optional<Caller> caller = leave(lock, id, [tag](const Caller& c) { return c.tag == tag; });
+  MutexLock lock(mutex_);
+  std::optional<Caller> caller = leave(id, [tag](const Caller& c) { return c.tag == tag; });
   if (!caller) return;  // settled already: the result wins
   // On the delivery thread: this runs on the thread that requested the stop,
   // inside the stop callback that the completion owns.
@@ -156,29 +154,28 @@ void Connection::cancel_async(const MethodInfo& method, std::uint64_t id, std::u
                  error = cancelled_error(method)] { done(nullptr, error); });
 }
 
-void Connection::cancel_in_child(std::unique_lock<std::mutex>& lock, std::uint64_t id) {
+void Connection::cancel_in_child(std::uint64_t id) {
   std::shared_ptr<Link> link = link_;
   if (channel_closed_ || exit_status_) return;
-  lock.unlock();
+  Unlocked unlocked(mutex_);
   link->channel->write(FrameKind::kCancel, 0, id);
-  lock.lock();
 }
 
-void Connection::release_role(std::unique_lock<std::mutex>& lock, Read result, const std::shared_ptr<Link>& link) {
+void Connection::release_role(Read result, const std::shared_ptr<Link>& link) {
   reader_.release();
   if (result == Read::kClosed && link == link_ && !channel_closed_) {
     channel_closed_ = true;
     log(LogCategory::kCall, "channel to child %d closed", static_cast<int>(link->process->pid()));
     if (protocol_error_) {
-      fail_all(lock, [this](const MethodInfo&) { return protocol_error_; });
+      fail_all(&Connection::protocol_failure);
     } else if (!link->process->own()) {
-      fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
+      fail_all(&Connection::closed_error);
     } else if (!exit_status_) {
       Supervisor::instance().kill_at(link->process, Clock::now() + kExitAfterClose);
     }
     if (exit_to_announce_) events_->push_exit(*std::exchange(exit_to_announce_, std::nullopt));
   }
-  expire_async(lock);
+  expire_async();
   hand_on_role();
 }
 
@@ -191,16 +188,15 @@ void Connection::start_helper() {
 }
 
 Connection::Clock::time_point Connection::next_async_deadline() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return requests_.next_async_deadline();
 }
 
-void Connection::expire_async(std::unique_lock<std::mutex>& lock) {
-  for (std::uint64_t id : requests_.expired_async(Clock::now())) expire(lock, id);
+void Connection::expire_async() {
+  for (std::uint64_t id : requests_.expired_async(Clock::now())) expire(id);
 }
 
-void Connection::fail_all(std::unique_lock<std::mutex>& lock,
-                          const std::function<std::exception_ptr(const MethodInfo&)>& error) {
+void Connection::fail_all(ErrorOf error_of) {
   auto fail = [this](Caller& caller, const std::exception_ptr& e) {
     if (caller.waiter) {
       caller.waiter->error = e;
@@ -213,20 +209,19 @@ void Connection::fail_all(std::unique_lock<std::mutex>& lock,
     }
   };
   for (Request& request : requests_.take_all()) {
-    std::exception_ptr e = error(*request.method);
+    std::exception_ptr e = (this->*error_of)(*request.method);
     fail(request.first, e);
     for (Caller& caller : request.joined) fail(caller, e);
   }
-  (void)lock;
 }
 
 void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStatus& status) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (link != link_) return;
   exit_status_ = status;
   // Unblocks a reader even if something else still holds the child's end.
   link->channel->shutdown();
-  fail_all(lock, [this](const MethodInfo& method) { return closed_error(method); });
+  fail_all(&Connection::closed_error);
   // on_exit listeners run after every event the child sent: when a reader is
   // still to drain the channel, it announces the exit at the end of the stream.
   if (channel_closed_ || subscribed_.empty()) {
@@ -238,17 +233,17 @@ void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStat
 }
 
 void Connection::helper_loop() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   while (!stopping_) {
     if (!helper_has_work() || channel_closed_ || !reader_.try_take()) {
-      reader_.helper_cv().wait(lock);
+      reader_.helper_cv().wait(lock.native());
       continue;
     }
     std::shared_ptr<Link> link = link_;
     lock.unlock();
     Read result = read_and_deliver(link, next_async_deadline(), true);
     lock.lock();
-    release_role(lock, result, link);
+    release_role(result, link);
   }
 }
 
