@@ -96,6 +96,7 @@ class ViewBuilder {
     for (const model::Struct& s : module_.structs) records_.push_back(aggregate(s));
     context.set("records", records_);
     context.set("variants", variants_);
+    context.set("has_composites", !records_.list_value().empty() || !variants_.list_value().empty());
 
     data interfaces{data::type::list};
     for (const model::Interface& interface : module_.interfaces) interfaces.push_back(this->interface(interface));

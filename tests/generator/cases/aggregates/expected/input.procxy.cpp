@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
+
 void write_fields(StorePrice::Builder wire, const ::store::Price& value);
 ::store::Price read_fields(StorePrice::Reader wire);
 void write_fields(StoreItem::Builder wire, const ::store::Item& value);
@@ -85,6 +86,7 @@ void write_fields(List2::Builder wire, const ::List& value) {
 }  // namespace procxy_schema::input
 
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -199,7 +201,6 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::InventoryAdd0Params>();
       self.add(get<::store::Item>(wire.getArg0()));
       results.initRoot<schema::InventoryAdd0Results>();
-
       return;
     }
     case InventoryForm1::kInfo.ordinal: {
@@ -210,7 +211,6 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
     }
     case InventoryForm2::kInfo.ordinal: {
       auto wire = params.root<schema::InventoryCount2Params>();
-
       auto out = results.initRoot<schema::InventoryCount2Results>();
       put(results, out, &schema::InventoryCount2Results::Builder::setValue,
           self.count(get<::store::Kind>(wire.getArg0())));
@@ -218,7 +218,6 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
     }
     case InventoryForm3::kInfo.ordinal: {
       auto wire = params.root<schema::InventoryNothing3Params>();
-
       auto out = results.initRoot<schema::InventoryNothing3Results>();
       put(results, out, &schema::InventoryNothing3Results::Builder::adoptValue,
           self.nothing(get<::store::Empty>(wire.getArg0())));
@@ -226,7 +225,6 @@ void dispatch_Inventory(void* object, std::uint16_t ordinal,
     }
     case InventoryForm4::kInfo.ordinal: {
       auto wire = params.root<schema::InventoryFlags4Params>();
-
       auto out = results.initRoot<schema::InventoryFlags4Results>();
       put(results, out, &schema::InventoryFlags4Results::Builder::adoptValue,
           self.flags(get<std::vector<unsigned long>>(wire.getArg0())));
@@ -285,7 +283,6 @@ void dispatch_Shadowing(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case ShadowingForm0::kInfo.ordinal: {
       auto wire = params.root<schema::ShadowingEcho0Params>();
-
       auto out = results.initRoot<schema::ShadowingEcho0Results>();
       put(results, out, &schema::ShadowingEcho0Results::Builder::adoptValue,
           self.echo(get<::List>(wire.getArg0())));
@@ -297,6 +294,7 @@ void dispatch_Shadowing(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredShadowing = procxy::detail::register_class(
     {"Shadowing", 0xe6ef0af1d55706eeULL, &construct_Shadowing, &destroy_Shadowing, &dispatch_Shadowing});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::store::Inventory>::construct() {

@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::store::Inventory> {
   static constexpr std::string_view kName = "store::Inventory";
@@ -21,7 +22,6 @@ struct detail::ClassTraits<::store::Inventory> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -55,7 +55,6 @@ struct detail::ClassTraits<::Shadowing> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -73,6 +72,7 @@ class AsyncMethods<::Shadowing> : public detail::MethodsBase {
   using ::procxy::detail::MethodsBase::MethodsBase;
   std::future<::List> echo(const ::List& list);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::constructs {
+
 void write_fields(Pair::Builder wire, const auto& value);
 std::pair<std::string, int> read_fields(Pair::Reader wire);
 void write_fields(Pair2::Builder wire, const auto& value);
@@ -114,9 +115,11 @@ std::variant<std::monostate, int, std::string> read_fields(Variant::Reader wire)
   }
   throw procxy::ProtocolError("procxy: unknown alternative of std::variant<std::monostate, int, std::string>; both sides must be built from the same header");
 }
+
 }  // namespace procxy_schema::constructs
 
 namespace {
+
 namespace schema = ::procxy_schema::constructs;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -355,7 +358,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case ContainersForm0::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersDescending0Params>();
-
       auto out = results.initRoot<schema::ContainersDescending0Results>();
       put(results, out, &schema::ContainersDescending0Results::Builder::adoptValue,
           self.descending(get<std::set<int, std::greater<int>>>(wire.getArg0())));
@@ -363,7 +365,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm1::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersTransparent1Params>();
-
       auto out = results.initRoot<schema::ContainersTransparent1Results>();
       put(results, out, &schema::ContainersTransparent1Results::Builder::adoptValue,
           self.transparent(get<std::map<std::string, int, std::less<void>>>(wire.getArg0())));
@@ -371,7 +372,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm2::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersHashed2Params>();
-
       auto out = results.initRoot<schema::ContainersHashed2Results>();
       put(results, out, &schema::ContainersHashed2Results::Builder::adoptValue,
           self.hashed(get<std::unordered_map<int, std::string, ::e2e::constructs::IdHash, ::e2e::constructs::IdEqual>>(wire.getArg0())));
@@ -379,7 +379,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm3::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersHashedSet3Params>();
-
       auto out = results.initRoot<schema::ContainersHashedSet3Results>();
       put(results, out, &schema::ContainersHashedSet3Results::Builder::adoptValue,
           self.hashed_set(get<std::unordered_set<int, ::e2e::constructs::IdHash>>(wire.getArg0())));
@@ -387,7 +386,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm4::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersPmrText4Params>();
-
       auto out = results.initRoot<schema::ContainersPmrText4Results>();
       put(results, out, &schema::ContainersPmrText4Results::Builder::adoptValue,
           self.pmr_text(get<std::basic_string<char, std::char_traits<char>, std::pmr::polymorphic_allocator<char>>>(wire.getArg0())));
@@ -395,7 +393,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm5::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersPmrInts5Params>();
-
       auto out = results.initRoot<schema::ContainersPmrInts5Results>();
       put(results, out, &schema::ContainersPmrInts5Results::Builder::adoptValue,
           self.pmr_ints(get<std::vector<int, std::pmr::polymorphic_allocator<int>>>(wire.getArg0())));
@@ -403,7 +400,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm6::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersPoint6Params>();
-
       auto out = results.initRoot<schema::ContainersPoint6Results>();
       put(results, out, &schema::ContainersPoint6Results::Builder::adoptValue,
           self.point(get<::e2e::constructs::point_t>(wire.getArg0())));
@@ -411,7 +407,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm7::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersColour7Params>();
-
       auto out = results.initRoot<schema::ContainersColour7Results>();
       put(results, out, &schema::ContainersColour7Results::Builder::setValue,
           self.colour(get<::e2e::constructs::colour_t>(wire.getArg0())));
@@ -419,7 +414,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm8::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersShape8Params>();
-
       auto out = results.initRoot<schema::ContainersShape8Results>();
       put(results, out, &schema::ContainersShape8Results::Builder::adoptValue,
           self.shape(get<::e2e::constructs::Shape>(wire.getArg0())));
@@ -427,7 +421,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm9::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersShapes9Params>();
-
       auto out = results.initRoot<schema::ContainersShapes9Results>();
       put(results, out, &schema::ContainersShapes9Results::Builder::adoptValue,
           self.shapes(get<std::vector<::e2e::constructs::Shape>>(wire.getArg0())));
@@ -435,7 +428,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm10::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersMaybe10Params>();
-
       auto out = results.initRoot<schema::ContainersMaybe10Results>();
       put(results, out, &schema::ContainersMaybe10Results::Builder::adoptValue,
           self.maybe(get<std::variant<std::monostate, int, std::string>>(wire.getArg0())));
@@ -443,7 +435,6 @@ void dispatch_Containers(void* object, std::uint16_t ordinal,
     }
     case ContainersForm11::kInfo.ordinal: {
       auto wire = params.root<schema::ContainersCount11Params>();
-
       auto out = results.initRoot<schema::ContainersCount11Results>();
       put(results, out, &schema::ContainersCount11Results::Builder::setValue,
           self.count(get<unsigned long>(wire.getArg0()), get<unsigned long>(wire.getArg1())));
@@ -676,7 +667,6 @@ void dispatch_Tally(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case TallyForm0::kInfo.ordinal: {
       auto wire = params.root<schema::TallyAdd0Params>();
-
       auto out = results.initRoot<schema::TallyAdd0Results>();
       put(results, out, &schema::TallyAdd0Results::Builder::setValue,
           self.add(get<int>(wire.getArg0()), get<int>(wire.getArg1())));
@@ -684,7 +674,6 @@ void dispatch_Tally(void* object, std::uint16_t ordinal,
     }
     case TallyForm1::kInfo.ordinal: {
       auto wire = params.root<schema::TallyAdd1Params>();
-
       auto out = results.initRoot<schema::TallyAdd1Results>();
       put(results, out, &schema::TallyAdd1Results::Builder::setValue,
           self.add(get<int>(wire.getArg0())));
@@ -692,7 +681,6 @@ void dispatch_Tally(void* object, std::uint16_t ordinal,
     }
     case TallyForm2::kInfo.ordinal: {
       auto wire = params.root<schema::TallyAdd2Params>();
-
       auto out = results.initRoot<schema::TallyAdd2Results>();
       put(results, out, &schema::TallyAdd2Results::Builder::setValue,
           self.add(get<double>(wire.getArg0())));
@@ -725,7 +713,6 @@ void dispatch_Tally(void* object, std::uint16_t ordinal,
     case TallyForm7::kInfo.ordinal: {
       self.tick();
       results.initRoot<schema::TallyTick7Results>();
-
       return;
     }
     case TallyForm8::kInfo.ordinal: {
@@ -833,7 +820,6 @@ void dispatch_Names(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case NamesForm0::kInfo.ordinal: {
       auto wire = params.root<schema::NamesLocals0Params>();
-
       auto out = results.initRoot<schema::NamesLocals0Results>();
       put(results, out, &schema::NamesLocals0Results::Builder::setValue,
           self.locals(get<int>(wire.getArg0()), get<int>(wire.getArg1()), get<int>(wire.getArg2()), get<int>(wire.getArg3()), get<int>(wire.getArg4()), get<int>(wire.getArg5())));
@@ -841,7 +827,6 @@ void dispatch_Names(void* object, std::uint16_t ordinal,
     }
     case NamesForm1::kInfo.ordinal: {
       auto wire = params.root<schema::NamesMore1Params>();
-
       auto out = results.initRoot<schema::NamesMore1Results>();
       put(results, out, &schema::NamesMore1Results::Builder::setValue,
           self.more(get<int>(wire.getArg0()), get<int>(wire.getArg1()), get<int>(wire.getArg2()), get<int>(wire.getArg3()), get<int>(wire.getArg4()), get<int>(wire.getArg5())));
@@ -849,7 +834,6 @@ void dispatch_Names(void* object, std::uint16_t ordinal,
     }
     case NamesForm2::kInfo.ordinal: {
       auto wire = params.root<schema::NamesGrXC3XBCXC3X9FE2Params>();
-
       auto out = results.initRoot<schema::NamesGrXC3XBCXC3X9FE2Results>();
       put(results, out, &schema::NamesGrXC3XBCXC3X9FE2Results::Builder::adoptValue,
           self.Grüße(get<std::string>(wire.getArg0())));
@@ -908,7 +892,6 @@ void dispatch_Nested(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case NestedForm0::kInfo.ordinal: {
       auto wire = params.root<schema::NestedTwice0Params>();
-
       auto out = results.initRoot<schema::NestedTwice0Results>();
       put(results, out, &schema::NestedTwice0Results::Builder::setValue,
           self.twice(get<int>(wire.getArg0())));
@@ -967,7 +950,6 @@ void dispatch_InExtern(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case InExternForm0::kInfo.ordinal: {
       auto wire = params.root<schema::InExternThrice0Params>();
-
       auto out = results.initRoot<schema::InExternThrice0Results>();
       put(results, out, &schema::InExternThrice0Results::Builder::setValue,
           self.thrice(get<int>(wire.getArg0())));
@@ -1026,7 +1008,6 @@ void dispatch_CafXC3XA9(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case CafXC3XA9Form0::kInfo.ordinal: {
       auto wire = params.root<schema::CafXC3XA9Brew0Params>();
-
       auto out = results.initRoot<schema::CafXC3XA9Brew0Results>();
       put(results, out, &schema::CafXC3XA9Brew0Results::Builder::adoptValue,
           self.brew(get<std::string>(wire.getArg0())));
@@ -1038,6 +1019,7 @@ void dispatch_CafXC3XA9(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredCafXC3XA9 = procxy::detail::register_class(
     {"Café", 0x93f7c7e5f2bc7af7ULL, &construct_CafXC3XA9, &destroy_CafXC3XA9, &dispatch_CafXC3XA9});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::e2e::constructs::Containers>::construct() {

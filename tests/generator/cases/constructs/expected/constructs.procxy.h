@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::e2e::constructs::Containers> {
   static constexpr std::string_view kName = "e2e::constructs::Containers";
@@ -21,7 +22,6 @@ struct detail::ClassTraits<::e2e::constructs::Containers> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -116,7 +116,6 @@ struct detail::ClassTraits<::e2e::constructs::Names> {
   static detail::Construction construct(int construction_);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -146,7 +145,6 @@ struct detail::ClassTraits<::e2e::constructs::Outer::Nested> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -172,7 +170,6 @@ struct detail::ClassTraits<::e2e::constructs::InExtern> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -198,7 +195,6 @@ struct detail::ClassTraits<::Café> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -216,6 +212,7 @@ class AsyncMethods<::Café> : public detail::MethodsBase {
   using ::procxy::detail::MethodsBase::MethodsBase;
   std::future<std::string> brew(const std::string& bean);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
+
 void write_fields(Pair::Builder wire, const auto& value);
 std::pair<std::string, std::string> read_fields(Pair::Reader wire);
 void write_fields(HttplibResponse::Builder wire, const ::httplib::Response& value);
@@ -65,6 +66,7 @@ void write_fields(HttplibResult::Builder wire, const ::httplib::Result& value) {
 }  // namespace procxy_schema::input
 
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -458,7 +460,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm1::kInfo.ordinal: {
       auto wire = params.root<schema::ClientGet1Params>();
-
       auto out = results.initRoot<schema::ClientGet1Results>();
       put(results, out, &schema::ClientGet1Results::Builder::adoptValue,
           self.Get(get<std::string>(wire.getArg0())));
@@ -466,7 +467,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm2::kInfo.ordinal: {
       auto wire = params.root<schema::ClientGet2Params>();
-
       auto out = results.initRoot<schema::ClientGet2Results>();
       put(results, out, &schema::ClientGet2Results::Builder::adoptValue,
           self.Get(get<std::string>(wire.getArg0()), get<std::map<std::string, std::string, ::httplib::detail::ci>>(wire.getArg1())));
@@ -474,7 +474,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm3::kInfo.ordinal: {
       auto wire = params.root<schema::ClientGet3Params>();
-
       auto out = results.initRoot<schema::ClientGet3Results>();
       put(results, out, &schema::ClientGet3Results::Builder::adoptValue,
           self.Get(get<std::string>(wire.getArg0()), get<std::map<std::string, std::string>>(wire.getArg1()), get<std::map<std::string, std::string, ::httplib::detail::ci>>(wire.getArg2())));
@@ -482,7 +481,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm4::kInfo.ordinal: {
       auto wire = params.root<schema::ClientHead4Params>();
-
       auto out = results.initRoot<schema::ClientHead4Results>();
       put(results, out, &schema::ClientHead4Results::Builder::adoptValue,
           self.Head(get<std::string>(wire.getArg0())));
@@ -490,7 +488,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm5::kInfo.ordinal: {
       auto wire = params.root<schema::ClientHead5Params>();
-
       auto out = results.initRoot<schema::ClientHead5Results>();
       put(results, out, &schema::ClientHead5Results::Builder::adoptValue,
           self.Head(get<std::string>(wire.getArg0()), get<std::map<std::string, std::string, ::httplib::detail::ci>>(wire.getArg1())));
@@ -498,7 +495,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm6::kInfo.ordinal: {
       auto wire = params.root<schema::ClientPost6Params>();
-
       auto out = results.initRoot<schema::ClientPost6Results>();
       put(results, out, &schema::ClientPost6Results::Builder::adoptValue,
           self.Post(get<std::string>(wire.getArg0()), get<std::string>(wire.getArg1()), get<std::string>(wire.getArg2())));
@@ -506,7 +502,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm7::kInfo.ordinal: {
       auto wire = params.root<schema::ClientPost7Params>();
-
       auto out = results.initRoot<schema::ClientPost7Results>();
       put(results, out, &schema::ClientPost7Results::Builder::adoptValue,
           self.Post(get<std::string>(wire.getArg0()), get<std::map<std::string, std::string, ::httplib::detail::ci>>(wire.getArg1()), get<std::string>(wire.getArg2()), get<std::string>(wire.getArg3())));
@@ -514,7 +509,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm8::kInfo.ordinal: {
       auto wire = params.root<schema::ClientPost8Params>();
-
       auto out = results.initRoot<schema::ClientPost8Results>();
       put(results, out, &schema::ClientPost8Results::Builder::adoptValue,
           self.Post(get<std::string>(wire.getArg0()), get<std::map<std::string, std::string>>(wire.getArg1())));
@@ -522,7 +516,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm9::kInfo.ordinal: {
       auto wire = params.root<schema::ClientDelete9Params>();
-
       auto out = results.initRoot<schema::ClientDelete9Results>();
       put(results, out, &schema::ClientDelete9Results::Builder::adoptValue,
           self.Delete(get<std::string>(wire.getArg0())));
@@ -530,7 +523,6 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     }
     case ClientForm10::kInfo.ordinal: {
       auto wire = params.root<schema::ClientDelete9Params>();
-
       auto out = results.initRoot<schema::ClientDelete9Results>();
       put(results, out, &schema::ClientDelete9Results::Builder::adoptValue,
           self.Delete(get<std::string>(wire.getArg0()), get<std::map<std::string, std::string, ::httplib::detail::ci>>(wire.getArg1())));
@@ -539,70 +531,60 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
     case ClientForm11::kInfo.ordinal: {
       self.stop();
       results.initRoot<schema::ClientStop10Results>();
-
       return;
     }
     case ClientForm12::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetDefaultHeaders11Params>();
       self.set_default_headers(get<std::map<std::string, std::string, ::httplib::detail::ci>>(wire.getArg0()));
       results.initRoot<schema::ClientSetDefaultHeaders11Results>();
-
       return;
     }
     case ClientForm13::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetConnectionTimeout12Params>();
       self.set_connection_timeout(get<long>(wire.getArg0()));
       results.initRoot<schema::ClientSetConnectionTimeout12Results>();
-
       return;
     }
     case ClientForm14::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetConnectionTimeout12Params>();
       self.set_connection_timeout(get<long>(wire.getArg0()), get<long>(wire.getArg1()));
       results.initRoot<schema::ClientSetConnectionTimeout12Results>();
-
       return;
     }
     case ClientForm15::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetReadTimeout13Params>();
       self.set_read_timeout(get<long>(wire.getArg0()));
       results.initRoot<schema::ClientSetReadTimeout13Results>();
-
       return;
     }
     case ClientForm16::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetReadTimeout13Params>();
       self.set_read_timeout(get<long>(wire.getArg0()), get<long>(wire.getArg1()));
       results.initRoot<schema::ClientSetReadTimeout13Results>();
-
       return;
     }
     case ClientForm17::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetBasicAuth14Params>();
       self.set_basic_auth(get<std::string>(wire.getArg0()), get<std::string>(wire.getArg1()));
       results.initRoot<schema::ClientSetBasicAuth14Results>();
-
       return;
     }
     case ClientForm18::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetKeepAlive15Params>();
       self.set_keep_alive(get<bool>(wire.getArg0()));
       results.initRoot<schema::ClientSetKeepAlive15Results>();
-
       return;
     }
     case ClientForm19::kInfo.ordinal: {
       auto wire = params.root<schema::ClientSetFollowLocation16Params>();
       self.set_follow_location(get<bool>(wire.getArg0()));
       results.initRoot<schema::ClientSetFollowLocation16Results>();
-
       return;
     }
     case ClientForm20::kInfo.ordinal: {
       auto wire = params.root<schema::ClientFollowLocation17Params>();
       self.follow_location(get<bool>(wire.getArg0()));
       results.initRoot<schema::ClientFollowLocation17Results>();
-
       return;
     }
   }
@@ -611,6 +593,7 @@ void dispatch_Client(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredClient = procxy::detail::register_class(
     {"httplib::Client", 0x0fc8f48471c0c017ULL, &construct_Client, &destroy_Client, &dispatch_Client});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::httplib::Client>::construct(const std::string& arg0) {

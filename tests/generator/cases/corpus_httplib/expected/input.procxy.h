@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::httplib::Client> {
   static constexpr std::string_view kName = "httplib::Client";
@@ -81,6 +82,7 @@ class AsyncMethods<::httplib::Client> : public detail::MethodsBase {
   std::future<void> set_follow_location(bool on);
   [[deprecated("use set_follow_location")]] std::future<void> follow_location(bool on);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
+
 void write_fields(LeveldbStatus::Builder wire, const ::leveldb::Status& value);
 ::leveldb::Status read_fields(LeveldbStatus::Reader wire);
 void write_fields(LeveldbWriteOptions::Builder wire, const ::leveldb::WriteOptions& value);
@@ -69,6 +70,7 @@ void write_fields(LeveldbRange::Builder wire, const ::leveldb::Range& value) {
 }  // namespace procxy_schema::input
 
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -234,7 +236,6 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case MemoryDBForm0::kInfo.ordinal: {
       auto wire = params.root<schema::MemoryDBPut0Params>();
-
       auto out = results.initRoot<schema::MemoryDBPut0Results>();
       put(results, out, &schema::MemoryDBPut0Results::Builder::adoptValue,
           self.Put(get<::leveldb::WriteOptions>(wire.getArg0()), get<std::string>(wire.getArg1()), get<std::string>(wire.getArg2())));
@@ -242,7 +243,6 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
     }
     case MemoryDBForm1::kInfo.ordinal: {
       auto wire = params.root<schema::MemoryDBDelete1Params>();
-
       auto out = results.initRoot<schema::MemoryDBDelete1Results>();
       put(results, out, &schema::MemoryDBDelete1Results::Builder::adoptValue,
           self.Delete(get<::leveldb::WriteOptions>(wire.getArg0()), get<std::string>(wire.getArg1())));
@@ -250,7 +250,6 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
     }
     case MemoryDBForm2::kInfo.ordinal: {
       auto wire = params.root<schema::MemoryDBGet2Params>();
-
       auto out = results.initRoot<schema::MemoryDBGet2Results>();
       put(results, out, &schema::MemoryDBGet2Results::Builder::adoptValue,
           self.Get(get<::leveldb::ReadOptions>(wire.getArg0()), get<std::string>(wire.getArg1())));
@@ -258,7 +257,6 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
     }
     case MemoryDBForm3::kInfo.ordinal: {
       auto wire = params.root<schema::MemoryDBGetProperty3Params>();
-
       auto out = results.initRoot<schema::MemoryDBGetProperty3Results>();
       put(results, out, &schema::MemoryDBGetProperty3Results::Builder::adoptValue,
           self.GetProperty(get<std::string>(wire.getArg0())));
@@ -266,7 +264,6 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
     }
     case MemoryDBForm4::kInfo.ordinal: {
       auto wire = params.root<schema::MemoryDBGetApproximateSizes4Params>();
-
       auto out = results.initRoot<schema::MemoryDBGetApproximateSizes4Results>();
       put(results, out, &schema::MemoryDBGetApproximateSizes4Results::Builder::adoptValue,
           self.GetApproximateSizes(get<std::vector<::leveldb::Range>>(wire.getArg0())));
@@ -276,7 +273,6 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::MemoryDBCompactRange5Params>();
       self.CompactRange(get<std::optional<std::string>>(wire.getArg0()), get<std::optional<std::string>>(wire.getArg1()));
       results.initRoot<schema::MemoryDBCompactRange5Results>();
-
       return;
     }
     case MemoryDBForm6::kInfo.ordinal: {
@@ -291,6 +287,7 @@ void dispatch_MemoryDB(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredMemoryDB = procxy::detail::register_class(
     {"leveldb::MemoryDB", 0xfb914071ced55b69ULL, &construct_MemoryDB, &destroy_MemoryDB, &dispatch_MemoryDB});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::leveldb::MemoryDB>::construct() {

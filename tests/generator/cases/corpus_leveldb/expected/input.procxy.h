@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::leveldb::MemoryDB> {
   static constexpr std::string_view kName = "leveldb::MemoryDB";
@@ -22,7 +23,6 @@ struct detail::ClassTraits<::leveldb::MemoryDB> {
   static detail::Construction construct(const std::string& name);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -54,6 +54,7 @@ class AsyncMethods<::leveldb::MemoryDB> : public detail::MethodsBase {
   // Not in leveldb: how many entries there are.
   std::future<std::uint64_t> size();
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
+
 void write_fields(ZStats::Builder wire, const ::z_stats& value);
 ::z_stats read_fields(ZStats::Reader wire);
 
@@ -33,6 +34,7 @@ void write_fields(ZStats::Builder wire, const ::z_stats& value) {
 }  // namespace procxy_schema::input
 
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -226,7 +228,6 @@ void dispatch_Deflater(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case DeflaterForm0::kInfo.ordinal: {
       auto wire = params.root<schema::DeflaterDeflate0Params>();
-
       auto out = results.initRoot<schema::DeflaterDeflate0Results>();
       put(results, out, &schema::DeflaterDeflate0Results::Builder::adoptValue,
           self.deflate(get<std::vector<unsigned char>>(wire.getArg0())));
@@ -234,7 +235,6 @@ void dispatch_Deflater(void* object, std::uint16_t ordinal,
     }
     case DeflaterForm1::kInfo.ordinal: {
       auto wire = params.root<schema::DeflaterDeflate0Params>();
-
       auto out = results.initRoot<schema::DeflaterDeflate0Results>();
       put(results, out, &schema::DeflaterDeflate0Results::Builder::adoptValue,
           self.deflate(get<std::vector<unsigned char>>(wire.getArg0()), get<::z_flush>(wire.getArg1())));
@@ -249,12 +249,10 @@ void dispatch_Deflater(void* object, std::uint16_t ordinal,
     case DeflaterForm3::kInfo.ordinal: {
       self.reset();
       results.initRoot<schema::DeflaterReset2Results>();
-
       return;
     }
     case DeflaterForm4::kInfo.ordinal: {
       auto wire = params.root<schema::DeflaterCompressBound3Params>();
-
       auto out = results.initRoot<schema::DeflaterCompressBound3Results>();
       put(results, out, &schema::DeflaterCompressBound3Results::Builder::setValue,
           self.compressBound(get<unsigned long>(wire.getArg0())));
@@ -262,7 +260,6 @@ void dispatch_Deflater(void* object, std::uint16_t ordinal,
     }
     case DeflaterForm5::kInfo.ordinal: {
       auto wire = params.root<schema::DeflaterCrc324Params>();
-
       auto out = results.initRoot<schema::DeflaterCrc324Results>();
       put(results, out, &schema::DeflaterCrc324Results::Builder::setValue,
           self.crc32(get<unsigned long>(wire.getArg0()), get<std::vector<unsigned char>>(wire.getArg1())));
@@ -270,7 +267,6 @@ void dispatch_Deflater(void* object, std::uint16_t ordinal,
     }
     case DeflaterForm6::kInfo.ordinal: {
       auto wire = params.root<schema::DeflaterAdler325Params>();
-
       auto out = results.initRoot<schema::DeflaterAdler325Results>();
       put(results, out, &schema::DeflaterAdler325Results::Builder::setValue,
           self.adler32(get<unsigned long>(wire.getArg0()), get<std::vector<unsigned char>>(wire.getArg1())));
@@ -288,6 +284,7 @@ void dispatch_Deflater(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredDeflater = procxy::detail::register_class(
     {"zwrap::Deflater", 0xd7a2c912eb40302dULL, &construct_Deflater, &destroy_Deflater, &dispatch_Deflater});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::zwrap::Deflater>::construct() {

@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::zwrap::Deflater> {
   static constexpr std::string_view kName = "zwrap::Deflater";
@@ -23,7 +24,6 @@ struct detail::ClassTraits<::zwrap::Deflater> {
   static detail::Construction construct(int level, ::z_strategy strategy);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -61,6 +61,7 @@ class AsyncMethods<::zwrap::Deflater> : public detail::MethodsBase {
   std::future<::uLong> adler32(::uLong adler, const std::vector<unsigned char>& buf);
   std::future<std::string> version();
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::input {
+
 void write_fields(Pair::Builder wire, const auto& value);
 std::pair<std::string, std::vector<double>> read_fields(Pair::Reader wire);
 void write_fields(JobsProgress::Builder wire, const ::jobs::Progress& value);
@@ -43,6 +44,7 @@ void write_fields(JobsProgress::Builder wire, const ::jobs::Progress& value) {
 }  // namespace procxy_schema::input
 
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -207,7 +209,6 @@ void dispatch_Runner(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::RunnerRun0Params>();
       self.run(get<int>(wire.getArg0()));
       results.initRoot<schema::RunnerRun0Results>();
-
       return;
     }
   }
@@ -216,6 +217,7 @@ void dispatch_Runner(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredRunner = procxy::detail::register_class(
     {"jobs::Runner", 0x40862bf97759d03aULL, &construct_Runner, &destroy_Runner, &dispatch_Runner});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::jobs::Runner>::construct() {

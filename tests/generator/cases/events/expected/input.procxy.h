@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::jobs::Runner> {
   static constexpr std::string_view kName = "jobs::Runner";
@@ -52,6 +53,7 @@ class AsyncMethods<::jobs::Runner> : public detail::MethodsBase {
   using ::procxy::detail::MethodsBase::MethodsBase;
   std::future<void> run(int steps);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::types {
+
 void write_fields(Pair::Builder wire, const auto& value);
 std::pair<std::string, ::e2e::types::Inner> read_fields(Pair::Reader wire);
 void write_fields(Pair2::Builder wire, const auto& value);
@@ -184,9 +185,11 @@ std::variant<int, std::string, ::e2e::types::Inner> read_fields(Variant2::Reader
   }
   throw procxy::ProtocolError("procxy: unknown alternative of std::variant<int, std::string, ::e2e::types::Inner>; both sides must be built from the same header");
 }
+
 }  // namespace procxy_schema::types
 
 namespace {
+
 namespace schema = ::procxy_schema::types;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -1099,7 +1102,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case TypesForm0::kInfo.ordinal: {
       auto wire = params.root<schema::TypesBoolean0Params>();
-
       auto out = results.initRoot<schema::TypesBoolean0Results>();
       put(results, out, &schema::TypesBoolean0Results::Builder::setValue,
           self.boolean(get<bool>(wire.getArg0())));
@@ -1107,7 +1109,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm1::kInfo.ordinal: {
       auto wire = params.root<schema::TypesCharacter1Params>();
-
       auto out = results.initRoot<schema::TypesCharacter1Results>();
       put(results, out, &schema::TypesCharacter1Results::Builder::setValue,
           self.character(get<char>(wire.getArg0())));
@@ -1115,7 +1116,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm2::kInfo.ordinal: {
       auto wire = params.root<schema::TypesSignedChar2Params>();
-
       auto out = results.initRoot<schema::TypesSignedChar2Results>();
       put(results, out, &schema::TypesSignedChar2Results::Builder::setValue,
           self.signed_char(get<signed char>(wire.getArg0())));
@@ -1123,7 +1123,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm3::kInfo.ordinal: {
       auto wire = params.root<schema::TypesUnsignedChar3Params>();
-
       auto out = results.initRoot<schema::TypesUnsignedChar3Results>();
       put(results, out, &schema::TypesUnsignedChar3Results::Builder::setValue,
           self.unsigned_char(get<unsigned char>(wire.getArg0())));
@@ -1131,7 +1130,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm4::kInfo.ordinal: {
       auto wire = params.root<schema::TypesI84Params>();
-
       auto out = results.initRoot<schema::TypesI84Results>();
       put(results, out, &schema::TypesI84Results::Builder::setValue,
           self.i8(get<signed char>(wire.getArg0())));
@@ -1139,7 +1137,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm5::kInfo.ordinal: {
       auto wire = params.root<schema::TypesU85Params>();
-
       auto out = results.initRoot<schema::TypesU85Results>();
       put(results, out, &schema::TypesU85Results::Builder::setValue,
           self.u8(get<unsigned char>(wire.getArg0())));
@@ -1147,7 +1144,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm6::kInfo.ordinal: {
       auto wire = params.root<schema::TypesI166Params>();
-
       auto out = results.initRoot<schema::TypesI166Results>();
       put(results, out, &schema::TypesI166Results::Builder::setValue,
           self.i16(get<short>(wire.getArg0())));
@@ -1155,7 +1151,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm7::kInfo.ordinal: {
       auto wire = params.root<schema::TypesU167Params>();
-
       auto out = results.initRoot<schema::TypesU167Results>();
       put(results, out, &schema::TypesU167Results::Builder::setValue,
           self.u16(get<unsigned short>(wire.getArg0())));
@@ -1163,7 +1158,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm8::kInfo.ordinal: {
       auto wire = params.root<schema::TypesI328Params>();
-
       auto out = results.initRoot<schema::TypesI328Results>();
       put(results, out, &schema::TypesI328Results::Builder::setValue,
           self.i32(get<int>(wire.getArg0())));
@@ -1171,7 +1165,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm9::kInfo.ordinal: {
       auto wire = params.root<schema::TypesU329Params>();
-
       auto out = results.initRoot<schema::TypesU329Results>();
       put(results, out, &schema::TypesU329Results::Builder::setValue,
           self.u32(get<unsigned int>(wire.getArg0())));
@@ -1179,7 +1172,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm10::kInfo.ordinal: {
       auto wire = params.root<schema::TypesI6410Params>();
-
       auto out = results.initRoot<schema::TypesI6410Results>();
       put(results, out, &schema::TypesI6410Results::Builder::setValue,
           self.i64(get<long>(wire.getArg0())));
@@ -1187,7 +1179,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm11::kInfo.ordinal: {
       auto wire = params.root<schema::TypesU6411Params>();
-
       auto out = results.initRoot<schema::TypesU6411Results>();
       put(results, out, &schema::TypesU6411Results::Builder::setValue,
           self.u64(get<unsigned long>(wire.getArg0())));
@@ -1195,7 +1186,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm12::kInfo.ordinal: {
       auto wire = params.root<schema::TypesShortInt12Params>();
-
       auto out = results.initRoot<schema::TypesShortInt12Results>();
       put(results, out, &schema::TypesShortInt12Results::Builder::setValue,
           self.short_int(get<short>(wire.getArg0())));
@@ -1203,7 +1193,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm13::kInfo.ordinal: {
       auto wire = params.root<schema::TypesUnsignedShort13Params>();
-
       auto out = results.initRoot<schema::TypesUnsignedShort13Results>();
       put(results, out, &schema::TypesUnsignedShort13Results::Builder::setValue,
           self.unsigned_short(get<unsigned short>(wire.getArg0())));
@@ -1211,7 +1200,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm14::kInfo.ordinal: {
       auto wire = params.root<schema::TypesLongInt14Params>();
-
       auto out = results.initRoot<schema::TypesLongInt14Results>();
       put(results, out, &schema::TypesLongInt14Results::Builder::setValue,
           self.long_int(get<long>(wire.getArg0())));
@@ -1219,7 +1207,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm15::kInfo.ordinal: {
       auto wire = params.root<schema::TypesUnsignedLong15Params>();
-
       auto out = results.initRoot<schema::TypesUnsignedLong15Results>();
       put(results, out, &schema::TypesUnsignedLong15Results::Builder::setValue,
           self.unsigned_long(get<unsigned long>(wire.getArg0())));
@@ -1227,7 +1214,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm16::kInfo.ordinal: {
       auto wire = params.root<schema::TypesLongLong16Params>();
-
       auto out = results.initRoot<schema::TypesLongLong16Results>();
       put(results, out, &schema::TypesLongLong16Results::Builder::setValue,
           self.long_long(get<long long>(wire.getArg0())));
@@ -1235,7 +1221,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm17::kInfo.ordinal: {
       auto wire = params.root<schema::TypesUnsignedLongLong17Params>();
-
       auto out = results.initRoot<schema::TypesUnsignedLongLong17Results>();
       put(results, out, &schema::TypesUnsignedLongLong17Results::Builder::setValue,
           self.unsigned_long_long(get<unsigned long long>(wire.getArg0())));
@@ -1243,7 +1228,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm18::kInfo.ordinal: {
       auto wire = params.root<schema::TypesF3218Params>();
-
       auto out = results.initRoot<schema::TypesF3218Results>();
       put(results, out, &schema::TypesF3218Results::Builder::setValue,
           self.f32(get<float>(wire.getArg0())));
@@ -1251,7 +1235,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm19::kInfo.ordinal: {
       auto wire = params.root<schema::TypesF6419Params>();
-
       auto out = results.initRoot<schema::TypesF6419Results>();
       put(results, out, &schema::TypesF6419Results::Builder::setValue,
           self.f64(get<double>(wire.getArg0())));
@@ -1259,7 +1242,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm20::kInfo.ordinal: {
       auto wire = params.root<schema::TypesShade20Params>();
-
       auto out = results.initRoot<schema::TypesShade20Results>();
       put(results, out, &schema::TypesShade20Results::Builder::setValue,
           self.shade(get<::e2e::types::Shade>(wire.getArg0())));
@@ -1267,7 +1249,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm21::kInfo.ordinal: {
       auto wire = params.root<schema::TypesLegacy21Params>();
-
       auto out = results.initRoot<schema::TypesLegacy21Results>();
       put(results, out, &schema::TypesLegacy21Results::Builder::setValue,
           self.legacy(get<::e2e::types::Legacy>(wire.getArg0())));
@@ -1275,7 +1256,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm22::kInfo.ordinal: {
       auto wire = params.root<schema::TypesText22Params>();
-
       auto out = results.initRoot<schema::TypesText22Results>();
       put(results, out, &schema::TypesText22Results::Builder::adoptValue,
           self.text(get<std::string>(wire.getArg0())));
@@ -1283,7 +1263,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm23::kInfo.ordinal: {
       auto wire = params.root<schema::TypesView23Params>();
-
       auto out = results.initRoot<schema::TypesView23Results>();
       put(results, out, &schema::TypesView23Results::Builder::adoptValue,
           self.view(get<std::string>(wire.getArg0())));
@@ -1291,7 +1270,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm24::kInfo.ordinal: {
       auto wire = params.root<schema::TypesPath24Params>();
-
       auto out = results.initRoot<schema::TypesPath24Results>();
       put(results, out, &schema::TypesPath24Results::Builder::adoptValue,
           self.path(get<std::filesystem::path>(wire.getArg0())));
@@ -1299,7 +1277,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm25::kInfo.ordinal: {
       auto wire = params.root<schema::TypesInts25Params>();
-
       auto out = results.initRoot<schema::TypesInts25Results>();
       put(results, out, &schema::TypesInts25Results::Builder::adoptValue,
           self.ints(get<std::vector<int>>(wire.getArg0())));
@@ -1307,7 +1284,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm26::kInfo.ordinal: {
       auto wire = params.root<schema::TypesStrings26Params>();
-
       auto out = results.initRoot<schema::TypesStrings26Results>();
       put(results, out, &schema::TypesStrings26Results::Builder::adoptValue,
           self.strings(get<std::vector<std::string>>(wire.getArg0())));
@@ -1315,7 +1291,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm27::kInfo.ordinal: {
       auto wire = params.root<schema::TypesBools27Params>();
-
       auto out = results.initRoot<schema::TypesBools27Results>();
       put(results, out, &schema::TypesBools27Results::Builder::adoptValue,
           self.bools(get<std::vector<bool>>(wire.getArg0())));
@@ -1323,7 +1298,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm28::kInfo.ordinal: {
       auto wire = params.root<schema::TypesMatrix28Params>();
-
       auto out = results.initRoot<schema::TypesMatrix28Results>();
       put(results, out, &schema::TypesMatrix28Results::Builder::adoptValue,
           self.matrix(get<std::vector<std::vector<double>>>(wire.getArg0())));
@@ -1331,7 +1305,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm29::kInfo.ordinal: {
       auto wire = params.root<schema::TypesArray29Params>();
-
       auto out = results.initRoot<schema::TypesArray29Results>();
       put(results, out, &schema::TypesArray29Results::Builder::adoptValue,
           self.array(get<std::array<double, 4>>(wire.getArg0())));
@@ -1339,7 +1312,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm30::kInfo.ordinal: {
       auto wire = params.root<schema::TypesOrderedMap30Params>();
-
       auto out = results.initRoot<schema::TypesOrderedMap30Results>();
       put(results, out, &schema::TypesOrderedMap30Results::Builder::adoptValue,
           self.ordered_map(get<std::map<std::string, long>>(wire.getArg0())));
@@ -1347,7 +1319,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm31::kInfo.ordinal: {
       auto wire = params.root<schema::TypesHashMap31Params>();
-
       auto out = results.initRoot<schema::TypesHashMap31Results>();
       put(results, out, &schema::TypesHashMap31Results::Builder::adoptValue,
           self.hash_map(get<std::unordered_map<int, std::string>>(wire.getArg0())));
@@ -1355,7 +1326,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm32::kInfo.ordinal: {
       auto wire = params.root<schema::TypesOrderedSet32Params>();
-
       auto out = results.initRoot<schema::TypesOrderedSet32Results>();
       put(results, out, &schema::TypesOrderedSet32Results::Builder::adoptValue,
           self.ordered_set(get<std::set<std::string>>(wire.getArg0())));
@@ -1363,7 +1333,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm33::kInfo.ordinal: {
       auto wire = params.root<schema::TypesHashSet33Params>();
-
       auto out = results.initRoot<schema::TypesHashSet33Results>();
       put(results, out, &schema::TypesHashSet33Results::Builder::adoptValue,
           self.hash_set(get<std::unordered_set<long>>(wire.getArg0())));
@@ -1371,7 +1340,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm34::kInfo.ordinal: {
       auto wire = params.root<schema::TypesMaybe34Params>();
-
       auto out = results.initRoot<schema::TypesMaybe34Results>();
       put(results, out, &schema::TypesMaybe34Results::Builder::adoptValue,
           self.maybe(get<std::optional<std::string>>(wire.getArg0())));
@@ -1379,7 +1347,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm35::kInfo.ordinal: {
       auto wire = params.root<schema::TypesMaybeInner35Params>();
-
       auto out = results.initRoot<schema::TypesMaybeInner35Results>();
       put(results, out, &schema::TypesMaybeInner35Results::Builder::adoptValue,
           self.maybe_inner(get<std::optional<::e2e::types::Inner>>(wire.getArg0())));
@@ -1387,7 +1354,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm36::kInfo.ordinal: {
       auto wire = params.root<schema::TypesVariant36Params>();
-
       auto out = results.initRoot<schema::TypesVariant36Results>();
       put(results, out, &schema::TypesVariant36Results::Builder::adoptValue,
           self.variant(get<std::variant<int, std::string, ::e2e::types::Inner>>(wire.getArg0())));
@@ -1395,7 +1361,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm37::kInfo.ordinal: {
       auto wire = params.root<schema::TypesPair37Params>();
-
       auto out = results.initRoot<schema::TypesPair37Results>();
       put(results, out, &schema::TypesPair37Results::Builder::adoptValue,
           self.pair(get<std::pair<std::string, double>>(wire.getArg0())));
@@ -1403,7 +1368,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm38::kInfo.ordinal: {
       auto wire = params.root<schema::TypesTuple38Params>();
-
       auto out = results.initRoot<schema::TypesTuple38Results>();
       put(results, out, &schema::TypesTuple38Results::Builder::adoptValue,
           self.tuple(get<std::tuple<int, std::string, std::vector<bool>>>(wire.getArg0())));
@@ -1411,7 +1375,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm39::kInfo.ordinal: {
       auto wire = params.root<schema::TypesBytes39Params>();
-
       auto out = results.initRoot<schema::TypesBytes39Results>();
       put(results, out, &schema::TypesBytes39Results::Builder::adoptValue,
           self.bytes(get<std::vector<std::byte>>(wire.getArg0())));
@@ -1419,7 +1382,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm40::kInfo.ordinal: {
       auto wire = params.root<schema::TypesOctets40Params>();
-
       auto out = results.initRoot<schema::TypesOctets40Results>();
       put(results, out, &schema::TypesOctets40Results::Builder::adoptValue,
           self.octets(get<std::vector<unsigned char>>(wire.getArg0())));
@@ -1427,7 +1389,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm41::kInfo.ordinal: {
       auto wire = params.root<schema::TypesOctetCount41Params>();
-
       auto out = results.initRoot<schema::TypesOctetCount41Results>();
       put(results, out, &schema::TypesOctetCount41Results::Builder::setValue,
           self.octet_count(get<std::vector<unsigned char>>(wire.getArg0())));
@@ -1435,7 +1396,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm42::kInfo.ordinal: {
       auto wire = params.root<schema::TypesMakeOctets42Params>();
-
       auto out = results.initRoot<schema::TypesMakeOctets42Results>();
       put(results, out, &schema::TypesMakeOctets42Results::Builder::adoptValue,
           self.make_octets(get<unsigned long>(wire.getArg0())));
@@ -1443,7 +1403,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm43::kInfo.ordinal: {
       auto wire = params.root<schema::TypesMakeChunks43Params>();
-
       auto out = results.initRoot<schema::TypesMakeChunks43Results>();
       put(results, out, &schema::TypesMakeChunks43Results::Builder::adoptValue,
           self.make_chunks(get<unsigned int>(wire.getArg0()), get<unsigned int>(wire.getArg1())));
@@ -1451,7 +1410,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm44::kInfo.ordinal: {
       auto wire = params.root<schema::TypesChunkBytes44Params>();
-
       auto out = results.initRoot<schema::TypesChunkBytes44Results>();
       put(results, out, &schema::TypesChunkBytes44Results::Builder::setValue,
           self.chunk_bytes(get<std::vector<std::vector<unsigned char>>>(wire.getArg0())));
@@ -1459,7 +1417,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm45::kInfo.ordinal: {
       auto wire = params.root<schema::TypesMillis45Params>();
-
       auto out = results.initRoot<schema::TypesMillis45Results>();
       put(results, out, &schema::TypesMillis45Results::Builder::setValue,
           self.millis(get<std::chrono::duration<long, std::ratio<1, 1000>>>(wire.getArg0())));
@@ -1467,7 +1424,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm46::kInfo.ordinal: {
       auto wire = params.root<schema::TypesNanos46Params>();
-
       auto out = results.initRoot<schema::TypesNanos46Results>();
       put(results, out, &schema::TypesNanos46Results::Builder::setValue,
           self.nanos(get<std::chrono::duration<long, std::ratio<1, 1000000000>>>(wire.getArg0())));
@@ -1475,7 +1431,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm47::kInfo.ordinal: {
       auto wire = params.root<schema::TypesSeconds47Params>();
-
       auto out = results.initRoot<schema::TypesSeconds47Results>();
       put(results, out, &schema::TypesSeconds47Results::Builder::setValue,
           self.seconds(get<std::chrono::duration<double, std::ratio<1, 1>>>(wire.getArg0())));
@@ -1483,7 +1438,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm48::kInfo.ordinal: {
       auto wire = params.root<schema::TypesWhen48Params>();
-
       auto out = results.initRoot<schema::TypesWhen48Results>();
       put(results, out, &schema::TypesWhen48Results::Builder::setValue,
           self.when(get<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, std::ratio<1, 1000000000>>>>(wire.getArg0())));
@@ -1491,7 +1445,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm49::kInfo.ordinal: {
       auto wire = params.root<schema::TypesRecord49Params>();
-
       auto out = results.initRoot<schema::TypesRecord49Results>();
       put(results, out, &schema::TypesRecord49Results::Builder::adoptValue,
           self.record(get<::e2e::types::Record>(wire.getArg0())));
@@ -1499,7 +1452,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     }
     case TypesForm50::kInfo.ordinal: {
       auto wire = params.root<schema::TypesDeep50Params>();
-
       auto out = results.initRoot<schema::TypesDeep50Results>();
       put(results, out, &schema::TypesDeep50Results::Builder::adoptValue,
           self.deep(get<std::map<std::string, std::vector<std::pair<int, std::string>>>>(wire.getArg0())));
@@ -1508,7 +1460,6 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
     case TypesForm51::kInfo.ordinal: {
       self.nothing();
       results.initRoot<schema::TypesNothing51Results>();
-
       return;
     }
   }
@@ -1517,6 +1468,7 @@ void dispatch_Types(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredTypes = procxy::detail::register_class(
     {"e2e::types::Types", 0x87aa500b6258302aULL, &construct_Types, &destroy_Types, &dispatch_Types});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::e2e::types::Types>::construct() {

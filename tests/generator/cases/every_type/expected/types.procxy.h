@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::e2e::types::Types> {
   static constexpr std::string_view kName = "e2e::types::Types";
@@ -21,7 +22,6 @@ struct detail::ClassTraits<::e2e::types::Types> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -141,6 +141,7 @@ class AsyncMethods<::e2e::types::Types> : public detail::MethodsBase {
   std::future<::e2e::types::Deep> deep(const ::e2e::types::Deep& value);
   std::future<void> nothing();
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

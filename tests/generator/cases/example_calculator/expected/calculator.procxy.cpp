@@ -11,6 +11,7 @@
 // the runtime's marshalling templates find these overloads by
 // argument-dependent lookup.
 namespace procxy_schema::calculator {
+
 void write_fields(DemoPoint::Builder wire, const ::demo::Point& value);
 ::demo::Point read_fields(DemoPoint::Reader wire);
 
@@ -29,6 +30,7 @@ void write_fields(DemoPoint::Builder wire, const ::demo::Point& value) {
 }  // namespace procxy_schema::calculator
 
 namespace {
+
 namespace schema = ::procxy_schema::calculator;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -203,7 +205,6 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
   switch (ordinal) {
     case CalculatorForm0::kInfo.ordinal: {
       auto wire = params.root<schema::CalculatorAdd0Params>();
-
       auto out = results.initRoot<schema::CalculatorAdd0Results>();
       put(results, out, &schema::CalculatorAdd0Results::Builder::setValue,
           self.add(get<int>(wire.getArg0()), get<int>(wire.getArg1())));
@@ -217,7 +218,6 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
     }
     case CalculatorForm2::kInfo.ordinal: {
       auto wire = params.root<schema::CalculatorSlowSquare2Params>();
-
       auto out = results.initRoot<schema::CalculatorSlowSquare2Results>();
       put(results, out, &schema::CalculatorSlowSquare2Results::Builder::setValue,
           self.slow_square(get<int>(wire.getArg0())));
@@ -225,7 +225,6 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
     }
     case CalculatorForm3::kInfo.ordinal: {
       auto wire = params.root<schema::CalculatorCentroid3Params>();
-
       auto out = results.initRoot<schema::CalculatorCentroid3Results>();
       put(results, out, &schema::CalculatorCentroid3Results::Builder::adoptValue,
           self.centroid(get<std::vector<::demo::Point>>(wire.getArg0())));
@@ -233,7 +232,6 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
     }
     case CalculatorForm4::kInfo.ordinal: {
       auto wire = params.root<schema::CalculatorDivide4Params>();
-
       auto out = results.initRoot<schema::CalculatorDivide4Results>();
       put(results, out, &schema::CalculatorDivide4Results::Builder::setValue,
           self.divide(get<double>(wire.getArg0()), get<double>(wire.getArg1())));
@@ -243,14 +241,12 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CalculatorSetMode5Params>();
       self.set_mode(get<::demo::Mode>(wire.getArg0()));
       results.initRoot<schema::CalculatorSetMode5Results>();
-
       return;
     }
     case CalculatorForm6::kInfo.ordinal: {
       auto wire = params.root<schema::CalculatorWork6Params>();
       self.work(get<int>(wire.getArg0()));
       results.initRoot<schema::CalculatorWork6Results>();
-
       return;
     }
   }
@@ -259,6 +255,7 @@ void dispatch_Calculator(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredCalculator = procxy::detail::register_class(
     {"demo::Calculator", 0x912823d09d5a8ae4ULL, &construct_Calculator, &destroy_Calculator, &dispatch_Calculator});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::demo::Calculator>::construct() {

@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::demo::Calculator> {
   static constexpr std::string_view kName = "demo::Calculator";
@@ -53,6 +54,7 @@ class AsyncMethods<::demo::Calculator> : public detail::MethodsBase {
   std::future<void> set_mode(::demo::Mode mode);
   std::future<void> work(int steps);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -7,13 +7,8 @@
 // use to warn about; the proxy's own declaration carries the attribute.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-// Aggregates, pairs, tuples and variants, written and read field by field;
-// the runtime's marshalling templates find these overloads by
-// argument-dependent lookup.
-namespace procxy_schema::input {
-}  // namespace procxy_schema::input
-
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -201,26 +196,22 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::CanvasDraw0Params>();
       self.draw(get<int>(wire.getArg0()), get<int>(wire.getArg1()));
       results.initRoot<schema::CanvasDraw0Results>();
-
       return;
     }
     case CanvasForm1::kInfo.ordinal: {
       auto wire = params.root<schema::CanvasDraw1Params>();
       self.draw(get<double>(wire.getArg0()), get<double>(wire.getArg1()));
       results.initRoot<schema::CanvasDraw1Results>();
-
       return;
     }
     case CanvasForm2::kInfo.ordinal: {
       auto wire = params.root<schema::CanvasDraw1Params>();
       self.draw(get<double>(wire.getArg0()), get<double>(wire.getArg1()), get<double>(wire.getArg2()));
       results.initRoot<schema::CanvasDraw1Results>();
-
       return;
     }
     case CanvasForm3::kInfo.ordinal: {
       auto wire = params.root<schema::CanvasArea2Params>();
-
       auto out = results.initRoot<schema::CanvasArea2Results>();
       put(results, out, &schema::CanvasArea2Results::Builder::setValue,
           self.area(get<int>(wire.getArg0()), get<int>(wire.getArg1())));
@@ -234,7 +225,6 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
     }
     case CanvasForm5::kInfo.ordinal: {
       auto wire = params.root<schema::CanvasName3Params>();
-
       auto out = results.initRoot<schema::CanvasName3Results>();
       put(results, out, &schema::CanvasName3Results::Builder::adoptValue,
           self.name(get<std::string>(wire.getArg0())));
@@ -242,7 +232,6 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
     }
     case CanvasForm6::kInfo.ordinal: {
       auto wire = params.root<schema::CanvasName3Params>();
-
       auto out = results.initRoot<schema::CanvasName3Results>();
       put(results, out, &schema::CanvasName3Results::Builder::adoptValue,
           self.name(get<std::string>(wire.getArg0()), get<bool>(wire.getArg1())));
@@ -254,6 +243,7 @@ void dispatch_Canvas(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredCanvas = procxy::detail::register_class(
     {"shapes::Canvas", 0x0a400c8b47eb4779ULL, &construct_Canvas, &destroy_Canvas, &dispatch_Canvas});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::shapes::Canvas>::construct() {

@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::shapes::Canvas> {
   static constexpr std::string_view kName = "shapes::Canvas";
@@ -24,7 +25,6 @@ struct detail::ClassTraits<::shapes::Canvas> {
   static detail::Construction construct(const std::string& preset);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -54,6 +54,7 @@ class AsyncMethods<::shapes::Canvas> : public detail::MethodsBase {
   std::future<std::string> name(const std::string& prefix);
   std::future<std::string> name(const std::string& prefix, bool upper);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop

@@ -7,13 +7,8 @@
 // use to warn about; the proxy's own declaration carries the attribute.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-// Aggregates, pairs, tuples and variants, written and read field by field;
-// the runtime's marshalling templates find these overloads by
-// argument-dependent lookup.
-namespace procxy_schema::input {
-}  // namespace procxy_schema::input
-
 namespace {
+
 namespace schema = ::procxy_schema::input;
 using procxy::detail::get;
 using procxy::detail::put;
@@ -289,13 +284,11 @@ void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
     case LooksLikeAHandleForm1::kInfo.ordinal: {
       self.terminate();
       results.initRoot<schema::LooksLikeAHandleTerminate1Results>();
-
       return;
     }
     case LooksLikeAHandleForm2::kInfo.ordinal: {
       self.kill();
       results.initRoot<schema::LooksLikeAHandleKill2Results>();
-
       return;
     }
     case LooksLikeAHandleForm3::kInfo.ordinal: {
@@ -313,19 +306,16 @@ void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
     case LooksLikeAHandleForm5::kInfo.ordinal: {
       self.async();
       results.initRoot<schema::LooksLikeAHandleAsync5Results>();
-
       return;
     }
     case LooksLikeAHandleForm6::kInfo.ordinal: {
       auto wire = params.root<schema::LooksLikeAHandleWith6Params>();
       self.with(get<int>(wire.getArg0()));
       results.initRoot<schema::LooksLikeAHandleWith6Results>();
-
       return;
     }
     case LooksLikeAHandleForm7::kInfo.ordinal: {
       auto wire = params.root<schema::LooksLikeAHandleConnection7Params>();
-
       auto out = results.initRoot<schema::LooksLikeAHandleConnection7Results>();
       put(results, out, &schema::LooksLikeAHandleConnection7Results::Builder::setValue,
           self.connection(get<int>(wire.getArg0())));
@@ -335,7 +325,6 @@ void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
       auto wire = params.root<schema::LooksLikeAHandleOptions8Params>();
       self.options(get<std::string>(wire.getArg0()));
       results.initRoot<schema::LooksLikeAHandleOptions8Results>();
-
       return;
     }
   }
@@ -344,6 +333,7 @@ void dispatch_LooksLikeAHandle(void* object, std::uint16_t ordinal,
 
 [[maybe_unused]] const bool kRegisteredLooksLikeAHandle = procxy::detail::register_class(
     {"handles::LooksLikeAHandle", 0x74cfb903b8139263ULL, &construct_LooksLikeAHandle, &destroy_LooksLikeAHandle, &dispatch_LooksLikeAHandle});
+
 }  // namespace
 
 procxy::detail::Construction procxy::detail::ClassTraits<::outer::Blank>::construct() {

@@ -14,6 +14,7 @@ static_assert(PROCXY_VERSION == 100,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace procxy {
+
 template <>
 struct detail::ClassTraits<::outer::Blank> {
   static constexpr std::string_view kName = "outer::Blank";
@@ -21,7 +22,6 @@ struct detail::ClassTraits<::outer::Blank> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -45,7 +45,6 @@ struct detail::ClassTraits<::outer::inner::Counter> {
   static detail::Construction construct(long start);
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -73,7 +72,6 @@ struct detail::ClassTraits<::handles::LooksLikeAHandle> {
   static detail::Construction construct();
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
-
   template <class E>
   static constexpr bool kIsEvent = false;
 };
@@ -107,6 +105,7 @@ class AsyncMethods<::handles::LooksLikeAHandle> : public detail::MethodsBase {
   std::future<int> connection(int connection);
   std::future<void> options(const std::string& procxy_connection);
 };
+
 }  // namespace procxy
 
 #pragma GCC diagnostic pop
