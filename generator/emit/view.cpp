@@ -345,7 +345,7 @@ class ViewBuilder {
     data view;
     view.set("ordinal", std::to_string(ordinal));
     view.set("params_struct", params_struct);
-    std::string decl, def, encode_decl, args, call_args;
+    std::string decl, def, encode_decl, arg_names, call_args;
     data puts{data::type::list};
     for (size_t i = 0; i < arity; ++i) {
       std::string name = arg_name(i);
@@ -357,7 +357,7 @@ class ViewBuilder {
       encode_decl +=
           ", " + (params[i].type.kind == model::TypeKind::kBytes ? "const " + params[i].type.spelling + "& " + name
                                                                  : param_def(params[i], i));
-      args += ", " + name;
+      arg_names += (i ? ", " : "") + name;
       call_args +=
           (i ? ", " : "") + ("get<" + decoded_spelling(params[i].type) + ">(wire.get" + capitalize(wire) + "())");
       data put;
@@ -369,7 +369,8 @@ class ViewBuilder {
     view.set("params_def", def);
     view.set("encode_params", encode_decl);
     view.set("message_type", "procxy::detail::OutgoingMessage");
-    view.set("args", args);
+    view.set("arg_names", arg_names);
+    view.set("args", arity > 0 ? ", " + arg_names : "");
     view.set("call_args", call_args);
     view.set("puts", puts);
     view.set("has_params", arity > 0);
