@@ -20,37 +20,29 @@ const std::string& template_text(const std::string& name) {
   return it->second;
 }
 
-bool blank(const std::string& line) { return line.find_first_not_of(" \t") == std::string::npos; }
-
-// Mustache keeps the line of a section tag whose section renders nothing; drop
-// the blank lines that leaves after an opening brace, before a closing one,
-// between blank lines, and at the end.
-std::string tidy(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  std::vector<std::string> kept;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (blank(lines[i])) {
-      bool after_open = !kept.empty() && !kept.back().empty() && kept.back().back() == '{';
-      bool after_blank = !kept.empty() && blank(kept.back());
-      size_t next = lines[i + 1 < lines.size() ? i + 1 : i].find_first_not_of(" \t");
-      bool before_close = i + 1 < lines.size() && next != std::string::npos && lines[i + 1][next] == '}';
-      if (after_open || after_blank || before_close) continue;
-      kept.push_back("");
-      continue;
-    }
-    kept.push_back(lines[i]);
-  }
-  while (!kept.empty() && blank(kept.back())) kept.pop_back();  // a file ends with its last line
+// kainjow/mustache 4.1 drops the line of a standalone section tag, as the
+// Mustache spec says, only when the section renders: a false or empty section
+// leaves its line behind, blank. Closing every section with its complement,
+// which renders exactly when the section does not, makes both cases drop the
+// line, so that a template's text is the output's text.
+std::string with_complements(const std::string& text) {
   std::string out;
-  for (const std::string& line : kept) out += line + "\n";
-  return out;
+  std::vector<char> open;  // '#' or '^' of each enclosing section
+  size_t done = 0;
+  for (size_t tag = text.find("{{"); tag != std::string::npos; tag = text.find("{{", done)) {
+    size_t end = text.find("}}", tag);
+    if (end == std::string::npos) break;  // the parser will report it
+    end += 2;
+    char kind = text[tag + 2];
+    out.append(text, done, end - done);
+    done = end;
+    if (kind == '#' || kind == '^') open.push_back(kind);
+    if (kind != '/' || open.empty()) continue;
+    std::string name = text.substr(tag + 3, end - 2 - (tag + 3));
+    out += std::string("{{") + (open.back() == '#' ? '^' : '#') + name + "}}{{/" + name + "}}";
+    open.pop_back();
+  }
+  return out + text.substr(done);
 }
 
 }  // namespace
@@ -59,14 +51,14 @@ std::string render(const std::string& name, Context context) {
   for (const auto& [partial_name, text] : embedded_templates()) {
     // A partial's tag stands on a line of its own, whose newline is kept, so
     // the partial's own last newline goes.
-    std::string body = text.size() && text.back() == '\n' ? text.substr(0, text.size() - 1) : text;
+    std::string body = with_complements(text.size() && text.back() == '\n' ? text.substr(0, text.size() - 1) : text);
     context.set(partial_name, partial{[body] { return body; }});
   }
-  mustache tmpl{template_text(name)};
+  mustache tmpl{with_complements(template_text(name))};
   tmpl.set_custom_escape([](const std::string& text) { return text; });  // C++, not HTML
   std::string out = tmpl.render(context);
   if (!tmpl.is_valid()) throw std::logic_error("procxy-gen: template '" + name + "': " + tmpl.error_message());
-  return tidy(out);
+  return out;
 }
 
 }  // namespace procxy::emit

@@ -74,20 +74,33 @@ class PROCXY_EXPORT Subscription {
 
 namespace detail {
 
+class MethodsBase;
+
+// The bodies of generated Methods<T> and AsyncMethods<T> methods, defined in
+// generated_support.h.
+template <class Form, class... Args>
+auto invoke(const MethodsBase& methods, Args&&... args);
+template <class Form, class... Args>
+auto invoke_async(const MethodsBase& methods, Args&&... args);
+
 // What generated Methods<T>/AsyncMethods<T> specializations derive from: the
 // connection the calls go to and the options that apply to them. The
-// accessors carry a procxy_ prefix so that no user method or parameter name
-// hides them in generated code.
+// accessors are private, for invoke() and invoke_async(): a member of
+// Methods<T> is a method of T, and carries T's names only.
 class MethodsBase {
  public:
   MethodsBase(std::shared_ptr<Connection> connection, CallOptions options)
       : connection_(std::move(connection)), options_(std::move(options)) {}
 
- protected:
+ private:
+  template <class Form, class... Args>
+  friend auto invoke(const MethodsBase& methods, Args&&... args);
+  template <class Form, class... Args>
+  friend auto invoke_async(const MethodsBase& methods, Args&&... args);
+
   Connection& procxy_connection() const { return *connection_; }
   const CallOptions& procxy_call_options() const { return options_; }
 
- private:
   std::shared_ptr<Connection> connection_;
   CallOptions options_;
 };

@@ -1,147 +1,32 @@
 #pragma once
 
-// What generated *.procxy.h / *.procxy.cpp files use from the runtime, and
-// nothing else: marshalling, the call entry points and class registration.
-// Not for direct use by applications.
-
-#include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/array.h>
-#include <kj/exception.h>
+// What generated *.procxy.cpp files use from the runtime, and nothing else:
+// marshalling, the call entry points, events and class registration. A
+// generated *.procxy.h includes only generated_declarations.h. Not for direct
+// use by applications.
+//
+// A generated proxy body is one call into the templates below, invoke<Form>()
+// or invoke_async<Form>(), with the method's own parameters. Form is the
+// generated struct of one method form: its MethodInfo kInfo, its
+// encode(message, args...) and its decode(Words). Arguments are passed on as
+// the references they are, so that encode() may refer to a caller's large
+// byte vector instead of copying it (see put()).
 
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
 #include <memory>
-#include <optional>
 #include <string_view>
 #include <type_traits>
-#include <vector>
+#include <utility>
 
+#include "procxy/detail/generated_declarations.h"
 #include "procxy/detail/marshal.h"
+#include "procxy/detail/message.h"
 #include "procxy/procxy.h"
 
 namespace procxy::detail {
-
-// The words of one received Cap'n Proto message.
-using Words = kj::Array<capnp::word>;
-
-// A received message, ready to read.
-class PROCXY_EXPORT Reply {
- public:
-  explicit Reply(Words words);
-  Reply(const Reply&) = delete;
-  Reply& operator=(const Reply&) = delete;
-
-  template <class S>
-  typename S::Reader root() {
-    return reader_.getRoot<S>();
-  }
-
-  // Runs `decode`, which reads this message; a message that proves malformed
-  // only as it is read (a list longer than the message could hold) raises
-  // ProtocolError naming `what`.
-  template <class F>
-  auto read(const char* what, F&& decode) -> decltype(decode()) {
-    try {
-      return decode();
-    } catch (const kj::Exception& e) {
-      malformed(what, e.getDescription().cStr());
-    }
-  }
-
- private:
-  [[noreturn]] static void malformed(const char* what, const char* why);
-
-  Words words_;
-  capnp::FlatArrayMessageReader reader_;
-};
-
-// Lends the building thread's scratch segment to an OutgoingMessage, or,
-// while another message of the thread holds it, a segment of its own.
-class PROCXY_EXPORT ScratchLease {
- protected:
-  ScratchLease();
-  ~ScratchLease();
-  ScratchLease(const ScratchLease&) = delete;
-  ScratchLease& operator=(const ScratchLease&) = delete;
-
-  kj::ArrayPtr<capnp::word> segment_;  // zeroed
-  bool own_ = false;                   // segment_ is not the thread's scratch
-  std::size_t used_words_ = 0;         // the message's size, set before the builder is destroyed
-};
-
-// The builder of one outgoing message: a call's parameters, its results, an
-// event. Its first segment is the building thread's scratch, reused message
-// after message and grown to the largest message the thread sent (up to
-// kMaxScratchWords), so a call allocates no memory, and above all touches no
-// fresh memory: a page fault per 4 KiB costs more than copying it. A message
-// built while another is being built on the same thread (an event emitted
-// during a call) gets a first segment of its own.
-class PROCXY_EXPORT OutgoingMessage : private ScratchLease, public capnp::MallocMessageBuilder {
- public:
-  static constexpr std::size_t kMaxScratchWords = std::size_t{16} << 17;  // 16 MiB
-
-  OutgoingMessage();
-  ~OutgoingMessage() noexcept(false) override;
-
-  // Keeps `value` alive as long as the message, so that the message can refer
-  // to it instead of holding a copy.
-  template <class T>
-  const T& keep(T&& value) {
-    auto kept = std::make_shared<const T>(std::move(value));
-    const T& kept_value = *kept;
-    kept_.push_back(std::move(kept));
-    return kept_value;
-  }
-
- private:
-  std::vector<std::shared_ptr<const void>> kept_;
-};
-
-// Byte vectors of this size and more, of a whole number of words, are not
-// copied into an OutgoingMessage: it refers to them. That saves a copy and
-// the zeroing of the scratch it would have filled.
-inline constexpr std::size_t kBorrowMinBytes = 4096;
-
-template <class T>
-bool borrowable(const T& bytes) {
-  return bytes.size() >= kBorrowMinBytes && bytes.size() % sizeof(capnp::word) == 0 &&
-         reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) == 0;
-}
-
-// put(message, builder, &Builder::setX, value) or (..., &Builder::adoptX, value)
-// for a field of a call's parameters, a call's results or an event's
-// parameters. A large byte vector is referred to, not copied: an lvalue is an
-// argument of the call or event being sent, which outlives the message; an
-// rvalue (a result) is kept alive by the message.
-template <class B, class Arg, class T>
-void put(OutgoingMessage& message, B& builder, void (B::*member)(Arg), T&& value) {
-  if constexpr (std::is_same_v<Arg, capnp::Orphan<capnp::Data>&&>) {
-    if (borrowable(value)) {
-      check_wire_size(value.size(), "byte vector");
-      const auto& bytes = [&]() -> const std::remove_cvref_t<T>& {
-        if constexpr (std::is_lvalue_reference_v<T>) {
-          return value;
-        } else {
-          return message.keep(std::move(value));
-        }
-      }();
-      (builder.*member)(message.getOrphanage().referenceExternalData(
-          capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size())));
-      return;
-    }
-  }
-  put(builder, member, value);
-}
-
-// The same for a constructor's arguments, always copied: the message outlives
-// them.
-template <class B, class Arg, class T>
-void put(capnp::MessageBuilder&, B& builder, void (B::*member)(Arg), const T& value) {
-  put(builder, member, value);
-}
 
 // A method form as the wire knows it.
 struct MethodInfo {
@@ -149,12 +34,6 @@ struct MethodInfo {
   const char* name;        // "demo::Calculator::add", for messages
   bool query;              // PROCXY_QUERY / PROCXY_CACHE
   std::uint32_t cache_ms;  // PROCXY_CACHE(ms); 0: results are not cached
-};
-
-// The constructor form chosen by ClassTraits<T>::construct() and its arguments.
-struct Construction {
-  std::uint16_t ordinal;
-  std::unique_ptr<capnp::MallocMessageBuilder> message;
 };
 
 // Sends the call and blocks for its result. Throws the errors of SPEC §3.
@@ -187,16 +66,42 @@ std::future<R> call_async(Connection& connection, const CallOptions& options, co
   return future;
 }
 
+// The body of a generated Methods<T> method: encodes the arguments, calls and
+// decodes the result. The message is sent before the arguments go.
+template <class Form, class... Args>
+auto invoke(const MethodsBase& methods, Args&&... args) {
+  OutgoingMessage message;
+  Form::encode(message, std::forward<Args>(args)...);
+  return Form::decode(call(methods.procxy_connection(), methods.procxy_call_options(), Form::kInfo, message));
+}
+
+// The body of a generated AsyncMethods<T> method: encodes the arguments and
+// returns the future of the decoded result. call_async() is done with the
+// message when it returns (it copies one it may send again), so the message
+// may refer to the arguments.
+template <class Form, class... Args>
+auto invoke_async(const MethodsBase& methods, Args&&... args) {
+  OutgoingMessage message;
+  Form::encode(message, std::forward<Args>(args)...);
+  return call_async(methods.procxy_connection(), methods.procxy_call_options(), Form::kInfo, message, &Form::decode);
+}
+
+inline void destroy_message(capnp::MallocMessageBuilder* message) { delete message; }
+
+// The body of a generated ClassTraits<T>::construct(): the constructor form
+// and its encoded arguments. The message outlives the arguments, so encode()
+// copies them all.
+template <class Form, class... Args>
+Construction construction(Args&&... args) {
+  Construction construction{Form::kOrdinal, {new capnp::MallocMessageBuilder(), {&destroy_message}}};
+  Form::encode(*construction.message, std::forward<Args>(args)...);
+  return construction;
+}
+
 // A PROCXY_EVENT as the wire knows it.
 struct EventInfo {
   std::uint16_t ordinal;  // in declaration order among the class's events
   const char* name;       // "demo::Calculator::progress", for messages
-};
-
-// One handler of an event, behind the decoding of the event's parameters.
-struct EventListener {
-  const EventInfo* event;
-  std::function<void(Reply& params)> deliver;
 };
 
 // True in a child, for the object it serves, once the parent has subscribed to
@@ -207,6 +112,16 @@ PROCXY_EXPORT bool emitting(const void* object, const EventInfo& event);
 // dropped when the parent is gone. Throws procxy::Error when the parameters
 // exceed the frame size limit.
 PROCXY_EXPORT void emit(const EventInfo& event, capnp::MessageBuilder& params);
+
+// The body of a generated event: encodes and sends the event when emitting()
+// says the parent listens; does nothing otherwise.
+template <class Form, class... Args>
+void emit_event(const void* object, Args&&... args) {
+  if (!emitting(object, Form::kInfo)) return;
+  OutgoingMessage message;
+  Form::encode(message, std::forward<Args>(args)...);
+  emit(Form::kInfo, message);
+}
 
 // Raised by a generated listen() for a member pointer that is a method of the
 // right type but not an event.
