@@ -1,14 +1,15 @@
 // The public entry points that are not templates: handle operations, exit
-// statuses, and what generated code calls.
+// statuses, and the calls generated proxies make. What else generated code
+// calls lives with its layer: messages in wire/reply.cpp and
+// wire/outgoing_message.cpp, events in child/peers.cpp, classes in
+// child/registry.cpp.
 
 #include <string.h>
-#include <unistd.h>
 
 #include "parent/connection.h"
 #include "process/supervisor.h"
 #include "procxy/procxy.h"
-#include "side.h"
-#include "wire/message.h"
+
 
 namespace procxy {
 
@@ -45,20 +46,6 @@ Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
   return Subscription(connection_->events(), connection_->subscribe(std::move(listener), once));
 }
 
-void wire_size_exceeded(std::size_t size, const char* what) {
-  throw Error(std::string("procxy: ") + side_name() + ": a " + what + " of " + std::to_string(size) +
-              " elements is larger than Cap'n Proto's limit of " + std::to_string(kMaxWireElements) +
-              " per blob or list; split it across calls, or pass large data through a file");
-}
-
-Reply::Reply(Words words) : words_(std::move(words)), reader_(words_.asPtr(), reader_options(words_.size())) {}
-
-void Reply::malformed(const char* what, const char* why) {
-  if (in_child()) throw ProtocolError(std::string("procxy: ") + side_name() + ": a message for " + what + " is malformed: " + why);
-  throw ProtocolError("procxy: parent: the reply to " + std::string(what) + " is malformed: " + why +
-                      "; parent and child must be built from the same procxy and header");
-}
-
 Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
            capnp::MessageBuilder& params) {
   return connection.call(method, params, options);
@@ -72,12 +59,6 @@ void call_async(Connection& connection, const CallOptions& options, const Method
 void not_an_event(std::string_view class_name) {
   throw Error("procxy: parent: the member passed to Proxy<" + std::string(class_name) +
               ">::on()/once() is a method, not a PROCXY_EVENT; subscribe to an event of the class");
-}
-
-void unknown_method(std::string_view class_name, std::uint16_t ordinal) {
-  throw ProtocolError(std::string("procxy: ") + side_name() + ": " + std::string(class_name) +
-                      " has no method form " + std::to_string(ordinal) +
-                      "; the parent was built from a different interface");
 }
 
 }  // namespace detail

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "side.h"
 
 namespace procxy::detail {
 namespace {
@@ -34,6 +35,12 @@ const ClassEntry* find_class(std::string_view name) {
   std::lock_guard<std::mutex> lock(r.mutex);
   auto it = r.classes.find(name);
   return it == r.classes.end() ? nullptr : &it->second;
+}
+
+void unknown_method(std::string_view class_name, std::uint16_t ordinal) {
+  throw ProtocolError(std::string("procxy: ") + side_name() + ": " + std::string(class_name) +
+                      " has no method form " + std::to_string(ordinal) +
+                      "; the parent was built from a different interface");
 }
 
 }  // namespace procxy::detail
