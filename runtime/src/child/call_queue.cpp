@@ -5,14 +5,21 @@
 namespace procxy::detail {
 namespace {
 
-// The call running on this thread, and the queue it came from.
+// The call running on this thread, and the mutex of the queue it came from.
+// Both pointers are this thread's own (set by begin_locked(), cleared by
+// finish()), so they need no lock. What t_running points at is shared with
+// cancel() on the reading thread, under *t_queue_mutex, which
+// current_token() takes through the pointer. The analysis cannot check
+// that: clang accepts no pt_guarded_by on a thread_local (only on members
+// and globals), and Running's fields cannot name the mutex (call_queue.h).
+// It does check that current_token() releases what it took.
+thread_local Mutex* t_queue_mutex = nullptr;
 thread_local CallQueue::Running* t_running = nullptr;
-thread_local std::mutex* t_queue_mutex = nullptr;
 
 }  // namespace
 
 void CallQueue::push(Frame&& frame) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   queued_.push_back(std::move(frame));
   ready_.notify_one();
 }
@@ -20,7 +27,7 @@ void CallQueue::push(Frame&& frame) {
 void CallQueue::cancel(std::uint64_t id) {
   std::optional<std::stop_source> stop;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     auto queued = std::find_if(queued_.begin(), queued_.end(), [id](const Frame& f) { return f.header.id == id; });
     if (queued != queued_.end()) {
       queued_.erase(queued);  // never runs; its callers are gone
@@ -36,14 +43,14 @@ void CallQueue::cancel(std::uint64_t id) {
 }
 
 void CallQueue::close() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   closed_ = true;
   ready_.notify_all();
 }
 
 bool CallQueue::wait_next(Frame& frame, Running& running) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  ready_.wait(lock, [this] { return closed_ || !queued_.empty(); });
+  MutexLock lock(mutex_);
+  while (!closed_ && queued_.empty()) ready_.wait(lock.native());
   if (closed_) return false;  // calls still queued are abandoned with the parent's interest
   frame = std::move(queued_.front());
   queued_.pop_front();
@@ -52,7 +59,7 @@ bool CallQueue::wait_next(Frame& frame, Running& running) {
 }
 
 bool CallQueue::try_next(Frame& frame, Running& running) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (queued_.empty()) return false;
   frame = std::move(queued_.front());
   queued_.pop_front();
@@ -61,7 +68,7 @@ bool CallQueue::try_next(Frame& frame, Running& running) {
 }
 
 void CallQueue::begin(const Frame& frame, Running& running) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   begin_locked(frame.header.id, running);
 }
 
@@ -73,7 +80,7 @@ void CallQueue::begin_locked(std::uint64_t id, Running& running) {
 }
 
 void CallQueue::finish() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   running_.erase(std::find(running_.begin(), running_.end(), t_running));
   t_running = nullptr;
   t_queue_mutex = nullptr;
@@ -81,7 +88,7 @@ void CallQueue::finish() {
 
 std::optional<std::stop_token> CallQueue::current_token() {
   if (!t_running) return std::nullopt;
-  std::unique_lock<std::mutex> lock(*t_queue_mutex);
+  MutexLock lock(*t_queue_mutex);
   Running& running = *t_running;
   bool made = !running.stop;
   if (made) running.stop.emplace();

@@ -13,13 +13,18 @@
 #include <stop_token>
 #include <vector>
 
+#include "mutex.h"
 #include "transport/channel.h"
 
 namespace procxy::detail {
 
 class CallQueue {
  public:
-  // A call running on some thread. Lives on that thread's stack.
+  // A call running on some thread. Lives on that thread's stack. `cancelled`
+  // and `stop` are shared with cancel() under the queue's mutex_ (stop is
+  // written only by the running thread, which may read it unlocked). The
+  // analysis cannot say so: a guarded_by here cannot name the mutex_ of the
+  // queue the call came from.
   struct Running {
     std::uint64_t id = 0;
     bool cancelled = false;
@@ -27,33 +32,35 @@ class CallQueue {
   };
 
   // The reading side.
-  void push(Frame&& frame);
+  void push(Frame&& frame) PROCXY_EXCLUDES(mutex_);
   // Drops the queued call `id`, or stops it if it runs; ignores a call that
   // has finished.
-  void cancel(std::uint64_t id);
+  void cancel(std::uint64_t id) PROCXY_EXCLUDES(mutex_);
   // Makes wait_next() return false from now on.
-  void close();
+  void close() PROCXY_EXCLUDES(mutex_);
 
   // The running side. Blocks until a call is queued (true) or close() (false);
   // the call is then running on this thread until finish().
-  bool wait_next(Frame& frame, Running& running);
+  bool wait_next(Frame& frame, Running& running) PROCXY_EXCLUDES(mutex_);
   // Takes a queued call if there is one, without blocking.
-  bool try_next(Frame& frame, Running& running);
+  bool try_next(Frame& frame, Running& running) PROCXY_EXCLUDES(mutex_);
   // `frame`, read by this thread, runs on it until finish().
-  void begin(const Frame& frame, Running& running);
-  void finish();
+  void begin(const Frame& frame, Running& running) PROCXY_EXCLUDES(mutex_);
+  void finish() PROCXY_EXCLUDES(mutex_);
 
   // The stop token of the call running on this thread, if any.
   static std::optional<std::stop_token> current_token();
 
  private:
-  void begin_locked(std::uint64_t id, Running& running);
+  void begin_locked(std::uint64_t id, Running& running) PROCXY_REQUIRES(mutex_);
 
-  std::mutex mutex_;
+  // Also taken by current_token(), through the running thread's pointer to
+  // it (call_queue.cpp). Nothing else is taken while it is held.
+  Mutex mutex_;
   std::condition_variable ready_;
-  std::deque<Frame> queued_;
-  std::vector<Running*> running_;
-  bool closed_ = false;
+  std::deque<Frame> queued_ PROCXY_GUARDED_BY(mutex_);
+  std::vector<Running*> running_ PROCXY_GUARDED_BY(mutex_);
+  bool closed_ PROCXY_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace procxy::detail

@@ -10,6 +10,7 @@
 
 #include "child/call_queue.h"
 #include "child/calls.h"
+#include "mutex.h"
 #include "procxy/procxy.h"
 #include "side.h"
 #include "transport/wake_fd.h"
@@ -27,7 +28,7 @@ class Watcher {
   Watcher(Peer& peer, CallQueue& calls) : peer_(peer), calls_(calls) {}
   ~Watcher() {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
     }
     changed_.notify_all();
@@ -35,12 +36,12 @@ class Watcher {
   }
 
   // From the running call's thread: read the channel until disengage().
-  void engage() {
-    std::lock_guard<std::mutex> lock(mutex_);
+  void engage() PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     if (engaged_ || ended_) return;
     if (!thread_.joinable()) {  // made on first use: most objects never ask
       wake_ = std::make_unique<WakeFd>(side_name());  // a failure is the call's
-      thread_ = std::thread([this] { run(); });
+      thread_ = std::thread(&Watcher::run, this);
     }
     engaged_ = true;
     changed_.notify_all();
@@ -48,23 +49,23 @@ class Watcher {
 
   // From the serving thread, between calls: returns once the watcher has
   // stopped reading. False when it met the end of the conversation.
-  bool disengage() {
-    std::unique_lock<std::mutex> lock(mutex_);
+  bool disengage() PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     engaged_ = false;
     // Only a reading watcher is woken (and drains the eventfd after): a
     // wake-up left behind would end its next engagement at once.
     if (reading_) {
       wake_->wake();
-      changed_.wait(lock, [this] { return !reading_; });
+      while (reading_) changed_.wait(lock.native());
     }
     return !ended_;
   }
 
  private:
-  void run() {
-    std::unique_lock<std::mutex> lock(mutex_);
+  void run() PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     for (;;) {
-      changed_.wait(lock, [this] { return stopping_ || engaged_; });
+      while (!stopping_ && !engaged_) changed_.wait(lock.native());
       if (stopping_) return;
       reading_ = true;
       lock.unlock();
@@ -89,21 +90,25 @@ class Watcher {
     }
   }
 
-  bool engaged() {
-    std::lock_guard<std::mutex> lock(mutex_);
+  bool engaged() PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return engaged_;
   }
 
   Peer& peer_;
   CallQueue& calls_;
-  std::unique_ptr<WakeFd> wake_;  // made with the thread
-  std::mutex mutex_;
+  // Made under the mutex just before the thread starts, then only used
+  // (run() reads it unlocked): not guarded.
+  std::unique_ptr<WakeFd> wake_;
+  // Taken by the serving thread (the running call's) and the watcher's
+  // thread; nothing else is taken while it is held.
+  Mutex mutex_;
   std::condition_variable changed_;
-  bool engaged_ = false;
-  bool reading_ = false;
-  bool ended_ = false;
-  bool stopping_ = false;
-  std::thread thread_;
+  bool engaged_ PROCXY_GUARDED_BY(mutex_) = false;
+  bool reading_ PROCXY_GUARDED_BY(mutex_) = false;
+  bool ended_ PROCXY_GUARDED_BY(mutex_) = false;
+  bool stopping_ PROCXY_GUARDED_BY(mutex_) = false;
+  std::thread thread_ PROCXY_GUARDED_BY(mutex_);  // (the destructor, unchecked, joins it unlocked)
 };
 
 std::atomic<Watcher*> g_watcher{nullptr};

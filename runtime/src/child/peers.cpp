@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "mutex.h"
 #include "procxy/detail/generated_support.h"
 #include "side.h"
 
@@ -20,26 +21,29 @@ std::atomic<bool> g_subscribed[1 << 16];
 class Peers {
  public:
   using List = std::vector<std::shared_ptr<Peer>>;
-  std::shared_ptr<const List> snapshot() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<const List> snapshot() const PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return list_;
   }
-  void add(std::shared_ptr<Peer> peer) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  void add(std::shared_ptr<Peer> peer) PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     auto list = std::make_shared<List>(*list_);
     list->push_back(std::move(peer));
     list_ = std::move(list);
   }
-  void remove(const Peer* peer) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  void remove(const Peer* peer) PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     auto list = std::make_shared<List>(*list_);
     std::erase_if(*list, [&](const auto& p) { return p.get() == peer; });
     list_ = std::move(list);
   }
 
  private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const List> list_ = std::make_shared<List>();
+  // Nothing else is taken while it is held; emit() writes to the peers'
+  // channels with the snapshot, not the mutex.
+  mutable Mutex mutex_;
+  // Replaced, never changed: a snapshot stays as it was taken.
+  std::shared_ptr<const List> list_ PROCXY_GUARDED_BY(mutex_) = std::make_shared<List>();
 };
 
 Peers& peers() {

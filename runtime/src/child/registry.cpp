@@ -4,14 +4,17 @@
 #include <mutex>
 #include <string>
 
+#include "mutex.h"
 #include "side.h"
 
 namespace procxy::detail {
 namespace {
 
 struct Registry {
-  std::mutex mutex;
-  std::map<std::string, ClassEntry, std::less<>> classes;
+  Mutex mutex;  // nothing else is taken while it is held
+  // find_class() hands out pointers to entries: registration only adds, and
+  // map entries do not move.
+  std::map<std::string, ClassEntry, std::less<>> classes PROCXY_GUARDED_BY(mutex);
 };
 
 // Function-local: registration runs during static initialization, in no
@@ -25,14 +28,14 @@ Registry& registry() {
 
 bool register_class(const ClassEntry& entry) {
   Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
+  MutexLock lock(r.mutex);
   r.classes.emplace(std::string(entry.name), entry);
   return true;
 }
 
 const ClassEntry* find_class(std::string_view name) {
   Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
+  MutexLock lock(r.mutex);
   auto it = r.classes.find(name);
   return it == r.classes.end() ? nullptr : &it->second;
 }

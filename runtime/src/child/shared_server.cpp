@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "log.h"
+#include "mutex.h"
 #include "procxy/detail/generated_support.h"
 #include "procxy/errors.h"
 #include "side.h"
@@ -80,7 +81,7 @@ class SharedServer {
 
   ~SharedServer() { join_finished(); }
 
-  void run() {
+  void run() PROCXY_EXCLUDES(mutex_) {
     std::optional<Clock::time_point> idle_since;
     for (;;) {
       join_finished();
@@ -114,21 +115,22 @@ class SharedServer {
 
   int starter_fd() const { return starter_ ? starter_->channel().fd() : -1; }
 
-  bool idle() {
-    std::lock_guard<std::mutex> lock(mutex_);
+  bool idle() PROCXY_EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return clients_ == 0 && !starter_;
   }
 
-  void accept_one() {
+  void accept_one() PROCXY_EXCLUDES(mutex_) {
     int fd = ::accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;  // the client gave up already, or fds ran out: it retries
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     ++clients_;
     int serial = next_serial_++;
     threads_.emplace(serial, std::thread([this, fd, serial] { serve(fd, serial); }));
   }
 
-  void serve(int fd, int serial) {
+  // On the client's thread.
+  void serve(int fd, int serial) PROCXY_EXCLUDES(mutex_) {
     auto peer = std::make_shared<Peer>(fd);
     if (welcome(*peer, entry_)) {
       add_peer(peer);
@@ -137,17 +139,17 @@ class SharedServer {
     }
     peer.reset();  // closes the connection now, not when the thread is joined
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       --clients_;
       finished_.push_back(serial);
     }
     wake_.wake();
   }
 
-  void join_finished() {
+  void join_finished() PROCXY_EXCLUDES(mutex_) {
     std::vector<std::thread> done;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       for (int serial : finished_) {
         done.push_back(std::move(threads_.at(serial)));
         threads_.erase(serial);
@@ -182,6 +184,8 @@ class SharedServer {
   }
 
   const Listener listener_;
+  // Only run()'s thread uses it (idle() reads it under the mutex, but no
+  // other thread writes it): not guarded.
   std::shared_ptr<Peer> starter_;
   const ClassEntry& entry_;
   void* const object_;
@@ -189,11 +193,13 @@ class SharedServer {
   CallGate gate_;
   const SharedSetup& setup_;
   WakeFd wake_;
-  std::mutex mutex_;
-  int clients_ = 0;
-  int next_serial_ = 0;
-  std::map<int, std::thread> threads_;
-  std::vector<int> finished_;
+  // Taken by run()'s thread and the clients' threads; nothing else is taken
+  // while it is held.
+  Mutex mutex_;
+  int clients_ PROCXY_GUARDED_BY(mutex_) = 0;
+  int next_serial_ PROCXY_GUARDED_BY(mutex_) = 0;
+  std::map<int, std::thread> threads_ PROCXY_GUARDED_BY(mutex_);  // by serial
+  std::vector<int> finished_ PROCXY_GUARDED_BY(mutex_);           // serials of threads to join
 };
 
 }  // namespace

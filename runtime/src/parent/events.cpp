@@ -16,7 +16,7 @@ std::uint64_t EventHub::add(EventListener listener, bool once) {
   entry->ordinal = listener.event->ordinal;
   entry->once = once;
   entry->event = std::move(listener);
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   entry->id = ++next_id_;
   listeners_.emplace(entry->id, entry);
   return entry->id;
@@ -28,7 +28,7 @@ std::uint64_t EventHub::add_exit(std::function<void(const ExitStatus&)> handler,
   entry->on_exit = std::move(handler);
   std::uint64_t id;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     id = entry->id = ++next_id_;
     listeners_.emplace(id, entry);
   }
@@ -43,7 +43,7 @@ std::uint64_t EventHub::add_exit(std::function<void(const ExitStatus&)> handler,
 
 void EventHub::remove(std::uint64_t id) {
   std::shared_ptr<Listener> removed;  // released unlocked: its handler may own the last proxy handle
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = listeners_.find(id);
   if (it != listeners_.end()) {
     it->second->active = false;
@@ -51,17 +51,19 @@ void EventHub::remove(std::uint64_t id) {
     listeners_.erase(it);
   }
   // A handler may remove itself (or another) while it runs: it cannot wait for itself.
-  if (!on_delivery_thread()) idle_cv_.wait(lock, [&] { return current_ != id; });
+  if (!on_delivery_thread()) {
+    while (current_ == id) idle_cv_.wait(lock.native());
+  }
   lock.unlock();
 }
 
 bool EventHub::active(std::uint64_t id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return listeners_.count(id) > 0;
 }
 
 bool EventHub::wants(std::uint16_t ordinal) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   for (const auto& [id, listener] : listeners_) {
     if (listener->ordinal == ordinal) return true;
   }
@@ -78,7 +80,7 @@ void EventHub::push_event(std::uint16_t ordinal, Words payload, pid_t child) {
 
 void EventHub::push_exit(const ExitStatus& status) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     bool any = false;
     for (const auto& [id, listener] : listeners_) any = any || !listener->ordinal;
     if (!any) return;
@@ -99,7 +101,7 @@ void EventHub::post(std::function<void()> completion) {
 bool EventHub::on_delivery_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
 void EventHub::push(Item item) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopping_) {
     lock.unlock();
     // Too late for the thread: a completion runs here (callers of post() hold no lock).
@@ -117,7 +119,7 @@ void EventHub::push(Item item) {
 }
 
 void EventHub::stop() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   stopping_ = true;
   queue_cv_.notify_all();
   if (!thread_.joinable()) return;
@@ -132,9 +134,9 @@ void EventHub::stop() {
 }
 
 void EventHub::run() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   for (;;) {
-    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) queue_cv_.wait(lock.native());
     if (queue_.empty()) break;
     Item item = std::move(queue_.front());
     queue_.pop_front();
@@ -150,10 +152,10 @@ void EventHub::run() {
         lock.lock();
         break;
       case Item::Kind::kEvent:
-        deliver_event(lock, item);
+        deliver_event(item);
         break;
       case Item::Kind::kExit:
-        deliver_exit(lock, item);
+        deliver_exit(item);
         break;
     }
     busy_.store(!queue_.empty(), std::memory_order_release);
@@ -162,29 +164,29 @@ void EventHub::run() {
   lock.unlock();  // handlers die unlocked: one may own the last proxy handle
 }
 
-void EventHub::invoke(std::unique_lock<std::mutex>& lock, Listener& listener, const std::function<void()>& call,
-                      const char* what) {
+void EventHub::invoke(Listener& listener, const std::function<void()>& call, const char* what) {
   if (!listener.active) return;  // removed by an earlier listener of this item
   if (listener.once) {
     listener.active = false;
     listeners_.erase(listener.id);
   }
   current_ = listener.id;
-  lock.unlock();
-  try {
-    call();
-  } catch (const std::exception& e) {
-    log(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what,
-        demangle(typeid(e).name()).c_str(), e.what());
-  } catch (...) {
-    log(LogCategory::kEvent, "a listener of %s threw a non-std::exception; delivering the next events", what);
+  {
+    Unlocked unlocked(mutex_);
+    try {
+      call();
+    } catch (const std::exception& e) {
+      log(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what,
+          demangle(typeid(e).name()).c_str(), e.what());
+    } catch (...) {
+      log(LogCategory::kEvent, "a listener of %s threw a non-std::exception; delivering the next events", what);
+    }
   }
-  lock.lock();
   current_ = 0;
   idle_cv_.notify_all();
 }
 
-void EventHub::deliver_event(std::unique_lock<std::mutex>& lock, Item& item) {
+void EventHub::deliver_event(Item& item) {
   std::vector<std::shared_ptr<Listener>> targets;
   for (const auto& [id, listener] : listeners_) {
     if (listener->ordinal == item.ordinal) targets.push_back(listener);
@@ -197,18 +199,17 @@ void EventHub::deliver_event(std::unique_lock<std::mutex>& lock, Item& item) {
   Reply params(std::move(item.payload));
   for (const auto& listener : targets) {
     invoke(
-        lock, *listener, [&] { listener->event.deliver(params); }, name);
+        *listener, [&] { listener->event.deliver(params); }, name);
   }
-  release(lock, targets);
+  release(targets);
 }
 
-void EventHub::release(std::unique_lock<std::mutex>& lock, std::vector<std::shared_ptr<Listener>>& targets) {
-  lock.unlock();
+void EventHub::release(std::vector<std::shared_ptr<Listener>>& targets) {
+  Unlocked unlocked(mutex_);
   targets.clear();
-  lock.lock();
 }
 
-void EventHub::deliver_exit(std::unique_lock<std::mutex>& lock, Item& item) {
+void EventHub::deliver_exit(Item& item) {
   std::vector<std::shared_ptr<Listener>> targets;
   if (item.only) {
     targets.push_back(item.only);
@@ -219,10 +220,10 @@ void EventHub::deliver_exit(std::unique_lock<std::mutex>& lock, Item& item) {
   }
   for (const auto& listener : targets) {
     invoke(
-        lock, *listener, [&] { listener->on_exit(item.status); }, "the child's exit");
+        *listener, [&] { listener->on_exit(item.status); }, "the child's exit");
   }
   item.only.reset();
-  release(lock, targets);
+  release(targets);
 }
 
 }  // namespace procxy::detail

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "mutex.h"
 #include "procxy/detail/generated_support.h"
 
 namespace procxy::detail {
@@ -32,32 +33,36 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   EventHub& operator=(const EventHub&) = delete;
 
   // Listeners. Ids are never reused.
-  std::uint64_t add(EventListener listener, bool once);
+  std::uint64_t add(EventListener listener, bool once) PROCXY_EXCLUDES(mutex_);
   // `exited`: the child is already gone; the handler then runs at once (on
   // the delivery thread) with this status.
-  std::uint64_t add_exit(std::function<void(const ExitStatus&)> handler, const std::optional<ExitStatus>& exited);
+  std::uint64_t add_exit(std::function<void(const ExitStatus&)> handler, const std::optional<ExitStatus>& exited)
+      PROCXY_EXCLUDES(mutex_);
   // After remove() returns, the listener is not running on another thread and
   // never runs again.
-  void remove(std::uint64_t id);
-  bool active(std::uint64_t id) const;
+  void remove(std::uint64_t id) PROCXY_EXCLUDES(mutex_);
+  bool active(std::uint64_t id) const PROCXY_EXCLUDES(mutex_);
 
   // True when some listener waits for events of this ordinal; others are
   // dropped as they arrive.
-  bool wants(std::uint16_t ordinal) const;
-  void push_event(std::uint16_t ordinal, Words payload, pid_t child);
-  void push_exit(const ExitStatus& status);
+  bool wants(std::uint16_t ordinal) const PROCXY_EXCLUDES(mutex_);
+  void push_event(std::uint16_t ordinal, Words payload, pid_t child) PROCXY_EXCLUDES(mutex_);
+  void push_exit(const ExitStatus& status) PROCXY_EXCLUDES(mutex_);
   // True while events are queued or being delivered: a result arriving now
   // must be posted behind them.
   bool busy() const;
   // Queues `completion` to run on the delivery thread.
-  void post(std::function<void()> completion);
+  void post(std::function<void()> completion) PROCXY_EXCLUDES(mutex_);
   bool on_delivery_thread() const;
 
   // Drops the queued events, runs the queued completions and ends the
   // delivery thread (detaching it when called from a listener).
-  void stop();
+  void stop() PROCXY_EXCLUDES(mutex_);
 
  private:
+  // `active` is read and written under the hub's mutex_ (remove(),
+  // invoke()); the analysis cannot say so: a guarded_by on a member of this
+  // struct cannot name a member of the EventHub that owns it.
   struct Listener {
     std::uint64_t id = 0;
     std::optional<std::uint16_t> ordinal;  // none: an exit listener
@@ -78,29 +83,33 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
     std::shared_ptr<Listener> only;  // kExit: just this listener (added after the exit)
   };
 
-  void push(Item item);
-  void run();
-  void deliver_event(std::unique_lock<std::mutex>& lock, Item& item);
-  void deliver_exit(std::unique_lock<std::mutex>& lock, Item& item);
-  // Runs `call` with the lock released, as listener `listener`.
-  // Drops `targets` with the lock released: a handler may own the last proxy
+  void push(Item item) PROCXY_EXCLUDES(mutex_);
+  void run() PROCXY_EXCLUDES(mutex_);
+  // Deliver `item` to its listeners. Release the mutex while a listener runs.
+  void deliver_event(Item& item) PROCXY_REQUIRES(mutex_);
+  void deliver_exit(Item& item) PROCXY_REQUIRES(mutex_);
+  // Drops `targets` with the mutex released: a handler may own the last proxy
   // handle, whose destruction stops this hub.
-  void release(std::unique_lock<std::mutex>& lock, std::vector<std::shared_ptr<Listener>>& targets);
-  void invoke(std::unique_lock<std::mutex>& lock, Listener& listener, const std::function<void()>& call,
-              const char* what);
+  void release(std::vector<std::shared_ptr<Listener>>& targets) PROCXY_REQUIRES(mutex_);
+  // Runs `call` with the mutex released, as listener `listener`.
+  void invoke(Listener& listener, const std::function<void()>& call, const char* what) PROCXY_REQUIRES(mutex_);
 
-  mutable std::mutex mutex_;
+  // Taken after Connection::mutex_ (docs/internals.md, the lock order);
+  // nothing else is taken while it is held.
+  mutable Mutex mutex_;
   std::condition_variable queue_cv_;
   std::condition_variable idle_cv_;  // current_ changed
-  std::uint64_t next_id_ = 0;
-  std::map<std::uint64_t, std::shared_ptr<Listener>> listeners_;  // by id: registration order
-  std::deque<Item> queue_;
+  std::uint64_t next_id_ PROCXY_GUARDED_BY(mutex_) = 0;
+  // By id: registration order.
+  std::map<std::uint64_t, std::shared_ptr<Listener>> listeners_ PROCXY_GUARDED_BY(mutex_);
+  std::deque<Item> queue_ PROCXY_GUARDED_BY(mutex_);
   // The queue is not empty or an item is being delivered. Written under the
   // mutex, read without it: every call asks (busy(), on_delivery_thread()).
   std::atomic<bool> busy_{false};
-  std::uint64_t current_ = 0;  // the listener running now, 0: none
-  bool stopping_ = false;
-  std::thread thread_;
+  std::uint64_t current_ PROCXY_GUARDED_BY(mutex_) = 0;  // the listener running now, 0: none
+  bool stopping_ PROCXY_GUARDED_BY(mutex_) = false;
+  std::thread thread_ PROCXY_GUARDED_BY(mutex_);
+  // Set under the mutex when the thread starts, read without it (atomic).
   std::atomic<std::thread::id> thread_id_;
 };
 

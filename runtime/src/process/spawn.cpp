@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "log.h"
+#include "mutex.h"
 #include "procxy/errors.h"
 #include "transport/channel.h"
 
@@ -40,12 +41,15 @@ class Spawner {
     return *spawner;
   }
 
+  // (The annotation goes first: after a trailing return type it would belong
+  // to the type.)
   template <class Fn>
+  PROCXY_EXCLUDES(mutex_)
   auto run(Fn fn) -> decltype(fn()) {
     std::packaged_task<decltype(fn())()> task(std::move(fn));
     auto result = task.get_future();
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       queue_.emplace_back([&task] { task(); });
     }
     cv_.notify_one();
@@ -53,24 +57,25 @@ class Spawner {
   }
 
  private:
-  Spawner() {
-    std::thread([this] {
-      for (;;) {
-        std::function<void()> job;
-        {
-          std::unique_lock<std::mutex> lock(mutex_);
-          cv_.wait(lock, [&] { return !queue_.empty(); });
-          job = std::move(queue_.front());
-          queue_.pop_front();
-        }
-        job();
+  Spawner() { std::thread(&Spawner::loop, this).detach(); }
+
+  void loop() PROCXY_EXCLUDES(mutex_) {
+    for (;;) {
+      std::function<void()> job;
+      {
+        MutexLock lock(mutex_);
+        while (queue_.empty()) cv_.wait(lock.native());
+        job = std::move(queue_.front());
+        queue_.pop_front();
       }
-    }).detach();
+      job();
+    }
   }
 
-  std::mutex mutex_;
+  // Nothing else is taken while it is held.
+  Mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<std::function<void()>> queue_ PROCXY_GUARDED_BY(mutex_);
 };
 
 // Waits for `pid`, a child of this process, to exit, so it leaves no zombie.

@@ -36,28 +36,34 @@ ChildProcess::~ChildProcess() {
 }
 
 bool ChildProcess::exited() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return status_.has_value();
 }
 
 ExitStatus ChildProcess::wait() const {
-  std::unique_lock<std::mutex> lock(mutex_);
-  exited_cv_.wait(lock, [&] { return status_.has_value(); });
+  MutexLock lock(mutex_);
+  while (!status_) exited_cv_.wait(lock.native());
   return *status_;
 }
 
 bool ChildProcess::wait_for(std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return exited_cv_.wait_for(lock, timeout, [&] { return status_.has_value(); });
+  MutexLock lock(mutex_);
+  // What wait_for(lock, timeout, predicate) does, with the predicate here,
+  // where the analysis sees the mutex held.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!status_) {
+    if (exited_cv_.wait_until(lock.native(), deadline) == std::cv_status::timeout) return status_.has_value();
+  }
+  return true;
 }
 
 void ChildProcess::signal(int signal) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (!status_ && pidfd_ >= 0) ::syscall(SYS_pidfd_send_signal, pidfd_, signal, nullptr, 0);
 }
 
 void ChildProcess::on_exit(std::function<void(const ExitStatus&)> handler) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (!status_) {
     handlers_.push_back(std::move(handler));
     return;
@@ -70,7 +76,7 @@ void ChildProcess::on_exit(std::function<void(const ExitStatus&)> handler) {
 void ChildProcess::set_exited(const ExitStatus& status) {
   std::vector<std::function<void(const ExitStatus&)>> handlers;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     status_ = status;
     ::close(pidfd_);
     pidfd_ = -1;
@@ -102,7 +108,7 @@ Supervisor::Supervisor() {
 std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own) {
   auto child = std::make_shared<ChildProcess>(pid, pidfd, own);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     children_.push_back(child);
   }
   epoll_event event{};
@@ -114,7 +120,7 @@ std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own) 
 
 void Supervisor::kill_at(std::shared_ptr<ChildHandle> child, std::chrono::steady_clock::time_point deadline) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     timers_.push_back({deadline, child});
   }
   wake_.wake();
@@ -123,7 +129,7 @@ void Supervisor::kill_at(std::shared_ptr<ChildHandle> child, std::chrono::steady
 std::vector<pid_t> Supervisor::live_children() const {
   std::vector<pid_t> pids;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     for (const auto& child : children_) {
       if (child->own()) pids.push_back(child->pid());
     }
@@ -138,7 +144,7 @@ void Supervisor::run() {
     auto now = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<ChildHandle>> to_kill;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       for (auto it = timers_.begin(); it != timers_.end();) {
         if (it->deadline <= now) {
           if (auto child = it->child.lock()) to_kill.push_back(child);
@@ -165,8 +171,8 @@ void Supervisor::run() {
       }
       std::shared_ptr<ChildProcess> child;
       {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto it = std::find_if(children_.begin(), children_.end(), [&](const auto& c) { return c->pidfd_ == fd; });
+        MutexLock lock(mutex_);
+        auto it = std::find_if(children_.begin(), children_.end(), [&](const auto& c) { return c->watched_fd_ == fd; });
         if (it == children_.end()) continue;
         child = *it;
         children_.erase(it);

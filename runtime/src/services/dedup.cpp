@@ -7,11 +7,14 @@
 
 #include "parent/connection.h"
 #include "log.h"
+#include "mutex.h"
 
 namespace procxy::detail {
 namespace {
 
-// One key's state: a start in progress, or the live instance.
+// One key's state: a start in progress, or the live instance. Read and
+// written under the registry's mutex; the analysis cannot say so (a
+// guarded_by here cannot name the Registry's member).
 struct Entry {
   bool starting = true;
   std::exception_ptr failure;          // of the start, for the callers waiting for it
@@ -19,9 +22,11 @@ struct Entry {
 };
 
 struct Registry {
-  std::mutex mutex;
+  // Held while a found instance is checked (Connection::alive(), pid()): taken
+  // before Connection::mutex_.
+  Mutex mutex;
   std::condition_variable started;
-  std::map<std::string, std::shared_ptr<Entry>> entries;
+  std::map<std::string, std::shared_ptr<Entry>> entries PROCXY_GUARDED_BY(mutex);
 };
 
 Registry& registry() {
@@ -71,7 +76,7 @@ std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_vie
                                          const std::function<std::shared_ptr<Connection>()>& start) {
   Registry& reg = registry();
   std::shared_ptr<Connection> dead;  // released with the registry unlocked: it may be the last handle
-  std::unique_lock<std::mutex> lock(reg.mutex);
+  MutexLock lock(reg.mutex);
   for (;;) {
     auto found = reg.entries.find(key);
     if (found == reg.entries.end()) break;
@@ -79,7 +84,7 @@ std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_vie
     if (entry->starting) {
       log(LogCategory::kDedup, "dedup hit: waiting for the start of %.*s in progress", static_cast<int>(what.size()),
           what.data());
-      reg.started.wait(lock, [&] { return !entry->starting; });
+      reg.started.wait(lock.native(), [&] { return !entry->starting; });
       if (entry->failure) std::rethrow_exception(entry->failure);
       continue;  // now live (or already released again): look once more
     }
@@ -120,7 +125,7 @@ std::shared_ptr<Connection> deduplicated(const std::string& key, std::string_vie
   std::shared_ptr<Connection> handle(connection.get(), [key, mine, owned = connection](Connection*) mutable {
     {
       Registry& reg = registry();
-      std::lock_guard<std::mutex> lock(reg.mutex);
+      MutexLock lock(reg.mutex);
       auto it = reg.entries.find(key);
       if (it != reg.entries.end() && it->second == mine.lock()) reg.entries.erase(it);
     }

@@ -79,7 +79,7 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
     iov[count++] = {const_cast<capnp::word*>(segment.begin()), segment.size() * sizeof(capnp::word)};
   }
 
-  std::lock_guard<std::mutex> lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   if (auto placement = shared_out_.place(payload)) {
     copy_to_shared(placement->data, iov + 1, count - 1);  // all but the header
     header.kind = static_cast<FrameKind>(static_cast<std::uint16_t>(kind) | kSharedPayloadBit);

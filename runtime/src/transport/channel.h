@@ -18,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "mutex.h"
 #include "transport/adaptive_poll.h"
 #include "transport/frame.h"
 #include "transport/shared_payloads.h"
@@ -50,7 +51,7 @@ class Channel {
   // empty payload); the payload must not exceed kMaxFrameSize (check with
   // payload_bytes first). Returns false when the peer is gone. Thread-safe.
   bool write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
-             kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = {});
+             kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = {}) PROCXY_EXCLUDES(write_mutex_);
 
   enum class ReadStatus { kFrame, kTimeout, kWoken, kClosed };
 
@@ -87,13 +88,18 @@ class Channel {
   // received, or 0 with `status` saying why none.
   std::size_t receive(char* into, std::size_t room, bool whole, Clock::time_point deadline, int wake_fd,
                       ReadStatus& status);
-  bool send(iovec* iov, std::size_t count, int fd);
+  // Under write_mutex_: the frame's bytes go out together.
+  bool send(iovec* iov, std::size_t count, int fd) PROCXY_REQUIRES(write_mutex_);
   bool set_receive_timeout(Clock::time_point deadline);
   void keep_fds(msghdr& message);
 
   int fd_;
-  std::mutex write_mutex_;
-  SharedPayloadSender shared_out_;                // under write_mutex_
+  // The sending side: write() holds it for a whole frame. Taken last
+  // (after Connection::mutex_); nothing else is taken while it is held.
+  Mutex write_mutex_;
+  SharedPayloadSender shared_out_ PROCXY_GUARDED_BY(write_mutex_);
+  // The receiving side, below, has no mutex: one reader at a time (the
+  // parent's reader role, the child's reading thread).
   SharedPayloadReceiver shared_in_;               // the reader's
   std::vector<capnp::word> buffer_;               // word-aligned, so payloads can be copied as words
   std::size_t begin_ = 0;                         // bytes consumed

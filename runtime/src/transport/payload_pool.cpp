@@ -8,6 +8,8 @@
 #include <new>
 #include <vector>
 
+#include "mutex.h"
+
 namespace procxy::detail {
 namespace {
 
@@ -21,10 +23,10 @@ class Pool final : public kj::ArrayDisposer {
     if (words == 0) return nullptr;
     unsigned shift = std::max<unsigned>(kSmallestShift, std::bit_width(words - 1));
     if (shift > kLargestShift) return kj::heapArray<capnp::word>(words);
-    std::vector<capnp::word*>& free = free_[shift - kSmallestShift];
     capnp::word* buffer = nullptr;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
+      std::vector<capnp::word*>& free = free_[shift - kSmallestShift];
       if (!free.empty()) {
         buffer = free.back();
         free.pop_back();
@@ -44,9 +46,9 @@ class Pool final : public kj::ArrayDisposer {
   void disposeImpl(void* first, std::size_t, std::size_t, std::size_t, void (*)(void*)) const override {
     auto* buffer = static_cast<capnp::word*>(first);
     std::size_t shift = *reinterpret_cast<const std::size_t*>(buffer - 1);
-    std::vector<capnp::word*>& free = free_[shift - kSmallestShift];
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
+      std::vector<capnp::word*>& free = free_[shift - kSmallestShift];
       if (free.size() < kKeptPerSize) {
         free.push_back(buffer);
         return;
@@ -55,8 +57,12 @@ class Pool final : public kj::ArrayDisposer {
     std::free(buffer - 1);
   }
 
-  mutable std::mutex mutex_;
-  mutable std::array<std::vector<capnp::word*>, kSizes> free_;
+  // Taken with other mutexes held (a payload may be freed anywhere, e.g.
+  // under Connection::mutex_); nothing else is taken while it is held.
+  mutable Mutex mutex_;
+  // The free lists, by size class. (The reference to a list is taken under
+  // the mutex: the analysis counts indexing the array as reading it.)
+  mutable std::array<std::vector<capnp::word*>, kSizes> free_ PROCXY_GUARDED_BY(mutex_);
 };
 
 }  // namespace
