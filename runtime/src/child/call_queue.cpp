@@ -93,8 +93,9 @@ std::optional<std::stop_token> CallQueue::current_token() {
   bool made = !running.stop;
   if (made) running.stop.emplace();
   std::stop_token token = running.stop->get_token();
+  bool cancelled = running.cancelled;  // cancel() writes it under the mutex
   lock.unlock();
-  if (made && running.cancelled) running.stop->request_stop();  // cancelled before it asked
+  if (made && cancelled) running.stop->request_stop();  // cancelled before it asked
   return token;
 }
 
