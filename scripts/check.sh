@@ -7,7 +7,7 @@
 #   package:     build-shared/, the suite in Release against a shared runtime,
 #                then its Debian packages installed (through apt-get) and an
 #                outside project built against them; build-clang/, a Release
-#                build with clang
+#                build with clang (its thread-safety analysis included)
 # Every build treats warnings as errors.
 # Usage: scripts/check.sh [plain|asan|tsan|fuzz|package]...   (default: all five)
 set -euo pipefail

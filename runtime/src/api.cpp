@@ -10,7 +10,6 @@
 #include "process/supervisor.h"
 #include "procxy/procxy.h"
 
-
 namespace procxy {
 
 std::string ExitStatus::to_string() const {

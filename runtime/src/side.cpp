@@ -9,7 +9,8 @@ namespace procxy::detail {
 namespace {
 
 std::atomic<Side> g_side{Side::kParent};
-// Written once, by become(), before any thread reads it as a child's name.
+// Written by become(), while the process has one thread, before anything
+// reads it as a child's name.
 char g_name[32] = "parent";
 
 }  // namespace

@@ -2,8 +2,9 @@
 
 // Which side of procxy this process is, and its name in every message the
 // runtime writes: "parent", "child 4242" or "shared child 4242". A process is
-// a parent until it starts serving an object (child/server.cpp says so once,
-// before the object exists).
+// a parent until it starts serving an object: child/server.cpp says so before
+// any other thread runs, once it reads the parent's selection (and again,
+// for a shared child, once it knows it is one), before the object exists.
 //
 // Included by child/throw_hook.cpp, which must not see a declaration of
 // __cxa_throw: this header includes nothing.

@@ -19,9 +19,9 @@
 #include <utility>
 
 #include "corpus.h"
+#include "fake_child.h"
 #include "parent/connection.h"
 #include "sink.procxy.h"
-#include "fake_child.h"
 
 namespace {
 
@@ -50,8 +50,8 @@ int write_message_seeds(const std::filesystem::path& out) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw std::runtime_error("socketpair failed");
   Channel child_end(fds[1]);
   ChildRecipe recipe{procxy::Options{}, std::string(ClassTraits<fuzz::Sink>::kName), 0, Construction{0, nullptr}, {}};
-  auto connection =
-      std::make_shared<Connection>(std::move(recipe), nullptr, Link{std::make_unique<Channel>(fds[0]), wire_test::fake_child()});
+  auto connection = std::make_shared<Connection>(std::move(recipe), nullptr,
+                                                 Link{std::make_unique<Channel>(fds[0]), wire_test::fake_child()});
   connection->start();
   procxy::Proxy<fuzz::Sink> sink(connection);
 

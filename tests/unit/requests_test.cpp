@@ -29,9 +29,10 @@ Caller async(int& calls, std::uint64_t tag = 0) {
   return caller;
 }
 
-Request request_of(Caller caller, Clock::time_point deadline = Clock::time_point::max()) {
+Request request_of(Caller caller, std::string key = "", Clock::time_point deadline = Clock::time_point::max()) {
   Request request;
   request.first = std::move(caller);
+  request.key = std::move(key);
   request.method = &kQuery;
   request.start = Clock::now();
   request.deadline = deadline;
@@ -45,8 +46,8 @@ bool is(const Waiter& waiter, const Caller& caller) { return caller.waiter == &w
 TEST_CASE("requests get ids of their own, and are taken once", "[requests]") {
   Requests requests;
   Waiter a, b;
-  std::uint64_t first = requests.add(request_of(blocked(a)), "");
-  std::uint64_t second = requests.add(request_of(blocked(b)), "");
+  std::uint64_t first = requests.add(request_of(blocked(a)), false);
+  std::uint64_t second = requests.add(request_of(blocked(b)), false);
   CHECK(first != second);
   CHECK(requests.size() == 2);
   REQUIRE(requests.find(first) != nullptr);
@@ -60,14 +61,18 @@ TEST_CASE("requests get ids of their own, and are taken once", "[requests]") {
 TEST_CASE("a query joins the one in flight under the same key, until it settles", "[requests]") {
   Requests requests;
   Waiter a, b, c;
-  std::uint64_t id = requests.add(request_of(blocked(a)), "key");
+  std::uint64_t id = requests.add(request_of(blocked(a), "key"), true);
   Caller second = blocked(b);
   CHECK(requests.join("key", second) == id);
   CHECK(requests.find(id)->joined.size() == 1);
   Caller other = blocked(c);
   CHECK_FALSE(requests.join("another key", other).has_value());
-  CHECK(other.waiter == &c);  // untouched: it makes a request of its own
+  CHECK(other.waiter == &c);                          // untouched: it makes a request of its own
   CHECK_FALSE(requests.join("", other).has_value());  // no key: never coalesced
+  Waiter d;
+  std::uint64_t fresh = requests.add(request_of(blocked(d), "cached"), false);  // a key for the cache only
+  CHECK_FALSE(requests.join("cached", other).has_value());
+  requests.take(fresh);
 
   requests.take(id);
   CHECK_FALSE(requests.join("key", other).has_value());  // settled: the next one is a new request
@@ -76,7 +81,7 @@ TEST_CASE("a query joins the one in flight under the same key, until it settles"
 TEST_CASE("leaving a shared request keeps it for the others; the last one abandons it", "[requests]") {
   Requests requests;
   Waiter a, b, c;
-  std::uint64_t id = requests.add(request_of(blocked(a)), "key");
+  std::uint64_t id = requests.add(request_of(blocked(a), "key"), true);
   Caller second = blocked(b), third = blocked(c);
   requests.join("key", second);
   requests.join("key", third);
@@ -107,7 +112,7 @@ TEST_CASE("asynchronous callers are counted as they join and leave", "[requests]
   Requests requests;
   int calls = 0;
   Waiter a;
-  std::uint64_t id = requests.add(request_of(blocked(a)), "key");
+  std::uint64_t id = requests.add(request_of(blocked(a), "key"), true);
   CHECK(requests.async_callers() == 0);
   Caller one = async(calls, 1), two = async(calls, 2);
   requests.join("key", one);
@@ -121,7 +126,7 @@ TEST_CASE("asynchronous callers are counted as they join and leave", "[requests]
   CHECK(requests.async_callers() == 0);
   CHECK(requests.size() == 0);
 
-  std::uint64_t other = requests.add(request_of(async(calls)), "");
+  std::uint64_t other = requests.add(request_of(async(calls)), false);
   CHECK(requests.async_callers() == 1);
   requests.take(other);
   CHECK(requests.async_callers() == 0);
@@ -133,9 +138,9 @@ TEST_CASE("only asynchronous requests past their deadline expire", "[requests]")
   int calls = 0;
   Waiter a;
   Clock::time_point now = Clock::now();
-  std::uint64_t late = requests.add(request_of(async(calls), now - milliseconds(1)), "");
-  std::uint64_t soon = requests.add(request_of(async(calls), now + milliseconds(50)), "");
-  requests.add(request_of(blocked(a), now - milliseconds(1)), "");  // its caller expires it itself
+  std::uint64_t late = requests.add(request_of(async(calls), "", now - milliseconds(1)), false);
+  std::uint64_t soon = requests.add(request_of(async(calls), "", now + milliseconds(50)), false);
+  requests.add(request_of(blocked(a), "", now - milliseconds(1)), false);  // its caller expires it itself
 
   CHECK(requests.expired_async(now) == std::vector<std::uint64_t>{late});
   CHECK(requests.next_async_deadline() == now - milliseconds(1));
@@ -150,10 +155,10 @@ TEST_CASE("take_all empties the table, joins and counts included", "[requests]")
   Requests requests;
   int calls = 0;
   Waiter a, b;
-  std::uint64_t id = requests.add(request_of(blocked(a)), "key");
+  std::uint64_t id = requests.add(request_of(blocked(a), "key"), true);
   Caller joined = async(calls);
   requests.join("key", joined);
-  requests.add(request_of(blocked(b)), "");
+  requests.add(request_of(blocked(b)), false);
 
   std::vector<Request> all = requests.take_all();
   CHECK(all.size() == 2);
@@ -165,7 +170,7 @@ TEST_CASE("take_all empties the table, joins and counts included", "[requests]")
   CHECK(requests.find(id) == nullptr);
   Caller late = blocked(a);
   CHECK_FALSE(requests.join("key", late).has_value());
-  CHECK(requests.add(request_of(blocked(a)), "") != id);  // ids are never reused
+  CHECK(requests.add(request_of(blocked(a)), false) != id);  // ids are never reused
 }
 
 TEST_CASE("the reader role goes to one at a time, and is handed on", "[reader]") {

@@ -13,18 +13,18 @@
 #include <sstream>
 
 #include "corpus.h"
-#include "parent/connection.h"
 #include "echo.procxy.h"
+#include "fake_child.h"
+#include "parent/connection.h"
 #include "process/spawn.h"
 #include "process/supervisor.h"
 #include "procxy/version.h"
-#include "fake_child.h"
 #include "wire/protocol.capnp.h"
 
 using namespace procxy::detail;
+using wire_test::fake_child;
 using wire_test::Receiver;
 using wire_test::Sample;
-using wire_test::fake_child;
 
 namespace {
 

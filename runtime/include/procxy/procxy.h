@@ -37,15 +37,18 @@ PROCXY_EXPORT std::vector<pid_t> children();
 // stop is requested once no caller waits for the call any more (every caller
 // of a shared query cancelled its stop token, or the call timed out). A long
 // call can poll it, or wait on it, and give up early; its result then goes
-// nowhere. Anywhere else: a token that never stops.
+// nowhere. Anywhere else: a token that never stops. Throws procxy::Error in
+// the rare child that has no file descriptor left for the wake-up it needs
+// (with Options::concurrency 1, the first time a call asks).
 PROCXY_EXPORT std::stop_token call_stop_token();
 
 namespace detail {
 struct Construction;
-PROCXY_EXPORT std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
-                                  Construction construction);
-PROCXY_EXPORT std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
-                                   std::uint64_t interface_hash, Construction construction);
+PROCXY_EXPORT std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name,
+                                                std::uint64_t interface_hash, Construction construction);
+PROCXY_EXPORT std::shared_ptr<Connection> attach(const Options& options, std::string_view name,
+                                                 std::string_view class_name, std::uint64_t interface_hash,
+                                                 Construction construction);
 
 template <class First, class... Rest>
 inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Options>;

@@ -41,7 +41,7 @@ bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* wo
         return false;
       }
       if (status != Channel::ReadStatus::kFrame) return false;
-      expect(frame.header.kind, Sender::kParent, Phase::kServing, side_name());
+      expect(frame.header.kind, Sender::kParent, Phase::kServing, side_name(), "the parent");
       validate_message(frame, side_name());
       switch (frame.header.kind) {
         case FrameKind::kShutdown:

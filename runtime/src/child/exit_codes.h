@@ -5,6 +5,7 @@
 namespace procxy::detail {
 
 inline constexpr int kExitStartFailed = 1;
-inline constexpr int kExitProtocol = 70;
+inline constexpr int kExitProtocol = 70;       // the parent sent what no parent sends
+inline constexpr int kExitServingFailed = 71;  // the runtime could not go on (out of threads or fds)
 
 }  // namespace procxy::detail

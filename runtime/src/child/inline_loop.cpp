@@ -39,7 +39,7 @@ class Watcher {
   void engage() PROCXY_EXCLUDES(mutex_) {
     MutexLock lock(mutex_);
     if (engaged_ || ended_) return;
-    if (!thread_.joinable()) {  // made on first use: most objects never ask
+    if (!thread_.joinable()) {                        // made on first use: most objects never ask
       wake_ = std::make_unique<WakeFd>(side_name());  // a failure is the call's
       thread_ = std::thread(&Watcher::run, this);
     }

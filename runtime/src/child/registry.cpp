@@ -41,9 +41,8 @@ const ClassEntry* find_class(std::string_view name) {
 }
 
 void unknown_method(std::string_view class_name, std::uint16_t ordinal) {
-  throw ProtocolError(std::string("procxy: ") + side_name() + ": " + std::string(class_name) +
-                      " has no method form " + std::to_string(ordinal) +
-                      "; the parent was built from a different interface");
+  throw ProtocolError(std::string("procxy: ") + side_name() + ": " + std::string(class_name) + " has no method form " +
+                      std::to_string(ordinal) + "; the parent was built from a different interface");
 }
 
 }  // namespace procxy::detail

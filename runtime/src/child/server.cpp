@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,18 +92,13 @@ Started start(Channel& channel) {
   return started;
 }
 
-}  // namespace
-
-void serve(int fd) {
-  become(Side::kChild);
-  keep_freed_memory();
-  auto parent = std::make_shared<Peer>(fd);  // for a shared child, the one starting it
-  Started started = start(parent->channel());
+// Serves the parent's calls (for a shared child, every client's) until the
+// conversation ends.
+void serve_calls(std::shared_ptr<Peer> parent, const Started& started) {
   const ClassEntry& entry = *started.entry;
   unsigned concurrency = started.selection.concurrency;
-  set_served_object(started.object);
   if (const auto& shared = started.selection.shared) {
-    ::close(kSharedLockFd);           // listening: whoever waits for the start may connect now
+    ::close(kSharedLockFd);          // listening: whoever waits for the start may connect now
     write_ready(parent->channel());  // a starter that died meanwhile hears nothing
     log(LogCategory::kAttach, "shared %.*s serving on %s (%u call(s) at once)", static_cast<int>(entry.name.size()),
         entry.name.data(), shared->socket.c_str(), concurrency);
@@ -119,10 +115,29 @@ void serve(int fd) {
       serve_inline(*parent, entry, started.object);
     }
   }
+}
+
+}  // namespace
+
+void serve(int fd) {
+  become(Side::kChild);
+  keep_freed_memory();
+  auto parent = std::make_shared<Peer>(fd);  // for a shared child, the one starting it
+  Started started = start(parent->channel());
+  set_served_object(started.object);
+  try {
+    serve_calls(std::move(parent), started);
+  } catch (const std::exception& e) {
+    // The object is served no more (a thread or an eventfd could not be
+    // made): never return into the program's main().
+    std::fprintf(stderr, "procxy: %s: cannot go on serving: %s; the child exits\n", side_name(), e.what());
+    std::fflush(nullptr);
+    _exit(kExitServingFailed);
+  }
   // Events the object emits while it is destroyed (or from its own threads
   // later) go nowhere.
   set_served_object(nullptr);
-  entry.destroy(started.object);
+  started.entry->destroy(started.object);
   std::fflush(nullptr);
   _exit(0);
 }

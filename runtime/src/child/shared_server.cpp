@@ -48,14 +48,14 @@ bool welcome(Peer& peer, const ClassEntry& entry) {
   if (!credentials) return false;
   const ucred& who = *credentials;
   if (who.uid != ::geteuid()) {
-    return turn_away({wire::Failure::Kind::REFUSED,
-                      me() + ": refused process " + std::to_string(who.pid) + " of uid " + std::to_string(who.uid) +
-                          ": this shared child serves uid " + std::to_string(::geteuid()) +
-                          " only; each user has their own"});
+    return turn_away({wire::Failure::Kind::REFUSED, me() + ": refused process " + std::to_string(who.pid) + " of uid " +
+                                                        std::to_string(who.uid) + ": this shared child serves uid " +
+                                                        std::to_string(::geteuid()) +
+                                                        " only; each user has their own"});
   }
   try {
-    std::optional<Frame> select = read_start_frame(peer.channel(), FrameKind::kSelect,
-                                                   Channel::Clock::now() + kHandshakeTimeout);
+    std::optional<Frame> select =
+        read_start_frame(peer.channel(), FrameKind::kSelect, Channel::Clock::now() + kHandshakeTimeout);
     if (!select) return false;
     if (auto refusal = check(decode_selection(*select), entry.name, entry.interface_hash, who.pid)) {
       return turn_away(*refusal);

@@ -17,7 +17,8 @@ namespace procxy::detail {
 extern const bool kThrowHookLinked = true;
 }  // namespace procxy::detail
 
-extern "C" __attribute__((visibility("default"))) void __cxa_throw(void* object, std::type_info* type, void (*destroy)(void*)) {
+extern "C" __attribute__((visibility("default"))) void __cxa_throw(void* object, std::type_info* type,
+                                                                   void (*destroy)(void*)) {
   using Throw = void (*)(void*, std::type_info*, void (*)(void*));
   static const Throw next = reinterpret_cast<Throw>(::dlsym(RTLD_NEXT, "__cxa_throw"));
   if (procxy::detail::in_child()) procxy::detail::record_throw(object, type);

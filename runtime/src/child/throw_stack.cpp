@@ -2,7 +2,6 @@
 
 #define BACKWARD_HAS_DW 1
 #include <backward.hpp>
-
 #include <string_view>
 
 namespace procxy::detail {

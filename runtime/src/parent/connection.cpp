@@ -120,11 +120,7 @@ Attempt Connection::first_attempt(const MethodInfo& method) const {
 }
 
 bool Connection::retry(const MethodInfo& method, Attempt& attempt, const std::exception_ptr& error, bool restart) {
-  // A caller whose stop token fired meanwhile is sent again too: the attempt
-  // then fails with CancelledError at once.
-  if (attempt.number == attempt.of || !worth_retrying(error, restart)) {
-    return false;
-  }
+  if (attempt.number == attempt.of || !worth_retrying(error, restart)) return false;
   ++attempt.number;
   log(LogCategory::kCall, "retrying query %s (attempt %d of %d)", method.name, attempt.number, attempt.of);
   return true;
@@ -252,8 +248,7 @@ std::uint64_t Connection::enlist(const MethodInfo& method, FrameKind kind, Segme
   {
     MutexLock lock(mutex_);
     link = usable_link(lock, method);
-    const std::string& coalesce_key = plan.coalesce ? plan.key : std::string();
-    if (auto joined = requests_.join(coalesce_key, caller)) {
+    if (auto joined = plan.coalesce ? requests_.join(plan.key, caller) : std::nullopt) {
       deadline = requests_.find(*joined)->deadline;
       log(LogCategory::kCoalesce, "coalesce hit: %s joins call %llu", method.name,
           static_cast<unsigned long long>(*joined));
@@ -267,7 +262,7 @@ std::uint64_t Connection::enlist(const MethodInfo& method, FrameKind kind, Segme
     request.attempt = attempt.number;
     request.attempts = attempt.of;
     request.key = plan.key;
-    id = requests_.add(std::move(request), coalesce_key);
+    id = requests_.add(std::move(request), plan.coalesce);
     if (channel_closed_) return id;
   }
   log(LogCategory::kCall, "call %llu %s -> child %d", static_cast<unsigned long long>(id), method.name,
@@ -379,7 +374,11 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
                       Words* result, std::exception_ptr error) mutable {
       auto events = hub.lock();
       Attempt next = attempt;
-      if (!error || !events || !retry(method, next, error, restart)) return done(result, error);
+      // A caller that asked to stop gets the error it has: nobody waits for
+      // another attempt.
+      if (!error || !events || options.stop.stop_requested() || !retry(method, next, error, restart)) {
+        return done(result, error);
+      }
       // Sent again from the delivery thread: this may be a reader's thread,
       // which must never be the one to drop the last reference to the connection.
       events->post([self, &method, params, options, plan, done, next, error] {

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "mutex.h"
 #include "parent/coalesce.h"
 #include "parent/events.h"
 #include "parent/link.h"
@@ -32,7 +33,6 @@
 #include "parent/requests.h"
 #include "procxy/detail/generated_support.h"
 #include "transport/channel.h"
-#include "mutex.h"
 #include "transport/wake_fd.h"
 
 namespace procxy::detail {
@@ -176,7 +176,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The state of link_: reset by a restart.
   bool channel_closed_ PROCXY_GUARDED_BY(mutex_) = false;
   std::optional<ExitStatus> exit_status_ PROCXY_GUARDED_BY(mutex_);
-  std::optional<ExitStatus> exit_to_announce_ PROCXY_GUARDED_BY(mutex_);  // to on_exit listeners, once the channel is drained
+  std::optional<ExitStatus> exit_to_announce_
+      PROCXY_GUARDED_BY(mutex_);  // to on_exit listeners, once the channel is drained
   // Event ordinals the child was asked to send. Sticky: a child keeps sending
   // an event after its listeners are gone, and the hub drops it.
   std::set<std::uint16_t> subscribed_ PROCXY_GUARDED_BY(mutex_);

@@ -29,7 +29,8 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
   try {
     status = link->channel->read(frame, deadline, wakeable ? wake_.fd() : -1, "parent");
     if (status == Channel::ReadStatus::kFrame) {
-      expect(frame.header.kind, Sender::kChild, Phase::kServing, "parent");
+      expect(frame.header.kind, Sender::kChild, Phase::kServing, "parent",
+             "child " + std::to_string(link->process->pid()));
       validate_message(frame, "parent");
     }
   } catch (const ProtocolError&) {

@@ -4,8 +4,8 @@
 #include <string>
 #include <typeinfo>
 
-#include "log.h"
 #include "demangle.h"
+#include "log.h"
 
 namespace procxy::detail {
 
@@ -104,7 +104,10 @@ void EventHub::push(Item item) {
   MutexLock lock(mutex_);
   if (stopping_) {
     lock.unlock();
-    // Too late for the thread: a completion runs here (callers of post() hold no lock).
+    // Too late for the thread: a completion runs here. The connection posts
+    // with its mutex held, but never to a stopped hub: it stops the hub in
+    // its destructor only, after failing every request, when no completion
+    // can come any more and a retry finds the connection gone.
     if (item.kind == Item::Kind::kCompletion) item.completion();
     return;
   }

@@ -4,25 +4,27 @@
 
 namespace procxy::detail {
 
-std::size_t Request::async_callers() const {
-  return (first.async() ? 1 : 0) +
-         static_cast<std::size_t>(std::count_if(joined.begin(), joined.end(), [](const Caller& c) { return c.async(); }));
-}
-
-std::uint64_t Requests::add(Request request, const std::string& coalesce_key) {
+std::uint64_t Requests::add(Request request, bool coalesce) {
   std::uint64_t id = ++next_id_;
-  if (!coalesce_key.empty()) in_flight_.emplace(coalesce_key, id);
-  async_callers_ += request.async_callers();
-  pending_.emplace(id, Entry{std::move(request), coalesce_key});
+  coalesce = coalesce && !request.key.empty();
+  if (coalesce) in_flight_.emplace(request.key, id);
+  request.async_callers = request.first.async() ? 1 : 0;
+  for (const Caller& caller : request.joined) request.async_callers += caller.async() ? 1 : 0;
+  async_callers_ += request.async_callers;
+  pending_.emplace(id, Entry{std::move(request), coalesce});
   return id;
 }
 
-std::optional<std::uint64_t> Requests::join(const std::string& coalesce_key, Caller& caller) {
-  if (coalesce_key.empty()) return std::nullopt;
-  auto found = in_flight_.find(coalesce_key);
+std::optional<std::uint64_t> Requests::join(const std::string& key, Caller& caller) {
+  if (key.empty()) return std::nullopt;
+  auto found = in_flight_.find(key);
   if (found == in_flight_.end()) return std::nullopt;
-  if (caller.async()) ++async_callers_;
-  pending_.at(found->second).request.joined.push_back(std::move(caller));
+  Request& request = pending_.at(found->second).request;
+  if (caller.async()) {
+    ++request.async_callers;
+    ++async_callers_;
+  }
+  request.joined.push_back(std::move(caller));
   return found->second;
 }
 
@@ -34,8 +36,8 @@ Request* Requests::find(std::uint64_t id) {
 Request Requests::take(std::unordered_map<std::uint64_t, Entry>::iterator it) {
   Entry entry = std::move(it->second);
   pending_.erase(it);
-  if (!entry.coalesce_key.empty()) in_flight_.erase(entry.coalesce_key);
-  async_callers_ -= entry.request.async_callers();
+  if (entry.coalesced) in_flight_.erase(entry.request.key);
+  async_callers_ -= entry.request.async_callers;
   return std::move(entry.request);
 }
 
@@ -71,7 +73,11 @@ std::optional<Requests::Left> Requests::leave(std::uint64_t id, const std::funct
   Request& request = it->second.request;
   bool async = found->async();
   Left left{std::move(*found), std::nullopt};
-  *found = Caller();  // no longer counted as a caller
+  *found = Caller();
+  if (async) {
+    --request.async_callers;
+    --async_callers_;
+  }
   if (request.joined.empty()) {
     left.abandoned = take(it);  // it was the last: nobody waits for the request any more
   } else {
@@ -79,7 +85,6 @@ std::optional<Requests::Left> Requests::leave(std::uint64_t id, const std::funct
     if (found != &request.joined.back()) *found = std::move(request.joined.back());
     request.joined.pop_back();
   }
-  if (async) --async_callers_;
   return left;
 }
 
@@ -87,7 +92,7 @@ std::vector<std::uint64_t> Requests::expired_async(Clock::time_point now) const 
   std::vector<std::uint64_t> expired;
   if (async_callers_ == 0) return expired;
   for (const auto& [id, entry] : pending_) {
-    if (entry.request.deadline <= now && entry.request.async_callers() > 0) expired.push_back(id);
+    if (entry.request.deadline <= now && entry.request.async_callers > 0) expired.push_back(id);
   }
   return expired;
 }
@@ -96,7 +101,7 @@ Requests::Clock::time_point Requests::next_async_deadline() const {
   Clock::time_point next = Clock::time_point::max();
   if (async_callers_ == 0) return next;
   for (const auto& [id, entry] : pending_) {
-    if (entry.request.async_callers() > 0) next = std::min(next, entry.request.deadline);
+    if (entry.request.async_callers > 0) next = std::min(next, entry.request.deadline);
   }
   return next;
 }

@@ -45,9 +45,8 @@ struct Request {
   const MethodInfo* method = nullptr;
   int attempt = 1;
   int attempts = 1;
-  std::string key;  // query_key(): the cache's; empty: none
-
-  std::size_t async_callers() const;
+  std::string key;                // query_key(): the cache's, and the coalescing one; empty: none
+  std::size_t async_callers = 0;  // of first and joined; Requests keeps the count
 };
 
 class Requests {
@@ -55,11 +54,11 @@ class Requests {
   using Clock = Request::Clock;
 
   // Registers `request` under a new id; while it is pending, join() with
-  // `coalesce_key` (unless empty) finds it.
-  std::uint64_t add(Request request, const std::string& coalesce_key);
-  // Adds `caller` to the pending request registered under `coalesce_key`:
-  // that request's id, or nothing (and `caller` untouched) when none is.
-  std::optional<std::uint64_t> join(const std::string& coalesce_key, Caller& caller);
+  // its key finds it if `coalesce`.
+  std::uint64_t add(Request request, bool coalesce);
+  // Adds `caller` to the pending request that coalesces under `key`: that
+  // request's id, or nothing (and `caller` untouched) when none does.
+  std::optional<std::uint64_t> join(const std::string& key, Caller& caller);
 
   Request* find(std::uint64_t id);
   // Removes request `id`; nothing if it is not pending.
@@ -87,7 +86,7 @@ class Requests {
  private:
   struct Entry {
     Request request;
-    std::string coalesce_key;  // in in_flight_; empty: not there
+    bool coalesced = false;  // in in_flight_ under request.key
   };
   Request take(std::unordered_map<std::uint64_t, Entry>::iterator it);
 

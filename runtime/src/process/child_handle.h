@@ -28,9 +28,10 @@ class ChildHandle {
   virtual bool wait_for(std::chrono::milliseconds timeout) const = 0;
   // Sends `signal` unless the child has exited.
   virtual void signal(int signal) const = 0;
-  // Runs `handler` once with the exit status: at once if the child has
-  // already exited, else later on another thread, never inside a call of the
-  // caller's (so never under a lock the caller holds). Must not block long.
+  // Runs `handler` once with the exit status: at once, on the calling
+  // thread, if the child has already exited; else later, on another thread,
+  // and never from inside signal() or wait() (so never under a lock their
+  // caller holds). Must not block long.
   virtual void on_exit(std::function<void(const ExitStatus&)> handler) = 0;
 };
 

@@ -26,7 +26,6 @@
 #include "log.h"
 #include "mutex.h"
 #include "procxy/errors.h"
-#include "transport/channel.h"
 
 namespace procxy::detail {
 namespace {

@@ -5,9 +5,9 @@
 #include <map>
 #include <mutex>
 
-#include "parent/connection.h"
 #include "log.h"
 #include "mutex.h"
+#include "parent/connection.h"
 
 namespace procxy::detail {
 namespace {

@@ -42,7 +42,14 @@ void check_concurrency(const Options& options) {
 // Starts (or, for attach(), finds) the child and opens the connection to it.
 std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
   Link link = start_child(recipe);
-  auto connection = std::make_shared<Connection>(std::move(recipe), start_child, std::move(link));
+  std::shared_ptr<Connection> connection;
+  try {
+    connection = std::make_shared<Connection>(std::move(recipe), start_child, std::move(link));
+  } catch (const Error& e) {
+    // Its wake-up eventfd: the process is out of file descriptors. The
+    // child, its channel closed, exits.
+    throw SpawnError(e.what());
+  }
   connection->start();
   return connection;
 }

@@ -47,13 +47,13 @@ std::string describe(FrameKind kind) {
   return std::to_string(static_cast<int>(kind)) + " (" + (rule ? rule->name : "unknown") + ")";
 }
 
-void expect(FrameKind kind, Sender sender, Phase phase, const char* where) {
+void expect(FrameKind kind, Sender sender, Phase phase, const char* where, const std::string& from) {
   const FrameRule* rule = frame_rule(kind);
   if (rule && rule->sender == sender && (phase == Phase::kStart ? rule->at_start : rule->serving)) return;
-  const char* from = sender == Sender::kParent ? "a parent" : "a child";
+  const char* who = sender == Sender::kParent ? "a parent" : "a child";
   const char* when = phase == Phase::kStart ? "while the child starts" : "once the child serves";
-  throw ProtocolError(std::string("procxy: ") + where + ": received frame kind " + describe(kind) + ", which " + from +
-                      " never sends " + when + "; the connection is closed");
+  throw ProtocolError(std::string("procxy: ") + where + ": " + from + " sent frame kind " + describe(kind) +
+                      ", which " + who + " never sends " + when + "; the connection is closed");
 }
 
 void validate(const FrameHeader& header, const char* where) {

@@ -28,8 +28,8 @@ enum class FrameKind : std::uint16_t {
 
 // Which side sends a kind, in which part of a conversation, and whether a
 // Cap'n Proto message comes with it: the one place these rules live. The
-// receiver of a frame checks it against them (expect()) before anything else
-// looks at it.
+// receiver of a frame checks it against them (expect(), and
+// validate_message() for the payload) before anything else looks at it.
 enum class Sender : std::uint8_t { kParent, kChild };
 enum class Phase : std::uint8_t { kStart, kServing };
 
@@ -37,9 +37,9 @@ struct FrameRule {
   FrameKind kind;
   const char* name;  // "Call", for messages
   Sender sender;
-  bool at_start;    // may come while the child starts (before Ready)
-  bool serving;     // may come once it serves
-  bool message;     // carries a Cap'n Proto message (else an empty payload)
+  bool at_start;  // may come while the child starts (before Ready)
+  bool serving;   // may come once it serves
+  bool message;   // carries a Cap'n Proto message (else an empty payload)
 };
 
 // The rule of `kind`, or nullptr for a kind this procxy does not know.
@@ -48,9 +48,10 @@ const FrameRule* frame_rule(FrameKind kind);
 // "4 (Call)", for messages.
 std::string describe(FrameKind kind);
 
-// Throws ProtocolError naming `where` unless a frame of `kind` may come from
-// `sender` in `phase`.
-void expect(FrameKind kind, Sender sender, Phase phase, const char* where);
+// Throws ProtocolError naming `where` (the receiver) and `from` ("child
+// 4242", "the parent") unless a frame of `kind` may come from `sender` in
+// `phase`.
+void expect(FrameKind kind, Sender sender, Phase phase, const char* where, const std::string& from);
 
 // Set in a header's kind when the payload is in shared memory and the socket
 // carries only its SharedDescriptor (transport/shared_payloads.h). The reader

@@ -37,20 +37,17 @@ Answer read_answer(Channel& channel, Channel::Clock::time_point deadline, const 
     default:
       return {Answer::kClosed, {}};
   }
-  FrameKind kind = frame.header.kind;
-  if (kind != FrameKind::kReady && kind != FrameKind::kError) {
-    throw ProtocolError("procxy: parent: " + child + " answered the start with frame kind " + describe(kind) +
-                        "; is it a procxy program of the same version?");
-  }
+  expect(frame.header.kind, Sender::kChild, Phase::kStart, "parent", child);
   validate_message(frame, "parent");
-  if (kind == FrameKind::kReady) return {Answer::kReady, {}};
+  if (frame.header.kind == FrameKind::kReady) return {Answer::kReady, {}};
   return {Answer::kFailure, std::move(frame.payload)};
 }
 
 std::optional<Frame> read_start_frame(Channel& channel, FrameKind kind, Channel::Clock::time_point deadline) {
   Frame frame;
   if (channel.read(frame, deadline, -1, side_name()) != Channel::ReadStatus::kFrame) return std::nullopt;
-  if (frame.header.kind != kind) {
+  expect(frame.header.kind, Sender::kParent, Phase::kStart, side_name(), "the parent");
+  if (frame.header.kind != kind) {  // Select comes first, then Construct
     throw ProtocolError(std::string("procxy: ") + side_name() + ": expected frame kind " + describe(kind) +
                         " to start, got " + describe(frame.header.kind));
   }
@@ -78,9 +75,9 @@ std::optional<Refusal> check(const Selection& selection, std::string_view served
   std::string me = std::string("procxy: ") + side_name();
   std::string who = peer ? "process " + std::to_string(peer) : std::string("the parent");
   if (selection.class_name != served) {
-    return Refusal{wire::Failure::Kind::UNKNOWN_CLASS,
-                   me + ": " + who + " asked for class '" + selection.class_name + "', but this child serves '" +
-                       std::string(served) + "'; give each class its own attach() name"};
+    return Refusal{wire::Failure::Kind::UNKNOWN_CLASS, me + ": " + who + " asked for class '" + selection.class_name +
+                                                           "', but this child serves '" + std::string(served) +
+                                                           "'; give each class its own attach() name"};
   }
   if (selection.interface_hash != interface_hash || selection.runtime_version != PROCXY_VERSION) {
     return Refusal{wire::Failure::Kind::INTERFACE_MISMATCH,

@@ -37,7 +37,7 @@ struct Selection {
 
 // The parent's side.
 
-// Sends Select for `class_name` as this procxy builds it.
+// Sends the Select frame of `selection`.
 void write_select(Channel& channel, const Selection& selection);
 
 struct Answer {

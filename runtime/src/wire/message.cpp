@@ -26,9 +26,8 @@ capnp::ReaderOptions reader_options(std::size_t words) {
 void validate_message(const Frame& frame, const char* where) {
   auto fail = [&](const std::string& why) {
     throw ProtocolError(std::string("procxy: ") + where + ": received a malformed message (frame kind " +
-                        describe(frame.header.kind) + ", ordinal " +
-                        std::to_string(frame.header.ordinal) + "): " + why +
-                        "; the connection is closed (is the other side a procxy program of the same version?)");
+                        describe(frame.header.kind) + ", ordinal " + std::to_string(frame.header.ordinal) + "): " +
+                        why + "; the connection is closed (is the other side a procxy program of the same version?)");
   };
   const FrameRule* rule = frame_rule(frame.header.kind);
   if (!rule) fail("the frame kind is unknown");

@@ -37,13 +37,14 @@ struct MethodInfo {
 };
 
 // Sends the call and blocks for its result. Throws the errors of SPEC §3.
-PROCXY_EXPORT Words call(Connection& connection, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params);
+PROCXY_EXPORT Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
+                         capnp::MessageBuilder& params);
 
 // Sends the call and returns; `done` runs once, on a runtime thread, with the
 // result or the error.
 using Completion = std::function<void(Words* result, std::exception_ptr error)>;
 PROCXY_EXPORT void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
-                capnp::MessageBuilder& params, Completion done);
+                              capnp::MessageBuilder& params, Completion done);
 
 template <class R>
 std::future<R> call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,

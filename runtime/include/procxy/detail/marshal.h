@@ -210,7 +210,8 @@ T get(R wire) {
     // Built at once, not assigned: the elements may have const members.
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return T{get<typename T::value_type>(wire[static_cast<unsigned>(I)])...};
-    }(std::make_index_sequence<size>());
+    }
+    (std::make_index_sequence<size>());
   } else if constexpr (kIs<T, std::set> || kIs<T, std::unordered_set>) {
     T out;
     for (auto element : wire) out.insert(get<typename T::value_type>(element));
