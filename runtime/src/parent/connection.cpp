@@ -328,7 +328,7 @@ Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& meth
       waiter.cv.wait_until(lock.native(), waiter.deadline);
       reader_.remove_idle(waiter);
     }
-    if (!waiter.done && !waiter.deferred && !waiter.cancelled && Clock::now() >= waiter.deadline) {
+    if (waiter.waiting() && Clock::now() >= waiter.deadline) {
       expire(id);  // settles this waiter (and those who share its request) with the timeout
     }
   }
