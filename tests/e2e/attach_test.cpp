@@ -19,52 +19,14 @@
 #include <thread>
 
 #include "service.procxy.h"
+#include "shared_support.h"
 #include "test_support.h"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace e2e;
 using Catch::Matchers::Contains;
-
-std::string unique_name(const char* what) {
-  static int serial = 0;
-  return std::string("e2e-") + what + "-" + std::to_string(::getpid()) + "-" + std::to_string(++serial);
-}
-
-// Where attach() keeps its files, as docs/shared-children.md says.
-std::string runtime_dir() {
-  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  if (xdg && xdg[0] == '/') return std::string(xdg) + "/procxy";
-  const char* tmp = std::getenv("TMPDIR");
-  return std::string(tmp && tmp[0] == '/' ? tmp : "/tmp") + "/procxy-" + std::to_string(::geteuid());
-}
-std::string socket_of(const std::string& name) { return runtime_dir() + "/" + name + ".sock"; }
-std::string log_of(const std::string& name) {
-  std::ifstream in(runtime_dir() + "/" + name + ".log");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool exists(const std::string& path) {
-  struct stat info {};
-  return ::lstat(path.c_str(), &info) == 0;
-}
-
-procxy::Options shared_options(std::chrono::milliseconds idle_exit = 10s) {
-  procxy::Options options;
-  options.idle_exit = idle_exit;
-  return options;
-}
-
-// Shared children outlive this process: each test kills the ones it made,
-// and removes their files.
-void forget(const std::string& name) {
-  for (const char* suffix : {".sock", ".lock", ".log"}) std::filesystem::remove(runtime_dir() + "/" + name + suffix);
-}
-void kill_shared(pid_t pid, const std::string& name) {
-  ::kill(pid, SIGKILL);
-  CHECK(e2e::eventually([&] { return !e2e::process_running(pid); }, e2e::bound(10s)));
-  forget(name);
-}
 
 // The "pid <pid> sum <sum>" lines of --attach clients: pid -> how many.
 std::map<pid_t, int> attached_pids(const std::string& output) {

@@ -2,20 +2,27 @@
 // it, and serve_if_child() serves there. With --spawn-and-hang it plays a
 // parent that the process tests kill; with --attach, one of several processes
 // sharing a child; with --print-child-signals, a parent with unusual signal
-// settings.
+// settings; with --stall, a client of a shared child that stops reading;
+// with --exhaust-threads, one that takes all its threads.
 
 #define CATCH_CONFIG_RUNNER
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <barrier>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "service.procxy.h"
+#include "test_support.h"
 
 namespace {
 
@@ -105,6 +112,57 @@ int attach_and_call(const char* name, long long at_ns, int idle_ms) {
   }
 }
 
+// A client of the shared Service `name` that stops reading: with "events"
+// it subscribes to chunk events, with "calls" it sends calls whose replies
+// come after a slow one; then it stops itself (SIGSTOP), and exits when
+// continued.
+int stall(const char* name, const std::string& how) {
+  auto service = procxy::attach<e2e::Service>(name, procxy::Options{});
+  std::vector<std::future<std::string>> replies;
+  if (how == "events") {
+    service.on(&e2e::Service::chunk, [](const std::vector<std::byte>&) {});
+  } else {
+    auto slow = service.async()->sleep_ms(e2e::kSanitized ? 3000 : 500);  // the replies after it come once stopped
+    std::string text(1024, 'x');
+    for (int i = 0; i < 20'000; ++i) replies.push_back(service.async()->echo(text));
+  }
+  std::printf("stalling\n");
+  std::fflush(stdout);
+  ::raise(SIGSTOP);
+  std::_Exit(0);  // the replies are not wanted, nor is a goodbye to the child
+}
+
+// Starts the shared Service `name`, connects 100 clients that say nothing
+// (so that, under a low RLIMIT_NPROC, the child runs out of threads for
+// them), and attaches again once the child has ended them. Prints what each
+// step saw.
+int exhaust_threads(const char* name) {
+  try {
+    procxy::Options options;
+    options.timeout = std::chrono::seconds(30);
+    auto first = procxy::attach<e2e::Service>(name, options);
+    std::vector<int> silent;
+    for (int i = 0; i < 100; ++i) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      std::string path = std::string(std::getenv("XDG_RUNTIME_DIR")) + "/procxy/" + name + ".sock";
+      path.copy(address.sun_path, sizeof address.sun_path - 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) silent.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(e2e::kSanitized ? 8 : 4));  // past the handshake deadline
+    for (int fd : silent) ::close(fd);
+    auto second = procxy::attach<e2e::Service>(name, options);
+    std::printf("child %d then %d: %d\n", static_cast<int>(first.pid()), static_cast<int>(second.pid()),
+                second->add(2, 3));
+    first.terminate();
+    return 0;
+  } catch (const std::exception& e) {
+    std::printf("error: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +171,8 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
   if (argc == 2 && std::strcmp(argv[1], "--print-child-signals") == 0) return print_child_signals();
   if (argc == 2 && std::strcmp(argv[1], "--dedup-and-coalesce") == 0) return dedup_and_coalesce();
+  if (argc == 4 && std::strcmp(argv[1], "--stall") == 0) return stall(argv[2], argv[3]);
+  if (argc == 3 && std::strcmp(argv[1], "--exhaust-threads") == 0) return exhaust_threads(argv[2]);
   if (argc == 5 && std::strcmp(argv[1], "--attach") == 0) {
     return attach_and_call(argv[2], std::atoll(argv[3]), std::atoi(argv[4]));
   }

@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <procxy/procxy.h>
 #include <signal.h>
 #include <unistd.h>
@@ -27,6 +28,10 @@ Service::Service() {
   if (const char* ms = std::getenv("E2E_CONSTRUCT_MS")) {
     std::fprintf(stderr, "e2e: constructing for %s ms\n", ms);  // a shared child's log: the start is under way
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+  }
+  if (const char* runs = std::getenv("E2E_CONSTRUCT_FAIL")) {
+    std::ofstream(runs, std::ios::app) << "run\n";
+    throw std::runtime_error("e2e: the constructor fails on purpose");
   }
 }
 Service::Service(int base) : base_(base) {}
@@ -102,6 +107,7 @@ void Service::crash_later(const std::string& how, int ms, const std::string& sta
 
 Service::~Service() {
   for (std::thread& thread : threads_) thread.join();
+  for (int fd : held_files_) ::close(fd);
 }
 
 void Service::emit_progress(int count) {
@@ -162,6 +168,15 @@ int Service::rendezvous(int parties) {
 void Service::sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 std::int32_t Service::pid() const { return static_cast<std::int32_t>(getpid()); }
+
+int Service::hold_files(int count) {
+  for (int i = 0; i < count; ++i) {
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    held_files_.push_back(fd);
+  }
+  return static_cast<int>(held_files_.size());
+}
 
 std::string Service::env(const std::string& name) const {
   const char* value = std::getenv(name.c_str());

@@ -98,6 +98,7 @@ class PROCXY_REMOTE Service {
 
   // The child's view of its process.
   std::int32_t pid() const;  // named like a Proxy handle operation on purpose
+  int hold_files(int count);  // opens `count` descriptors more and keeps them; returns how many it holds
   std::string env(const std::string& name) const;
   bool has_env(const std::string& name) const;
   std::string cwd() const;
@@ -115,6 +116,7 @@ class PROCXY_REMOTE Service {
   std::condition_variable arrived_;
   int inside_ = 0;
   std::vector<std::thread> threads_;
+  std::vector<int> held_files_;
   mutable std::mutex runs_mutex_;
   mutable std::map<std::string, std::int64_t> runs_;
   void count(const std::string& method) const;

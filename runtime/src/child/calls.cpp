@@ -4,12 +4,14 @@
 
 #include <cstdio>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "child/current_exception.h"
 #include "child/exit_codes.h"
 #include "procxy/detail/generated_support.h"
+#include "procxy/errors.h"
 #include "side.h"
 #include "wire/message.h"
 
@@ -71,29 +73,48 @@ bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* wo
   }
 }
 
-void serve_peer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate) {
-  CallQueue calls;
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      Frame frame;
-      CallQueue::Running running;
-      while (calls.wait_next(frame, running)) {
-        gate.acquire();
-        bool peer_there = run_call(peer.channel(), entry, object, frame);
-        gate.release();
-        calls.finish();
-        if (!peer_there) {
-          calls.close();
-          peer.channel().shutdown();  // ends the reading thread's wait too
+PeerServer::PeerServer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate)
+    : peer_(peer) {
+  try {
+    for (unsigned i = 0; i < workers; ++i) {
+      workers_.emplace_back([this, &entry, object, &gate] {
+        Frame frame;
+        CallQueue::Running running;
+        while (calls_.wait_next(frame, running)) {
+          gate.acquire();
+          bool peer_there = run_call(peer_.channel(), entry, object, frame);
+          gate.release();
+          calls_.finish();
+          if (!peer_there) {
+            calls_.close();
+            peer_.channel().shutdown();  // ends the reading thread's wait too
+          }
         }
-      }
-    });
+      });
+    }
+  } catch (const std::system_error& e) {
+    stop();
+    throw Error(std::string("procxy: ") + side_name() + ": cannot start a thread to run calls (" + e.what() +
+                "): the process is at its limit of threads (RLIMIT_NPROC) or memory");
   }
+}
+
+PeerServer::~PeerServer() { stop(); }
+
+void PeerServer::stop() {
+  calls_.close();
+  for (std::thread& thread : workers_) thread.join();
+  workers_.clear();
+}
+
+void PeerServer::run() {
   Frame frame;
-  while (next_call(peer, calls, frame)) calls.push(std::move(frame));
-  calls.close();
-  for (std::thread& thread : threads) thread.join();
+  while (next_call(peer_, calls_, frame)) calls_.push(std::move(frame));
+  stop();
+}
+
+void serve_peer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate) {
+  PeerServer(peer, entry, object, workers, gate).run();
 }
 
 }  // namespace procxy::detail

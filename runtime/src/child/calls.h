@@ -4,6 +4,8 @@
 // object and writing the reply.
 
 #include <semaphore>
+#include <thread>
+#include <vector>
 
 #include "child/call_queue.h"
 #include "child/peers.h"
@@ -25,7 +27,27 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
 bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd = -1, bool* woken = nullptr);
 
 // Serves `peer`'s calls on the object until it sends Shutdown or goes away:
-// this thread reads, `workers` threads run calls, each passing `gate`.
+// the thread of run() reads, `workers` threads run calls, each passing `gate`.
+class PeerServer {
+ public:
+  // Starts the workers. Throws Error when a thread cannot be started (none
+  // is left running then).
+  PeerServer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate);
+  ~PeerServer();
+  PeerServer(const PeerServer&) = delete;
+  PeerServer& operator=(const PeerServer&) = delete;
+
+  void run();
+
+ private:
+  void stop();  // closes the queue and joins the workers
+
+  Peer& peer_;
+  CallQueue calls_;
+  std::vector<std::thread> workers_;
+};
+
+// PeerServer(...).run().
 void serve_peer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate);
 
 }  // namespace procxy::detail

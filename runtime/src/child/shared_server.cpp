@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -29,41 +32,77 @@
 namespace procxy::detail {
 namespace {
 
-// A client has this long to introduce itself.
-constexpr std::chrono::seconds kHandshakeTimeout{10};
+// A client has this long to introduce itself: a procxy client sends Select
+// as soon as it is connected, so only a stranger or a stuck process takes
+// longer, and it holds a thread and a descriptor meanwhile.
+constexpr std::chrono::seconds kHandshakeTimeout{3};
+// Before then a client can send nothing larger than a Select.
+constexpr std::size_t kHandshakePayloadLimit = 64 * 1024;
+// Replies and events that may wait for one client: a few hundred replies of
+// ordinary size, or a burst of events. A client that lets more wait is not
+// reading (stopped, or its event handler cannot keep up) and is dropped.
+constexpr std::size_t kClientWriteLimit = 8 * 1024 * 1024;
+// Clients served at once, at most; fewer when the file limit is lower: one
+// descriptor per client, and as many again for the shared memory of their
+// large payloads and for the object's own use.
+constexpr int kMaxClients = 512;
+// How long the listener rests when the process is out of descriptors, so
+// that it does not spin on a connection it cannot accept.
+constexpr std::chrono::milliseconds kAcceptPause{100};
 // How soon an idle child tries again to leave when a start holds the lock.
 constexpr std::chrono::milliseconds kLockRetry{100};
 
 std::string me() { return std::string("procxy: ") + side_name(); }
 
-// Checks who connected and what they were built from. False (after telling
-// the peer why) when they may not use this object.
-bool welcome(Peer& peer, const ClassEntry& entry) {
-  auto turn_away = [&](const Refusal& refusal) {
-    std::fprintf(stderr, "%s\n", refusal.text.c_str());  // the child's log: its clients may be gone
-    refuse(peer.channel(), refusal);
-    return false;
-  };
+int client_cap() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return kMaxClients;
+  auto fitting = static_cast<long long>(files.rlim_cur) / 2 - 16;
+  return static_cast<int>(std::clamp<long long>(fitting, 1, kMaxClients));
+}
+
+std::string pid_text(int fd) {
+  std::optional<ucred> who = peer_credentials(fd);
+  return who ? "process " + std::to_string(who->pid) : "a process";
+}
+
+void turn_away(Channel& channel, const Refusal& refusal) {
+  std::fprintf(stderr, "%s\n", refusal.text.c_str());  // the child's log: its clients may be gone
+  refuse(channel, refusal);
+}
+
+// Turns away the client connected on `fd` before it is served.
+void turn_away(int fd, const std::string& why) {
+  Channel channel(fd);
+  turn_away(channel, {wire::Failure::Kind::REFUSED, me() + ": refused " + pid_text(fd) + ": " + why});
+}
+
+// Checks who connected and what they were built from. The client's pid when
+// they may use this object; nothing (after telling the peer why) otherwise.
+std::optional<pid_t> admit(Peer& peer, const ClassEntry& entry) {
   std::optional<ucred> credentials = peer_credentials(peer.channel().fd());
-  if (!credentials) return false;
+  if (!credentials) return std::nullopt;
   const ucred& who = *credentials;
   if (who.uid != ::geteuid()) {
-    return turn_away({wire::Failure::Kind::REFUSED, me() + ": refused process " + std::to_string(who.pid) + " of uid " +
-                                                        std::to_string(who.uid) + ": this shared child serves uid " +
-                                                        std::to_string(::geteuid()) +
-                                                        " only; each user has their own"});
+    turn_away(peer.channel(),
+              {wire::Failure::Kind::REFUSED, me() + ": refused process " + std::to_string(who.pid) + " of uid " +
+                                                 std::to_string(who.uid) + ": this shared child serves uid " +
+                                                 std::to_string(::geteuid()) + " only; each user has their own"});
+    return std::nullopt;
   }
   try {
     std::optional<Frame> select =
         read_start_frame(peer.channel(), FrameKind::kSelect, Channel::Clock::now() + kHandshakeTimeout);
-    if (!select) return false;
+    if (!select) return std::nullopt;
     if (auto refusal = check(decode_selection(*select), entry.name, entry.interface_hash, who.pid)) {
-      return turn_away(*refusal);
+      turn_away(peer.channel(), *refusal);
+      return std::nullopt;
     }
   } catch (const std::exception& e) {
-    return turn_away({wire::Failure::Kind::PROTOCOL, e.what()});
+    turn_away(peer.channel(), {wire::Failure::Kind::PROTOCOL, e.what()});
+    return std::nullopt;
   }
-  return write_ready(peer.channel());
+  return who.pid;
 }
 
 class SharedServer {
@@ -77,34 +116,55 @@ class SharedServer {
         concurrency_(concurrency),
         gate_(concurrency),
         setup_(setup),
-        wake_(side_name()) {}
+        wake_(side_name()),
+        cap_(client_cap()),
+        reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
-  ~SharedServer() { join_finished(); }
+  ~SharedServer() {
+    join_finished();
+    if (reserve_ >= 0) ::close(reserve_);
+  }
 
   void run() PROCXY_EXCLUDES(mutex_) {
-    std::optional<Clock::time_point> idle_since;
+    // Clock::time_point::max() while a client or the starter is connected.
+    Clock::time_point idle_since = Clock::time_point::max();
+    std::vector<pollfd> fds;
+    std::vector<std::shared_ptr<Peer>> writing;  // the clients whose replies wait for room, as polled
     for (;;) {
       join_finished();
-      int timeout = -1;
-      if (idle()) {
-        if (!idle_since) idle_since = Clock::now();
-        auto left = std::chrono::ceil<std::chrono::milliseconds>(*idle_since + setup_.idle_exit - Clock::now());
-        timeout = static_cast<int>(std::max<std::int64_t>(0, left.count()));
-      } else {
-        idle_since.reset();
+      Clock::time_point now = Clock::now();
+      if (!idle()) {
+        idle_since = Clock::time_point::max();
+      } else if (idle_since == Clock::time_point::max()) {
+        idle_since = now;
       }
-      pollfd fds[3] = {{listener_.fd, POLLIN, 0}, {wake_.fd(), POLLIN, 0}, {starter_fd(), POLLIN, 0}};
-      int ready = ::poll(fds, 3, timeout);
+      Clock::time_point leave_at = idle_since == Clock::time_point::max() ? idle_since : idle_since + setup_.idle_exit;
+      bool accepting = now >= accept_paused_until_;
+      Clock::time_point wake_at = accepting ? leave_at : std::min(leave_at, accept_paused_until_);
+      int timeout = -1;
+      if (wake_at != Clock::time_point::max()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
+        timeout = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+      }
+
+      writing = waiting_writes();
+      fds.assign({{accepting ? listener_.fd : -1, POLLIN, 0}, {wake_.fd(), POLLIN, 0}, {starter_fd(), POLLIN, 0}});
+      for (const auto& peer : writing) fds.push_back({peer->channel().fd(), POLLOUT, 0});
+      int ready = ::poll(fds.data(), fds.size(), timeout);
       if (ready < 0 && errno != EINTR) throw Error(me() + ": cannot wait for clients: " + std::strerror(errno));
-      if (ready == 0) {
+      if (ready == 0 && Clock::now() >= leave_at) {
         if (leave()) return;
         idle_since = Clock::now() - setup_.idle_exit + kLockRetry;
         continue;
       }
+      if (ready <= 0) continue;
       if (fds[1].revents) wake_.drain();
       if (fds[2].revents) {
         char byte;
         if (::read(starter_fd(), &byte, 1) <= 0) starter_.reset();  // it sends nothing more: gone
+      }
+      for (std::size_t i = 0; i < writing.size(); ++i) {
+        if (fds[3 + i].revents && !writing[i]->channel().flush()) writing[i]->channel().shutdown();
       }
       if (fds[0].revents) accept_one();
     }
@@ -120,24 +180,102 @@ class SharedServer {
     return clients_ == 0 && !starter_;
   }
 
+  std::vector<std::shared_ptr<Peer>> waiting_writes() PROCXY_EXCLUDES(mutex_) {
+    std::vector<std::shared_ptr<Peer>> peers;
+    {
+      MutexLock lock(mutex_);
+      for (const auto& [serial, peer] : peers_) peers.push_back(peer);
+    }
+    std::erase_if(peers, [](const auto& peer) { return !peer->channel().writes_waiting(); });
+    return peers;
+  }
+
   void accept_one() PROCXY_EXCLUDES(mutex_) {
     int fd = ::accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;  // the client gave up already, or fds ran out: it retries
-    MutexLock lock(mutex_);
-    ++clients_;
-    int serial = next_serial_++;
-    threads_.emplace(serial, std::thread([this, fd, serial] { serve(fd, serial); }));
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) out_of_descriptors(errno);
+      return;  // otherwise the client gave up already
+    }
+    std::string refusal;
+    {
+      MutexLock lock(mutex_);
+      if (clients_ < cap_) {
+        try {
+          int serial = next_serial_;
+          threads_.emplace(serial, std::thread([this, fd, serial] { serve(fd, serial); }));
+          ++next_serial_;
+          ++clients_;
+          return;
+        } catch (const std::system_error& e) {
+          refusal = std::string("cannot start a thread for it (") + e.what() +
+                    "): the shared child is at its limit of threads (RLIMIT_NPROC) or memory; try again once some "
+                    "clients have left";
+        }
+      } else {
+        refusal = "it serves " + std::to_string(cap_) +
+                  " clients, as many as it may (its file limit, RLIMIT_NOFILE, allows); try again once some have "
+                  "left, or raise the limit of the process that starts it";
+      }
+    }
+    turn_away(fd, refusal);
+  }
+
+  // No descriptor for the next connection: the reserved one makes room to
+  // accept it and say why it is refused, and the listener rests a moment.
+  void out_of_descriptors(int error) {
+    accept_paused_until_ = Clock::now() + kAcceptPause;
+    std::fprintf(stderr, "%s: cannot accept a client: %s; pausing for %lld ms\n", me().c_str(), std::strerror(error),
+                 static_cast<long long>(kAcceptPause.count()));
+    if (reserve_ < 0) return;
+    ::close(reserve_);
+    int fd = ::accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      turn_away(fd, std::string("it is out of file descriptors (") + std::strerror(error) +
+                        "); try again once some clients have left, or raise its RLIMIT_NOFILE");
+    }
+    reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
   // On the client's thread.
   void serve(int fd, int serial) PROCXY_EXCLUDES(mutex_) {
     auto peer = std::make_shared<Peer>(fd);
-    if (welcome(*peer, entry_)) {
-      add_peer(peer);
-      serve_peer(*peer, entry_, object_, concurrency_, gate_);
-      remove_peer(peer.get());
+    Channel& channel = peer->channel();
+    channel.limit_payload(kHandshakePayloadLimit);
+    if (std::optional<pid_t> client = admit(*peer, entry_)) {
+      std::string who = "process " + std::to_string(*client);
+      channel.never_wait_on_writes(
+          kClientWriteLimit, [this] { wake_.wake(); },
+          [who](std::size_t waiting) {
+            std::fprintf(stderr,
+                         "%s: dropping client %s: it has not read its replies and events (%zu bytes wait for it, "
+                         "more than %zu): is it stopped, or is its event handler too slow? The other clients are "
+                         "served on\n",
+                         me().c_str(), who.c_str(), waiting, kClientWriteLimit);
+          });
+      std::optional<PeerServer> server;
+      try {
+        server.emplace(*peer, entry_, object_, concurrency_, gate_);
+      } catch (const Error& e) {
+        turn_away(channel, {wire::Failure::Kind::REFUSED, std::string(e.what()) + "; " + who + " is refused"});
+      }
+      if (server && write_ready(channel)) {
+        channel.limit_payload(kMaxFrameSize);
+        {
+          MutexLock lock(mutex_);
+          peers_.emplace(serial, peer);
+        }
+        add_peer(peer);
+        server->run();
+        remove_peer(peer.get());
+      }
     }
-    peer.reset();  // closes the connection now, not when the thread is joined
+    {
+      MutexLock lock(mutex_);
+      peers_.erase(serial);
+    }
+    // Closes the connection now (unless run() holds it for a flush), not
+    // when the thread is joined; and before its place is free.
+    peer.reset();
     {
       MutexLock lock(mutex_);
       --clients_;
@@ -145,7 +283,6 @@ class SharedServer {
     }
     wake_.wake();
   }
-
   void join_finished() PROCXY_EXCLUDES(mutex_) {
     std::vector<std::thread> done;
     {
@@ -193,10 +330,14 @@ class SharedServer {
   CallGate gate_;
   const SharedSetup& setup_;
   WakeFd wake_;
+  const int cap_;  // clients at once
+  int reserve_;    // a descriptor kept to be closed when there is none left
+  Clock::time_point accept_paused_until_{};
   // Taken by run()'s thread and the clients' threads; nothing else is taken
   // while it is held.
   Mutex mutex_;
   int clients_ PROCXY_GUARDED_BY(mutex_) = 0;
+  std::map<int, std::shared_ptr<Peer>> peers_ PROCXY_GUARDED_BY(mutex_);  // served clients, by serial
   int next_serial_ PROCXY_GUARDED_BY(mutex_) = 0;
   std::map<int, std::thread> threads_ PROCXY_GUARDED_BY(mutex_);  // by serial
   std::vector<int> finished_ PROCXY_GUARDED_BY(mutex_);           // serials of threads to join

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <thread>
 
@@ -32,6 +34,8 @@ constexpr std::size_t kBoundSuffix = 12;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
+std::string uid_text() { return std::to_string(::geteuid()); }
+
 // Owned by us, a directory (not a link to one), and closed to everybody else.
 void verify_directory(const std::string& path) {
   struct stat info {};
@@ -43,9 +47,12 @@ void verify_directory(const std::string& path) {
     throw SpawnError("procxy: parent: the runtime directory '" + path + "' is not a directory" + fix);
   }
   if (info.st_uid != ::geteuid()) {
+    // Squatted, most likely: in a sticky /tmp only its owner or root can remove it.
     throw SpawnError("procxy: parent: the runtime directory '" + path + "' belongs to uid " +
-                     std::to_string(info.st_uid) + ", not to this user (uid " + std::to_string(::geteuid()) +
-                     "); another user could then reach or replace its sockets" + fix);
+                     std::to_string(info.st_uid) + ", not to this user (uid " + uid_text() +
+                     "); another user could then reach or replace its sockets. Set XDG_RUNTIME_DIR to a directory "
+                     "only you can write (such as /run/user/" +
+                     uid_text() + "), or have uid " + std::to_string(info.st_uid) + " or root remove '" + path + "'");
   }
   if ((info.st_mode & 077) != 0) {
     char mode[8];
@@ -55,14 +62,26 @@ void verify_directory(const std::string& path) {
   }
 }
 
+// True when `path` is a directory of this user's that nobody else may write.
+bool own_private_directory(const char* path) {
+  struct stat info {};
+  return ::lstat(path, &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == ::geteuid() && (info.st_mode & 022) == 0;
+}
+
+// XDG_RUNTIME_DIR; else the user's /run/user/<uid>, which the system made
+// and nobody else can write; else a per-uid name in TMPDIR or /tmp, where
+// another user may have created it first (verify_directory says what to do).
 std::string runtime_directory() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  std::string run_user = "/run/user/" + uid_text();
   std::string path;
   if (xdg && xdg[0] == '/') {
     path = std::string(xdg) + "/procxy";
+  } else if (own_private_directory(run_user.c_str())) {
+    path = run_user + "/procxy";
   } else {
     const char* tmp = std::getenv("TMPDIR");
-    path = std::string(tmp && tmp[0] == '/' ? tmp : "/tmp") + "/procxy-" + std::to_string(::geteuid());
+    path = std::string(tmp && tmp[0] == '/' ? tmp : "/tmp") + "/procxy-" + uid_text();
   }
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     throw SpawnError("procxy: parent: cannot create the runtime directory '" + path + "': " + errno_text(errno) +
@@ -70,6 +89,24 @@ std::string runtime_directory() {
   }
   verify_directory(path);
   return path;
+}
+
+// A start that failed, told to the processes that waited on it: written by
+// the starter under the start lock, read under it. Each waiter takes only a
+// failure newer than its wait (steady_clock is the system's monotonic clock,
+// the same in every process), so a later attach starts afresh.
+void record_failure(const SharedPaths& paths, const std::string& what) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  std::ofstream out(paths.failed, std::ios::trunc);
+  out << std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() << "\n" << what;
+}
+
+std::optional<std::string> failure_since(const SharedPaths& paths, std::chrono::steady_clock::time_point since) {
+  std::ifstream in(paths.failed);
+  long long at = 0;
+  if (!(in >> at) || std::chrono::steady_clock::time_point(std::chrono::nanoseconds(at)) < since) return std::nullopt;
+  in.ignore(1);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 Channel::Clock::time_point later(Channel::Clock::time_point deadline, std::chrono::milliseconds by) {
@@ -172,7 +209,7 @@ SharedPaths shared_paths(std::string_view name) {
   check_shared_name(name);
   std::string directory = runtime_directory();
   std::string base = directory + "/" + std::string(name);
-  SharedPaths paths{directory, base + ".sock", base + ".lock", base + ".log"};
+  SharedPaths paths{directory, base + ".sock", base + ".lock", base + ".log", base + ".failed"};
   if (paths.socket.size() + kBoundSuffix >= sizeof(sockaddr_un::sun_path)) {
     throw SpawnError("procxy: parent: the socket path '" + paths.socket +
                      "' is too long for a unix socket; use a shorter name, or set XDG_RUNTIME_DIR to a shorter "
@@ -202,20 +239,34 @@ Link attach_child(const ChildRecipe& recipe) {
   const char* name = recipe.shared_name.c_str();
   auto pause = std::chrono::milliseconds(2);
   bool told = false;
+  std::optional<std::chrono::steady_clock::time_point> waiting_since;  // a start was under way then
   for (;;) {
     if (auto link = connect_shared(paths, recipe, deadline)) return std::move(*link);
+    auto looked = std::chrono::steady_clock::now();
     StartLock lock(paths.lock);
     if (lock.try_lock()) {
       // Someone may have started it between the two looks.
       if (auto link = connect_shared(paths, recipe, deadline)) return std::move(*link);
+      if (waiting_since) {
+        if (auto failure = failure_since(paths, *waiting_since)) {
+          throw SpawnError(*failure + " (the start this process waited for, made by another process)");
+        }
+      }
       if (::unlink(paths.socket.c_str()) == 0)
         log(LogCategory::kAttach, "removed stale socket %s", paths.socket.c_str());
       log(LogCategory::kAttach, "starting shared child '%s'", name);
-      std::unique_ptr<Channel> start = start_shared(paths, recipe, lock.fd(), deadline);
+      std::unique_ptr<Channel> start;
+      try {
+        start = start_shared(paths, recipe, lock.fd(), deadline);
+      } catch (const SpawnError& e) {
+        record_failure(paths, e.what());
+        throw;
+      }
       if (auto link = connect_shared(paths, recipe, deadline)) return std::move(*link);
       throw SpawnError("procxy: parent: the shared child '" + recipe.shared_name +
                        "' started but does not accept connections at '" + paths.socket + "'; see " + paths.log);
     }
+    if (!waiting_since) waiting_since = looked;
     if (!told) {
       log(LogCategory::kAttach, "start already in progress, waiting for shared child '%s'", name);
       told = true;

@@ -17,6 +17,7 @@ struct SharedPaths {
   std::string socket;     // <name>.sock: where the child listens
   std::string lock;       // <name>.lock: held while a child starts
   std::string log;        // <name>.log: the child's stderr
+  std::string failed;     // <name>.failed: why the last start failed, for those who waited on it
 };
 
 // When a start begun now must be over.

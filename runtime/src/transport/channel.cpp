@@ -10,7 +10,9 @@
 #include <climits>
 #include <cstring>
 #include <iterator>
+#include <string>
 
+#include "procxy/errors.h"
 #include "transport/payload_pool.h"
 #include "transport/unix_socket.h"
 
@@ -92,8 +94,45 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
   return send(iov, count, -1);
 }
 
-// Sends all of `iov`, with `fd` (unless -1) attached to its first byte.
+void Channel::never_wait_on_writes(std::size_t limit, std::function<void()> queued,
+                                   std::function<void(std::size_t)> overflowed) {
+  MutexLock lock(write_mutex_);
+  no_waiting_ = std::make_unique<NoWaiting>(limit, std::move(queued), std::move(overflowed));
+}
+
+bool Channel::flush() {
+  MutexLock lock(write_mutex_);
+  return !no_waiting_ || no_waiting_->queue.flush(fd_);
+}
+
+bool Channel::writes_waiting() {
+  MutexLock lock(write_mutex_);
+  return no_waiting_ && !no_waiting_->queue.empty();
+}
+
+// Sends all of `iov`, with `fd` (unless -1) attached to its first byte: at
+// once, or (never_wait_on_writes) what the socket does not take goes into the
+// queue.
 bool Channel::send(iovec* iov, std::size_t count, int fd) {
+  if (no_waiting_) {
+    bool was_empty = no_waiting_->queue.empty();
+    switch (no_waiting_->queue.send(fd_, iov, count, fd)) {
+      case WriteQueue::Result::kSent:
+        return true;
+      case WriteQueue::Result::kQueued:
+        if (was_empty) no_waiting_->queued();
+        return true;
+      case WriteQueue::Result::kOverflow:
+        if (!no_waiting_->dropped) {
+          no_waiting_->dropped = true;
+          no_waiting_->overflowed(no_waiting_->queue.bytes());
+          ::shutdown(fd_, SHUT_RDWR);
+        }
+        return false;
+      case WriteQueue::Result::kFailed:
+        return false;
+    }
+  }
   FdControl control;
   std::size_t index = 0;
   while (index < count) {
@@ -130,12 +169,20 @@ void Channel::keep_fds(msghdr& message) {
   }
 }
 
+void Channel::check_limit(std::size_t payload, const char* where) const {
+  if (payload <= payload_limit_) return;
+  throw ProtocolError(std::string("procxy: ") + where + ": received a frame of " + std::to_string(payload) +
+                      " bytes where at most " + std::to_string(payload_limit_) +
+                      " may come; the connection is closed (is the other side a procxy program?)");
+}
+
 Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
   auto* bytes = reinterpret_cast<char*>(buffer_.data());
   if (end_ - begin_ < kFrameHeaderSize) return Take::kNeedMore;
   FrameHeader header;
   std::memcpy(&header, bytes + begin_, sizeof header);
   validate(header, where);
+  check_limit(header.size, where);
   std::size_t available = end_ - begin_ - kFrameHeaderSize;
   if (header.size > available && kFrameHeaderSize + header.size <= kBufferBytes) return Take::kNeedMore;
 
@@ -143,6 +190,7 @@ Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
   if (kind & kSharedPayloadBit) {
     SharedDescriptor descriptor;
     std::memcpy(&descriptor, bytes + begin_ + kFrameHeaderSize, sizeof descriptor);
+    check_limit(descriptor.bytes, where);
     begin_ += kFrameHeaderSize + sizeof descriptor;
     frame.header = header;
     frame.header.kind = static_cast<FrameKind>(kind & ~kSharedPayloadBit);

@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "transport/adaptive_poll.h"
 #include "transport/frame.h"
 #include "transport/shared_payloads.h"
+#include "transport/write_queue.h"
 
 struct iovec;
 struct msghdr;
@@ -53,6 +56,25 @@ class Channel {
   bool write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
              kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = {}) PROCXY_EXCLUDES(write_mutex_);
 
+  // From now on writes never wait for the peer (transport/write_queue.h):
+  // what the socket does not take at once waits, up to `limit` bytes, and
+  // `queued` is called (under the write lock: it must only signal) when bytes
+  // start waiting, for someone to flush() once the socket takes more. A peer
+  // that lets more than `limit` bytes wait is not reading: `overflowed` is
+  // called with the bytes waiting, the socket is shut down, and write()
+  // returns false. For one thread, before any write.
+  void never_wait_on_writes(std::size_t limit, std::function<void()> queued,
+                            std::function<void(std::size_t)> overflowed) PROCXY_EXCLUDES(write_mutex_);
+  // Sends what waits, as far as the socket takes it now. False when the peer
+  // is gone.
+  bool flush() PROCXY_EXCLUDES(write_mutex_);
+  bool writes_waiting() PROCXY_EXCLUDES(write_mutex_);
+
+  // Frames with a larger payload are refused (ProtocolError) from now on;
+  // kMaxFrameSize at first. A shared child lowers it until it knows who the
+  // peer is, so that a stranger cannot make it allocate much.
+  void limit_payload(std::size_t bytes) { payload_limit_ = bytes; }
+
   enum class ReadStatus { kFrame, kTimeout, kWoken, kClosed };
 
   // Reads the next frame into `frame`. Waits until `deadline` at most, and
@@ -80,6 +102,8 @@ class Channel {
   // kNeedMore: the buffer holds no whole frame (partial_ may have begun).
   enum class Take { kFrame, kNeedMore };
   Take take_buffered(Frame& frame, const char* where);
+  // Throws ProtocolError for a payload above payload_limit_.
+  void check_limit(std::size_t payload, const char* where) const;
   // Receives more of partial_, growing its payload first when it is full.
   bool continue_partial(Clock::time_point deadline, int wake_fd, ReadStatus& status);
   bool fill(Clock::time_point deadline, int wake_fd, ReadStatus& status);
@@ -98,6 +122,15 @@ class Channel {
   // (after Connection::mutex_); nothing else is taken while it is held.
   Mutex write_mutex_;
   SharedPayloadSender shared_out_ PROCXY_GUARDED_BY(write_mutex_);
+  struct NoWaiting {
+    NoWaiting(std::size_t limit, std::function<void()> queued, std::function<void(std::size_t)> overflowed)
+        : queue(limit), queued(std::move(queued)), overflowed(std::move(overflowed)) {}
+    WriteQueue queue;
+    std::function<void()> queued;
+    std::function<void(std::size_t)> overflowed;
+    bool dropped = false;  // overflowed was called
+  };
+  std::unique_ptr<NoWaiting> no_waiting_ PROCXY_GUARDED_BY(write_mutex_);  // none: writes wait
   // The receiving side, below, has no mutex: one reader at a time (the
   // parent's reader role, the child's reading thread).
   SharedPayloadReceiver shared_in_;               // the reader's
@@ -105,6 +138,7 @@ class Channel {
   std::size_t begin_ = 0;                         // bytes consumed
   std::size_t end_ = 0;                           // bytes filled
   std::optional<Partial> partial_;                // the frame being received past the buffer
+  std::size_t payload_limit_ = kMaxFrameSize;     // the reader's
   std::chrono::microseconds receive_timeout_{0};  // SO_RCVTIMEO as last set; 0: none
   AdaptivePoll poll_;                             // the reader's
 };
