@@ -245,18 +245,10 @@ TEST_CASE("a shared child refuses a client of another user", "[attach]") {
   // The socket is reachable only through the owner's 0700 directory: give
   // the other user a path to it, as a misconfigured system might.
   namespace fs = std::filesystem;
-  char scratch[] = "/tmp/procxy-peer-XXXXXX";
-  REQUIRE(::mkdtemp(scratch));
-  fs::path root = scratch;
-  fs::permissions(root, fs::perms(0755));
+  fs::path root = scratch_for_nobody("peer", "procxy");
   fs::path dir = root / "procxy";
-  fs::create_directory(dir);
-  fs::permissions(dir, fs::perms(0700));
-  REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
   REQUIRE(::link(socket_of(name).c_str(), (dir / (name + ".sock")).c_str()) == 0);
   fs::permissions(dir / (name + ".sock"), fs::perms(0777));
-  fs::copy_file(E2E_SELF, root / "client");  // this build's directory may be closed to that user
-  fs::permissions(root / "client", fs::perms(0755));
 
   int status = 0;
   // (env -u: the sanitizer options may name a file that user cannot read.)

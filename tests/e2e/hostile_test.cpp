@@ -168,16 +168,8 @@ TEST_CASE("a shared child out of threads refuses the next clients and serves on"
     return;
   }
   namespace fs = std::filesystem;
-  char scratch[] = "/tmp/procxy-threads-XXXXXX";
-  REQUIRE(::mkdtemp(scratch));
-  fs::path root = scratch;
-  fs::permissions(root, fs::perms(0755));
+  fs::path root = scratch_for_nobody("threads", "runtime");
   fs::path runtime = root / "runtime";
-  fs::create_directory(runtime);
-  fs::permissions(runtime, fs::perms(0700));
-  REQUIRE(::chown(runtime.c_str(), 65534, 65534) == 0);
-  fs::copy_file(E2E_SELF, root / "client");  // this build's directory may be closed to that user
-  fs::permissions(root / "client", fs::perms(0755));
   std::string name = unique_name("threads");
 
   int status = 0;

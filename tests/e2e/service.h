@@ -97,7 +97,7 @@ class PROCXY_REMOTE Service {
   std::int64_t runs(const std::string& method) const;
 
   // The child's view of its process.
-  std::int32_t pid() const;  // named like a Proxy handle operation on purpose
+  std::int32_t pid() const;   // named like a Proxy handle operation on purpose
   int hold_files(int count);  // opens `count` descriptors more and keeps them; returns how many it holds
   std::string env(const std::string& name) const;
   bool has_env(const std::string& name) const;

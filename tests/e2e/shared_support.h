@@ -68,4 +68,21 @@ inline void kill_shared(pid_t pid, const std::string& name) {
   forget(name);
 }
 
+// A scratch directory /tmp/procxy-<what>-XXXXXX that uid 65534 can enter,
+// holding `subdir` (mode 0700, that user's) and a copy of this program,
+// `client` (this build's directory may be closed to that user).
+inline std::filesystem::path scratch_for_nobody(const std::string& what, const std::string& subdir) {
+  namespace fs = std::filesystem;
+  std::string pattern = "/tmp/procxy-" + what + "-XXXXXX";
+  REQUIRE(::mkdtemp(pattern.data()));
+  fs::path root = pattern;
+  fs::permissions(root, fs::perms(0755));
+  fs::create_directory(root / subdir);
+  fs::permissions(root / subdir, fs::perms(0700));
+  REQUIRE(::chown((root / subdir).c_str(), 65534, 65534) == 0);
+  fs::copy_file(E2E_SELF, root / "client");
+  fs::permissions(root / "client", fs::perms(0755));
+  return root;
+}
+
 }  // namespace e2e

@@ -15,23 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "channel_pair.h"
 #include "procxy/errors.h"
 #include "wire/protocol.capnp.h"
 
 using namespace procxy::detail;
 
 namespace {
-
-struct Pair {
-  std::unique_ptr<Channel> a;
-  std::unique_ptr<Channel> b;
-};
-
-Pair make_pair() {
-  int fds[2];
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-  return {std::make_unique<Channel>(fds[0]), std::make_unique<Channel>(fds[1])};
-}
 
 Channel::Clock::time_point in(std::chrono::milliseconds ms) { return Channel::Clock::now() + ms; }
 
