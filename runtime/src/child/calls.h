@@ -24,6 +24,11 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
 // also false once it is signalled (`woken` is then set).
 bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd = -1, bool* woken = nullptr);
 
+// Reads the frames that have arrived, without waiting: queues the calls and
+// applies Subscribe and Cancel, so that a call cancelled while it waited in
+// the socket is dropped before it starts. False as next_call() says.
+bool take_pending(Peer& peer, CallQueue& calls);
+
 // Serves `peer`'s calls on the object until it sends Shutdown or goes away:
 // this thread reads, `workers` threads run calls, each passing `gate`.
 void serve_peer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate);
