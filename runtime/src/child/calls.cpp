@@ -82,7 +82,7 @@ bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* wo
 
 bool take_pending(Peer& peer, CallQueue& calls) {
   Frame frame;
-  for (;;) {
+  while (calls.has_room()) {
     // A deadline already past: only what has arrived is read.
     switch (read_next(peer, calls, frame, Channel::Clock::time_point{}, -1)) {
       case Next::kCall:
@@ -94,6 +94,7 @@ bool take_pending(Peer& peer, CallQueue& calls) {
         return false;
     }
   }
+  return true;
 }
 
 void serve_peer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate) {

@@ -26,7 +26,8 @@ bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd = -1, boo
 
 // Reads the frames that have arrived, without waiting: queues the calls and
 // applies Subscribe and Cancel, so that a call cancelled while it waited in
-// the socket is dropped before it starts. False as next_call() says.
+// the socket is dropped before it starts. Stops while the queue has no room
+// (CallQueue::has_room). False as next_call() says.
 bool take_pending(Peer& peer, CallQueue& calls);
 
 // Serves `peer`'s calls on the object until it sends Shutdown or goes away:
