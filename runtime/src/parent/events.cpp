@@ -1,5 +1,6 @@
 #include "parent/events.h"
 
+#include <cstring>
 #include <exception>
 #include <string>
 #include <typeinfo>
@@ -83,7 +84,8 @@ void EventHub::push_event(std::uint16_t ordinal, Words payload, pid_t child) {
     // A received payload has a buffer of the pool's smallest size at least:
     // a queued 16-byte event would hold 4 KiB. It waits in its own size
     // instead, and the buffer goes back to the pool at once.
-    item.payload = kj::heapArray<capnp::word>(payload.asPtr());
+    item.payload = kj::heapArray<capnp::word>(payload.size());
+    if (payload.size() > 0) std::memcpy(item.payload.begin(), payload.begin(), payload.size() * sizeof(capnp::word));
   } else {
     item.payload = std::move(payload);
   }
