@@ -1,10 +1,13 @@
 // Events from child to parent: delivery, order relative to results,
 // subscriptions, once, listeners that throw or change the listener set.
 
+#include "parent/events.h"
+
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <cstddef>
+#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -60,6 +63,69 @@ TEST_CASE("10,000 events reach the listener, in order, before the method's resul
   service.async()->emit_progress(500).get();
   CHECK(more.snapshot() == iota(500));
   CHECK(seen.snapshot().size() == 10'500);  // both listeners got every event
+}
+
+// Waits (generously: hangs only) until a full event queue has stopped the
+// reading `after` times.
+bool paused_after(std::size_t after) {
+  auto give_up = std::chrono::steady_clock::now() + e2e::bound(std::chrono::seconds(10));
+  while (procxy::detail::event_queue_stats().pauses.load() <= after) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST_CASE("a child flooding a held-up listener is held back: the parent queues a bounded number, loses none",
+          "[events]") {
+  auto service = procxy::spawn<Service>();
+  auto& stats = procxy::detail::event_queue_stats();
+  std::size_t pauses = stats.pauses.load();
+  stats.peak_queued.store(0);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Seen seen;
+  auto subscription = service.on(&Service::progress, [&](int percent) {
+    if (percent == 0) released.wait();  // the first event holds the listener up
+    seen.add(percent);
+  });
+  const int count = 50'000;  // 50 times the bound
+  auto emitting = service.async()->emit_progress(count);
+  CHECK(paused_after(pauses));  // the queue reached its bound
+  // Held a while longer: without back-pressure, the rest of the child's
+  // events would pile up in the parent meanwhile. (A correct bound holds
+  // however long this is: it only gives a missing one time to show.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  release.set_value();
+  emitting.get();
+  CHECK(seen.snapshot() == iota(count));  // all of them, in order
+  CHECK(stats.peak_queued.load() <= procxy::detail::kMaxQueuedEvents);
+}
+
+TEST_CASE("a listener that calls the proxy while the event queue is full gets its answer", "[events]") {
+  auto service = procxy::spawn<Service>();
+  std::size_t pauses = procxy::detail::event_queue_stats().pauses.load();
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Seen seen;
+  int sum = 0;
+  procxy::CallOptions hang_catcher{.timeout = e2e::bound(std::chrono::seconds(20))};
+  auto subscription = service.on(&Service::progress, [&](int percent) {
+    if (percent == 0) {
+      released.wait();
+      // Queued in the child behind emit_progress, so its reply comes after
+      // every event: the parent must read them all, past the bound.
+      sum = service.with(hang_catcher)->add(2, 3);
+    }
+    seen.add(percent);
+  });
+  const int count = 20'000;
+  auto emitting = service.async()->emit_progress(count);
+  CHECK(paused_after(pauses));
+  release.set_value();
+  emitting.get();
+  CHECK(sum == 5);
+  CHECK(seen.snapshot() == iota(count));
 }
 
 // Large events and by-value byte vectors: each event and the result carry

@@ -239,6 +239,37 @@ TEST_CASE("a hung child fails the call and the 63 behind it at their timeouts", 
   CHECK(service.alive());  // a timeout does not kill the child (no kill_on_timeout)
 }
 
+TEST_CASE("mutations that timed out while queued behind a slow call never run", "[faults]") {
+  // Concurrency 1, and the slow call never asks for its stop token: nobody in
+  // the child reads while it runs, so the Cancels wait in the socket behind
+  // the calls they cancel.
+  auto service = procxy::spawn<Service>();
+  procxy::CallOptions quick{.timeout = std::chrono::milliseconds(100)};
+  procxy::CallOptions patient{.timeout = e2e::bound(std::chrono::milliseconds(10'000))};
+  std::future<void> slow = service.with(patient).async()->sleep_ms(1500);
+  std::vector<std::future<int>> queued;
+  for (int i = 0; i < 64; ++i) queued.push_back(service.with(quick).async()->slow_mutation(i, 0));
+  int timed_out = 0;
+  int answered = 0;  // only if the slow call ended before their timeouts (a very loaded machine)
+  for (auto& call : queued) {
+    try {
+      call.get();
+      ++answered;
+    } catch (const procxy::TimeoutError&) {
+      ++timed_out;
+    }
+  }
+  try {
+    service.with(quick)->slow_mutation(-1, 0);  // a synchronous caller's timeout, too
+    ++answered;
+  } catch (const procxy::TimeoutError&) {
+    ++timed_out;
+  }
+  slow.get();
+  CHECK(timed_out > 0);
+  CHECK(service->runs("slow_mutation") == answered);  // none of the timed-out ones ran
+}
+
 TEST_CASE("a blocked synchronous caller learns of the child's death at once", "[faults]") {
   auto service = procxy::spawn<Service>();
   std::thread killer([pid = service.pid()] {

@@ -16,12 +16,20 @@ namespace {
 thread_local Mutex* t_queue_mutex = nullptr;
 thread_local CallQueue::Running* t_running = nullptr;
 
+std::size_t bytes_of(const Frame& frame) { return frame.payload.size() * sizeof(capnp::word); }
+
 }  // namespace
 
 void CallQueue::push(Frame&& frame) {
   MutexLock lock(mutex_);
+  queued_bytes_ += bytes_of(frame);
   queued_.push_back(std::move(frame));
   ready_.notify_one();
+}
+
+bool CallQueue::has_room() const {
+  MutexLock lock(mutex_);
+  return queued_.size() < kMaxQueued && queued_bytes_ < kMaxQueuedBytes;
 }
 
 void CallQueue::cancel(std::uint64_t id) {
@@ -30,6 +38,7 @@ void CallQueue::cancel(std::uint64_t id) {
     MutexLock lock(mutex_);
     auto queued = std::find_if(queued_.begin(), queued_.end(), [id](const Frame& f) { return f.header.id == id; });
     if (queued != queued_.end()) {
+      queued_bytes_ -= bytes_of(*queued);
       queued_.erase(queued);  // never runs; its callers are gone
       return;
     }
@@ -54,6 +63,7 @@ bool CallQueue::wait_next(Frame& frame, Running& running) {
   if (closed_) return false;  // calls still queued are abandoned with the parent's interest
   frame = std::move(queued_.front());
   queued_.pop_front();
+  queued_bytes_ -= bytes_of(frame);
   begin_locked(frame.header.id, running);
   return true;
 }
@@ -63,6 +73,7 @@ bool CallQueue::try_next(Frame& frame, Running& running) {
   if (queued_.empty()) return false;
   frame = std::move(queued_.front());
   queued_.pop_front();
+  queued_bytes_ -= bytes_of(frame);
   begin_locked(frame.header.id, running);
   return true;
 }

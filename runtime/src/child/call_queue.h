@@ -33,6 +33,10 @@ class CallQueue {
 
   // The reading side.
   void push(Frame&& frame) PROCXY_EXCLUDES(mutex_);
+  // False once kMaxQueued calls or kMaxQueuedBytes of them are queued: a
+  // reader that need not take more (take_pending()) leaves the rest in the
+  // socket, which then holds the parent back.
+  bool has_room() const PROCXY_EXCLUDES(mutex_);
   // Drops the queued call `id`, or stops it if it runs; ignores a call that
   // has finished.
   void cancel(std::uint64_t id) PROCXY_EXCLUDES(mutex_);
@@ -54,11 +58,15 @@ class CallQueue {
  private:
   void begin_locked(std::uint64_t id, Running& running) PROCXY_REQUIRES(mutex_);
 
+  static constexpr std::size_t kMaxQueued = 1024;
+  static constexpr std::size_t kMaxQueuedBytes = std::size_t{8} << 20;
+
   // Also taken by current_token(), through the running thread's pointer to
   // it (call_queue.cpp). Nothing else is taken while it is held.
-  Mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable ready_;
   std::deque<Frame> queued_ PROCXY_GUARDED_BY(mutex_);
+  std::size_t queued_bytes_ PROCXY_GUARDED_BY(mutex_) = 0;
   std::vector<Running*> running_ PROCXY_GUARDED_BY(mutex_);
   bool closed_ PROCXY_GUARDED_BY(mutex_) = false;
 };

@@ -34,20 +34,21 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
   return channel.write(FrameKind::kResult, 0, frame.header.id, reply.getSegmentsForOutput());
 }
 
-bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* woken) {
+namespace {
+
+enum class Next { kCall, kNone, kEnd };  // kNone: woken, or nothing more before the deadline
+
+Next read_next(Peer& peer, CallQueue& calls, Frame& frame, Channel::Clock::time_point deadline, int wake_fd) {
   try {
     for (;;) {
-      Channel::ReadStatus status = peer.channel().read(frame, Channel::Clock::time_point::max(), wake_fd, side_name());
-      if (status == Channel::ReadStatus::kWoken) {
-        *woken = true;
-        return false;
-      }
-      if (status != Channel::ReadStatus::kFrame) return false;
+      Channel::ReadStatus status = peer.channel().read(frame, deadline, wake_fd, side_name());
+      if (status == Channel::ReadStatus::kWoken || status == Channel::ReadStatus::kTimeout) return Next::kNone;
+      if (status != Channel::ReadStatus::kFrame) return Next::kEnd;
       expect(frame.header.kind, Sender::kParent, Phase::kServing, side_name(), "the parent");
       validate_message(frame, side_name());
       switch (frame.header.kind) {
         case FrameKind::kShutdown:
-          return false;
+          return Next::kEnd;
         case FrameKind::kSubscribe:
           peer.subscribe(frame.header.ordinal);
           // Written once the subscription is in effect: every call that
@@ -58,7 +59,7 @@ bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* wo
           calls.cancel(frame.header.id);
           continue;
         default:  // kCall: the only other kind a serving parent sends
-          return true;
+          return Next::kCall;
       }
     }
   } catch (const std::exception& e) {
@@ -66,11 +67,36 @@ bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* wo
     // trusted. A shared child drops that peer and serves the others.
     if (side() == Side::kSharedChild) {
       std::fprintf(stderr, "%s; dropping that client\n", e.what());
-      return false;
+      return Next::kEnd;
     }
     std::fprintf(stderr, "%s; the child exits\n", e.what());
     _exit(kExitProtocol);
   }
+}
+
+}  // namespace
+
+bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd, bool* woken) {
+  Next next = read_next(peer, calls, frame, Channel::Clock::time_point::max(), wake_fd);
+  if (next == Next::kNone && woken) *woken = true;
+  return next == Next::kCall;
+}
+
+bool take_pending(Peer& peer, CallQueue& calls) {
+  Frame frame;
+  while (calls.has_room()) {
+    // A deadline already past: only what has arrived is read.
+    switch (read_next(peer, calls, frame, Channel::Clock::time_point{}, -1)) {
+      case Next::kCall:
+        calls.push(std::move(frame));
+        continue;
+      case Next::kNone:
+        return true;
+      case Next::kEnd:
+        return false;
+    }
+  }
+  return true;
 }
 
 PeerServer::PeerServer(Peer& peer, const ClassEntry& entry, void* object, unsigned workers, CallGate& gate)

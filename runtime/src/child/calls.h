@@ -26,6 +26,12 @@ bool run_call(Channel& channel, const ClassEntry& entry, void* object, Frame& fr
 // also false once it is signalled (`woken` is then set).
 bool next_call(Peer& peer, CallQueue& calls, Frame& frame, int wake_fd = -1, bool* woken = nullptr);
 
+// Reads the frames that have arrived, without waiting: queues the calls and
+// applies Subscribe and Cancel, so that a call cancelled while it waited in
+// the socket is dropped before it starts. Stops while the queue has no room
+// (CallQueue::has_room). False as next_call() says.
+bool take_pending(Peer& peer, CallQueue& calls);
+
 // Serves `peer`'s calls on the object until it sends Shutdown or goes away:
 // the thread of run() reads, `workers` threads run calls, each passing `gate`.
 class PeerServer {

@@ -131,6 +131,9 @@ void serve_inline(Peer& parent, const ClassEntry& entry, void* object) {
     calls.finish();
     open = watcher.disengage() && open;
     if (!parent_there) break;
+    // The Cancels that came while it ran, before the next call starts: a call
+    // whose caller timed out or gave up behind this one never runs.
+    if (open) open = take_pending(parent, calls);
   }
   g_watcher.store(nullptr, std::memory_order_release);
 }

@@ -42,6 +42,13 @@ Connection::Connection(ChildRecipe recipe, StartFunction start, Link link)
     : recipe_(std::move(recipe)), start_(std::move(start)), link_(std::make_shared<Link>(std::move(link))) {}
 
 void Connection::start() {
+  // A full event queue stopped the reading; whoever reads next goes on. The
+  // hub calls this on its thread, which the destructor joins (stop()) before
+  // this connection goes.
+  events_->on_room([this] {
+    MutexLock lock(mutex_);
+    hand_on_role();
+  });
   MutexLock lock(mutex_);
   install(link_);
 }
@@ -308,6 +315,7 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
 }
 
 Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& method, bool stoppable) {
+  EventHub::Waiting waiting(*events_);  // a listener's call reads despite a full queue
   MutexLock lock(mutex_);
   while (!waiter.done) {
     if (waiter.deferred) {  // settled; the events before it are being delivered
@@ -315,7 +323,7 @@ Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& meth
       continue;
     }
     if (waiter.cancelled) break;
-    if (!channel_closed_ && reader_.try_take()) {
+    if (!channel_closed_ && !events_->full() && reader_.try_take()) {
       std::shared_ptr<Link> link = link_;
       lock.unlock();
       // Only a stop token needs to end this caller's wait early: without

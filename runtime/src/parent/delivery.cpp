@@ -236,6 +236,18 @@ void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStat
 void Connection::helper_loop() {
   MutexLock lock(mutex_);
   while (!stopping_) {
+    if (helper_has_work() && !channel_closed_ && events_->full()) {
+      // Not reading until the listeners make room (the hub's room function
+      // wakes this thread); asynchronous calls still time out meanwhile.
+      Clock::time_point deadline = requests_.next_async_deadline();
+      if (deadline == Clock::time_point::max()) {
+        reader_.helper_cv().wait(lock.native());
+      } else {
+        reader_.helper_cv().wait_until(lock.native(), deadline);
+      }
+      expire_async();
+      continue;
+    }
     if (!helper_has_work() || channel_closed_ || !reader_.try_take()) {
       reader_.helper_cv().wait(lock.native());
       continue;

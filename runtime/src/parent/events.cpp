@@ -1,13 +1,20 @@
 #include "parent/events.h"
 
+#include <cstring>
 #include <exception>
 #include <string>
 #include <typeinfo>
 
 #include "demangle.h"
 #include "log.h"
+#include "transport/payload_pool.h"
 
 namespace procxy::detail {
+
+EventQueueStats& event_queue_stats() {
+  static EventQueueStats stats;
+  return stats;
+}
 
 EventHub::~EventHub() { stop(); }
 
@@ -73,7 +80,15 @@ bool EventHub::wants(std::uint16_t ordinal) const {
 void EventHub::push_event(std::uint16_t ordinal, Words payload, pid_t child) {
   Item item{Item::Kind::kEvent};
   item.ordinal = ordinal;
-  item.payload = std::move(payload);
+  if (payload.size() * sizeof(capnp::word) < kSmallestPayloadBytes) {
+    // A received payload has a buffer of the pool's smallest size at least:
+    // a queued 16-byte event would hold 4 KiB. It waits in its own size
+    // instead, and the buffer goes back to the pool at once.
+    item.payload = kj::heapArray<capnp::word>(payload.size());
+    if (payload.size() > 0) std::memcpy(item.payload.begin(), payload.begin(), payload.size() * sizeof(capnp::word));
+  } else {
+    item.payload = std::move(payload);
+  }
   item.child = child;
   push(std::move(item));
 }
@@ -111,6 +126,18 @@ void EventHub::push(Item item) {
     if (item.kind == Item::Kind::kCompletion) item.completion();
     return;
   }
+  if (item.kind == Item::Kind::kEvent) {
+    ++queued_events_;
+    queued_bytes_ += item.payload.size() * sizeof(capnp::word);
+    EventQueueStats& stats = event_queue_stats();
+    if (queued_events_ > stats.peak_queued.load()) stats.peak_queued.store(queued_events_);
+    if (!full_.load() && (queued_events_ >= kMaxQueuedEvents || queued_bytes_ >= kMaxQueuedEventBytes)) {
+      full_.store(true, std::memory_order_release);
+      ++stats.pauses;
+      log(LogCategory::kEvent, "%zu events (%zu bytes) queued from child %d: reading paused until listeners catch up",
+          queued_events_, queued_bytes_, static_cast<int>(item.child));
+    }
+  }
   queue_.push_back(std::move(item));
   busy_.store(true, std::memory_order_release);
   if (!thread_.joinable()) {
@@ -143,6 +170,10 @@ void EventHub::run() {
     if (queue_.empty()) break;
     Item item = std::move(queue_.front());
     queue_.pop_front();
+    if (dequeued(item) && !stopping_ && room_) {
+      Unlocked unlocked(mutex_);
+      room_();
+    }
     if (stopping_ && item.kind != Item::Kind::kCompletion) {  // nobody is left to listen
       busy_.store(!queue_.empty(), std::memory_order_release);
       continue;
@@ -165,6 +196,15 @@ void EventHub::run() {
   }
   auto listeners = std::move(listeners_);
   lock.unlock();  // handlers die unlocked: one may own the last proxy handle
+}
+
+bool EventHub::dequeued(const Item& item) {
+  if (item.kind != Item::Kind::kEvent) return false;
+  --queued_events_;
+  queued_bytes_ -= item.payload.size() * sizeof(capnp::word);
+  if (!full_.load() || queued_events_ > kMaxQueuedEvents / 2 || queued_bytes_ > kMaxQueuedEventBytes / 2) return false;
+  full_.store(false, std::memory_order_release);
+  return true;
 }
 
 void EventHub::invoke(Listener& listener, const std::function<void()>& call, const char* what) {

@@ -25,6 +25,25 @@
 
 namespace procxy::detail {
 
+// The queue of events is bounded: a child that emits faster than the
+// listeners run must be slowed down, not buffered without end. At the bound
+// the readers stop reading the channel (full()), so the socket fills and the
+// child's emit blocks in its write; they read again once the listeners have
+// taken the queue down to half the bound (the room function). Half, so that
+// a steady flood wakes a reader once per kMaxQueuedEvents / 2 events, not
+// once per event.
+// 1024 events: a listener that takes 1 ms holds the child up to a second
+// behind; 8 MiB: what a few large events (up to 16 MiB each) may hold.
+inline constexpr std::size_t kMaxQueuedEvents = 1024;
+inline constexpr std::size_t kMaxQueuedEventBytes = std::size_t{8} << 20;
+
+// What the bound did, over every hub of this process: for tests.
+struct EventQueueStats {
+  std::atomic<std::size_t> peak_queued{0};  // the most events one queue held at once
+  std::atomic<std::size_t> pauses{0};       // times a full queue stopped the reading
+};
+PROCXY_EXPORT EventQueueStats& event_queue_stats();  // exported: the e2e tests read it
+
 class EventHub : public std::enable_shared_from_this<EventHub> {
  public:
   EventHub() = default;
@@ -55,6 +74,30 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   void post(std::function<void()> completion) PROCXY_EXCLUDES(mutex_);
   bool on_delivery_thread() const;
 
+  // True while the queue is at its bound: nobody should read the channel.
+  // Never while a listener waits for a call's reply (Waiting): that reply
+  // must be read, or the listener, and so the queue, would wait for ever.
+  bool full() const { return full_.load(std::memory_order_acquire) && listener_waits_.load() == 0; }
+  // Runs on the delivery thread, with no lock held, when a full queue has
+  // room again. Set once, before the first event.
+  void on_room(std::function<void()> room) { room_ = std::move(room); }
+  // For the duration of a caller's wait for a reply: on the delivery thread
+  // (a listener calling the proxy), lifts the bound.
+  class Waiting {
+   public:
+    explicit Waiting(EventHub& hub) : hub_(hub.on_delivery_thread() ? &hub : nullptr) {
+      if (hub_) ++hub_->listener_waits_;
+    }
+    ~Waiting() {
+      if (hub_) --hub_->listener_waits_;
+    }
+    Waiting(const Waiting&) = delete;
+    Waiting& operator=(const Waiting&) = delete;
+
+   private:
+    EventHub* hub_;
+  };
+
   // Drops the queued events, runs the queued completions and ends the
   // delivery thread (detaching it when called from a listener).
   void stop() PROCXY_EXCLUDES(mutex_);
@@ -84,6 +127,8 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   };
 
   void push(Item item) PROCXY_EXCLUDES(mutex_);
+  // An event left the queue: true when that made room in a full one.
+  bool dequeued(const Item& item) PROCXY_REQUIRES(mutex_);
   void run() PROCXY_EXCLUDES(mutex_);
   // Deliver `item` to its listeners. Release the mutex while a listener runs.
   void deliver_event(Item& item) PROCXY_REQUIRES(mutex_);
@@ -111,6 +156,12 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   std::thread thread_ PROCXY_GUARDED_BY(mutex_);
   // Set under the mutex when the thread starts, read without it (atomic).
   std::atomic<std::thread::id> thread_id_;
+  std::size_t queued_events_ PROCXY_GUARDED_BY(mutex_) = 0;
+  std::size_t queued_bytes_ PROCXY_GUARDED_BY(mutex_) = 0;
+  // Written under the mutex, read without it by the readers (full()).
+  std::atomic<bool> full_{false};
+  std::atomic<int> listener_waits_{0};  // Waiting scopes on the delivery thread
+  std::function<void()> room_;          // set before the thread starts, then only read by it
 };
 
 }  // namespace procxy::detail

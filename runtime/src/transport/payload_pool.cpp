@@ -14,6 +14,7 @@ namespace procxy::detail {
 namespace {
 
 constexpr unsigned kSmallestShift = 9;  // 512 words: 4 KiB
+static_assert((std::size_t{1} << kSmallestShift) * sizeof(capnp::word) == kSmallestPayloadBytes);
 constexpr unsigned kLargestShift = 21;  // 2 Mi words: 16 MiB
 constexpr std::size_t kSizes = kLargestShift - kSmallestShift + 1;
 

@@ -18,6 +18,8 @@
 namespace procxy::detail {
 
 inline constexpr std::size_t kKeptPerSize = 2;
+// The smallest buffer: a payload of fewer bytes still takes this many.
+inline constexpr std::size_t kSmallestPayloadBytes = 4096;
 
 // An uninitialized array of `words` words.
 kj::Array<capnp::word> take_payload(std::size_t words);
