@@ -21,39 +21,80 @@ std::string ExitStatus::to_string() const {
 std::vector<pid_t> children() { return detail::Supervisor::instance().live_children(); }
 
 void Subscription::off() {
-  if (auto hub = hub_.lock()) hub->remove(id_);
+  auto hub = hub_.lock();
+  if (!hub) return;
+  hub->owner().check("subscription");
+  hub->remove(id_);
 }
 
 bool Subscription::active() const {
   auto hub = hub_.lock();
+  if (hub) hub->owner().check("subscription");
   return hub && hub->active(id_);
 }
 
 namespace detail {
 
 pid_t ProxyBase::pid() const { return connection_->pid(); }
-bool ProxyBase::alive() const { return connection_->alive(); }
-void ProxyBase::terminate(std::chrono::milliseconds grace) const { connection_->terminate(grace); }
-void ProxyBase::kill() const { connection_->kill(); }
-ExitStatus ProxyBase::wait() const { return connection_->wait(); }
+// Everything but pid() first checks that this process owns the connection
+// (parent/owner.h): in a fork without exec, the proxy is inert.
+bool ProxyBase::alive() const {
+  connection_->owner().check("proxy");
+  return connection_->alive();
+}
+
+void ProxyBase::terminate(std::chrono::milliseconds grace) const {
+  connection_->owner().check("proxy");
+  connection_->terminate(grace);
+}
+
+void ProxyBase::kill() const {
+  connection_->owner().check("proxy");
+  connection_->kill();
+}
+
+ExitStatus ProxyBase::wait() const {
+  connection_->owner().check("proxy");
+  return connection_->wait();
+}
 
 Subscription ProxyBase::on_exit(std::function<void(const ExitStatus&)> handler) const {
+  connection_->owner().check("proxy");
   return Subscription(connection_->events(), connection_->on_exit(std::move(handler)));
 }
 
 Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
+  connection_->owner().check("proxy");
   return Subscription(connection_->events(), connection_->subscribe(std::move(listener), once));
 }
 
 Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
            capnp::MessageBuilder& params) {
+  connection.owner().check("proxy");
   return connection.call(method, params, options);
 }
 
 void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
                 capnp::MessageBuilder& params, Completion done) {
-  connection.call_async(method, params, options, std::move(done));
+  try {
+    connection.owner().check("proxy");
+  } catch (const Error&) {
+    done(nullptr, std::current_exception());  // the error belongs in the future
+    return;
+  }
+  // The connection outlives the completion: its destructor joins the
+  // helper thread and runs the delivery thread's last completions first.
+  Connection* from = &connection;
+  connection.call_async(method, params, options, [from, done = std::move(done)](Words* result, std::exception_ptr e) {
+    try {
+      done(result, e);
+    } catch (const ProtocolError&) {
+      from->reject(std::current_exception());  // the caller has the error already
+    }
+  });
 }
+
+void reject_reply(Connection& connection, std::exception_ptr error) { connection.reject(error); }
 
 void not_an_event(std::string_view class_name) {
   throw Error("procxy: parent: the member passed to Proxy<" + std::string(class_name) +

@@ -116,8 +116,9 @@ std::string parent_outcome(const Sample& sample) {
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
   ChildRecipe recipe{procxy::Options{}, "wire_test::Echo", 0, Construction{0, nullptr}, {}};
+  auto child = fake_child();
   auto connection =
-      std::make_shared<Connection>(std::move(recipe), nullptr, Link{std::make_unique<Channel>(fds[0]), fake_child()});
+      std::make_shared<Connection>(std::move(recipe), nullptr, Link{std::make_unique<Channel>(fds[0]), child});
   connection->start();
   send(fds[1], sample);
   if (sample.expected == "ignored") {
@@ -136,6 +137,10 @@ std::string parent_outcome(const Sample& sample) {
     outcome = "ignored";
   } catch (const procxy::ProtocolError& e) {
     outcome = std::string("ProtocolError: ") + e.what();
+    // A child that sends anything malformed is not trusted with more calls.
+    if (!child->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(kGenerous))) {
+      outcome = "ProtocolError, and the child was not killed: " + outcome;
+    }
   } catch (const procxy::ChildExitedError& e) {
     outcome = std::string("ChildExitedError: ") + e.what();
   } catch (const std::exception& e) {

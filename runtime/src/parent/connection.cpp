@@ -41,6 +41,16 @@ bool worth_retrying(const std::exception_ptr& error, bool restart) {
 Connection::Connection(ChildRecipe recipe, StartFunction start, Link link)
     : recipe_(std::move(recipe)), start_(std::move(start)), link_(std::make_shared<Link>(std::move(link))) {}
 
+std::shared_ptr<Connection> Connection::create(ChildRecipe recipe, StartFunction start, Link link) {
+  return std::shared_ptr<Connection>(new Connection(std::move(recipe), std::move(start), std::move(link)),
+                                     [](Connection* connection) {
+                                       // Leaked on purpose in a fork without exec: its destructor would
+                                       // tell the other process's child to exit, join threads that do not
+                                       // exist here, and take mutexes they may have held at the fork.
+                                       if (connection->owner_.here()) delete connection;
+                                     });
+}
+
 void Connection::start() {
   // A full event queue stopped the reading; whoever reads next goes on. The
   // hub calls this on its thread, which the destructor joins (stop()) before

@@ -29,6 +29,7 @@
 #include "parent/coalesce.h"
 #include "parent/events.h"
 #include "parent/link.h"
+#include "parent/owner.h"
 #include "parent/reader.h"
 #include "parent/requests.h"
 #include "procxy/detail/generated_support.h"
@@ -50,8 +51,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `link` is the child `start` started from `recipe`; a restart calls
   // `start` again.
   Connection(ChildRecipe recipe, StartFunction start, Link link);
-  // Call start() once the connection is owned by a shared_ptr.
+  // Call start() once the connection is owned by a shared_ptr; one from
+  // create() is not deleted in a process forked from its owner.
   void start();
+  static std::shared_ptr<Connection> create(ChildRecipe recipe, StartFunction start, Link link);
+  // The process the connection belongs to (parent/owner.h).
+  const ProcessOwner& owner() const { return owner_; }
   // Asks the child to exit, and kills it if it has not within a second.
   ~Connection();
 
@@ -60,6 +65,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // while fresh.
   Words call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options);
   void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, Completion done);
+
+  // A reply of the child proved malformed as it was decoded: as for a
+  // malformed frame, later calls fail with `error`, and a private child is
+  // killed (a shared child's connection is closed).
+  void reject(const std::exception_ptr& error) PROCXY_EXCLUDES(mutex_);
 
   pid_t pid() const;
   bool alive() const;
@@ -160,6 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start_helper();
   void helper_loop() PROCXY_EXCLUDES(mutex_);
 
+  const ProcessOwner owner_;
   const ChildRecipe recipe_;
   const StartFunction start_;
   const std::shared_ptr<EventHub> events_ = std::make_shared<EventHub>();

@@ -54,6 +54,13 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
   return Read::kClosed;
 }
 
+void Connection::reject(const std::exception_ptr& error) {
+  MutexLock lock(mutex_);
+  if (!protocol_error_) protocol_error_ = error;
+  if (link_->process->own()) link_->process->signal(SIGKILL);  // it cannot be trusted with more calls
+  link_->channel->shutdown();  // the reader sees the channel end, and fails what is pending with `error`
+}
+
 void Connection::deliver(Frame& frame, pid_t child) {
   if (frame.header.kind == FrameKind::kEvent) {
     // Events keep their place among results: the hub delivers them in order

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mutex.h"
+#include "parent/owner.h"
 #include "procxy/detail/generated_support.h"
 
 namespace procxy::detail {
@@ -61,6 +62,8 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   // never runs again.
   void remove(std::uint64_t id) PROCXY_EXCLUDES(mutex_);
   bool active(std::uint64_t id) const PROCXY_EXCLUDES(mutex_);
+  // The process the hub belongs to: its connection's (parent/owner.h).
+  const ProcessOwner& owner() const { return owner_; }
 
   // True when some listener waits for events of this ordinal; others are
   // dropped as they arrive.
@@ -141,6 +144,7 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
 
   // Taken after Connection::mutex_ (docs/internals.md, the lock order);
   // nothing else is taken while it is held.
+  const ProcessOwner owner_;
   mutable Mutex mutex_;
   std::condition_variable queue_cv_;
   std::condition_variable idle_cv_;  // current_ changed

@@ -44,7 +44,7 @@ std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
   Link link = start_child(recipe);
   std::shared_ptr<Connection> connection;
   try {
-    connection = std::make_shared<Connection>(std::move(recipe), start_child, std::move(link));
+    connection = Connection::create(std::move(recipe), start_child, std::move(link));
   } catch (const Error& e) {
     // Its wake-up eventfd: the process is out of file descriptors. The
     // child, its channel closed, exits.

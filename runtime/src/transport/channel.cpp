@@ -29,6 +29,15 @@ constexpr std::size_t kBufferBytes = 64 * 1024;
 constexpr std::size_t kFirstPartBytes = 256 * 1024;
 constexpr std::size_t kGrowth = 8;
 
+// A frame whose bytes have begun arriving and then stop coming for this long,
+// counted while a reader waits for them, is a ProtocolError: a peer that
+// sends half a frame and stalls without closing would otherwise hold the
+// connection forever (every read waits for the rest). A live peer writes a
+// frame in one go, so any wait near this long is a peer that is stuck or
+// hostile; it is long enough for one descheduled for a while on a loaded
+// machine.
+constexpr auto kStalledFrameLimit = std::chrono::seconds(5);
+
 }  // namespace
 
 Channel::Channel(int fd) : fd_(fd), buffer_(kBufferBytes / sizeof(capnp::word)) {}
@@ -335,20 +344,36 @@ bool Channel::set_receive_timeout(Clock::time_point deadline) {
 
 Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where) {
   for (;;) {
-    if (partial_) {
-      if (partial_->got == partial_->header.size) {
-        frame.header = partial_->header;
-        frame.payload = std::move(partial_->payload);
-        partial_.reset();
-        return ReadStatus::kFrame;
-      }
-      ReadStatus status;
-      if (!continue_partial(deadline, wake_fd, status)) return status;
+    if (partial_ && partial_->got == partial_->header.size) {
+      frame.header = partial_->header;
+      frame.payload = std::move(partial_->payload);
+      partial_.reset();
+      stalled_ = {};
+      return ReadStatus::kFrame;
+    }
+    if (!partial_ && take_buffered(frame, where) == Take::kFrame) {
+      stalled_ = {};
+      return ReadStatus::kFrame;
+    }
+    // Mid-frame, the wait also ends when the frame has stalled for too long.
+    bool mid_frame = partial_ || end_ > begin_;
+    Clock::time_point start = Clock::now();
+    Clock::time_point stall_end = start + (kStalledFrameLimit - stalled_);
+    Clock::time_point until = mid_frame ? std::min(deadline, stall_end) : deadline;
+    ReadStatus status;
+    bool got = partial_ ? continue_partial(until, wake_fd, status) : fill(until, wake_fd, status);
+    if (got) {
+      stalled_ = {};
       continue;
     }
-    if (take_buffered(frame, where) == Take::kFrame) return ReadStatus::kFrame;
-    ReadStatus status;
-    if (!partial_ && !fill(deadline, wake_fd, status)) return status;
+    if (mid_frame) stalled_ += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    if (mid_frame && status == ReadStatus::kTimeout && stalled_ >= kStalledFrameLimit) {
+      throw ProtocolError(std::string("procxy: ") + where + ": received part of a frame, and its remaining bytes " +
+                          "stopped coming for " + std::to_string(kStalledFrameLimit.count()) +
+                          " s; the connection is closed (is the other side stuck, or not a procxy program?)");
+    }
+    if (status == ReadStatus::kTimeout && Clock::now() < deadline) continue;  // only the stall's wait ended
+    return status;
   }
 }
 

@@ -85,7 +85,9 @@ class Channel {
   // (transport/adaptive_poll.h).
   // kClosed: the peer closed the connection or the socket failed. Throws
   // ProtocolError (naming `where`) for an invalid frame. A frame whose bytes
-  // stop coming does not hold the reader past `deadline` or a wake-up.
+  // stop coming does not hold the reader past `deadline` or a wake-up, and
+  // when they have not come for a few seconds of waiting (kStalledFrameLimit)
+  // the read throws ProtocolError.
   ReadStatus read(Frame& frame, Clock::time_point deadline, int wake_fd, const char* where);
 
   // Makes pending and later reads on this end return kClosed.
@@ -139,6 +141,7 @@ class Channel {
   std::size_t end_ = 0;                           // bytes filled
   std::optional<Partial> partial_;                // the frame being received past the buffer
   std::size_t payload_limit_ = kMaxFrameSize;     // the reader's
+  std::chrono::microseconds stalled_{0};          // waited, mid-frame, since its last bytes came
   std::chrono::microseconds receive_timeout_{0};  // SO_RCVTIMEO as last set; 0: none
   AdaptivePoll poll_;                             // the reader's
 };

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "procxy/errors.h"
+#include "transport/payload_pool.h"
 
 namespace procxy::detail {
 namespace {
@@ -130,42 +131,10 @@ void copy_to_shared(char* out, const iovec* pieces, std::size_t count) {
 #endif
 }
 
-// One buffer the peer lent, mapped; alive while the receiver or a payload in
-// it refers to it.
-class SharedPayloadReceiver::Mapping final : public kj::ArrayDisposer {
- public:
-  Mapping(char* memory, std::size_t size) : memory_(memory), size_(size) {}
-
-  std::size_t capacity() const { return size_ - kTrailerBytes; }
-
-  kj::Array<capnp::word> lend(std::size_t bytes) {
-    refs_.fetch_add(1, std::memory_order_relaxed);
-    return kj::Array<capnp::word>(reinterpret_cast<capnp::word*>(memory_), bytes / sizeof(capnp::word), *this);
-  }
-
-  void unref() const {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      ::munmap(memory_, size_);
-      delete this;
-    }
-  }
-
- private:
-  // The payload is done with: the peer may write into the buffer again.
-  void disposeImpl(void*, std::size_t, std::size_t, std::size_t, void (*)(void*)) const override {
-    held_word(memory_, capacity()).store(0, std::memory_order_release);
-    unref();
-  }
-
-  char* memory_;
-  std::size_t size_;
-  mutable std::atomic<std::size_t> refs_{1};
-};
-
 SharedPayloadReceiver::~SharedPayloadReceiver() {
   for (int fd : fds_) ::close(fd);
-  for (Mapping* mapping : mappings_) {
-    if (mapping) mapping->unref();
+  for (const Mapping& mapping : mappings_) {
+    if (mapping.memory) ::munmap(mapping.memory, mapping.size);
   }
 }
 
@@ -185,7 +154,7 @@ kj::Array<capnp::word> SharedPayloadReceiver::take(const SharedDescriptor& descr
   if (descriptor.bytes == 0 || descriptor.bytes % sizeof(capnp::word) != 0) {
     invalid(where, "has size " + std::to_string(descriptor.bytes) + ", not a positive multiple of 8");
   }
-  Mapping*& mapping = mappings_[descriptor.slot];
+  Mapping& mapping = mappings_[descriptor.slot];
   if (descriptor.fresh) {
     if (fds_dropped_) invalid(where, "follows more file descriptors than buffers they could be for");
     if (fds_.empty()) invalid(where, "names a new buffer whose file descriptor did not arrive");
@@ -205,14 +174,22 @@ kj::Array<capnp::word> SharedPayloadReceiver::take(const SharedDescriptor& descr
     int error = errno;
     ::close(fd);
     if (memory == MAP_FAILED) invalid(where, std::string("could not be mapped: ") + std::strerror(error));
-    if (mapping) mapping->unref();
-    mapping = new Mapping(static_cast<char*>(memory), size);
+    if (mapping.memory) ::munmap(mapping.memory, mapping.size);
+    mapping = {static_cast<char*>(memory), size};
   }
-  if (!mapping) invalid(where, "names a buffer that was never sent");
-  if (descriptor.bytes > mapping->capacity()) {
+  if (!mapping.memory) invalid(where, "names a buffer that was never sent");
+  std::size_t capacity = mapping.size - kTrailerBytes;
+  if (descriptor.bytes > capacity) {
     invalid(where, "is larger (" + std::to_string(descriptor.bytes) + " bytes) than its buffer");
   }
-  return mapping->lend(descriptor.bytes);
+  // A private copy, and the buffer is the peer's again at once: the peer can
+  // write into a buffer it lent whenever it likes, and Cap'n Proto's reader
+  // reads a pointer again after checking it, so a message it decodes must be
+  // one nobody else can change.
+  kj::Array<capnp::word> payload = take_payload(descriptor.bytes / sizeof(capnp::word));
+  std::memcpy(payload.begin(), mapping.memory, descriptor.bytes);
+  held_word(mapping.memory, capacity).store(0, std::memory_order_release);
+  return payload;
 }
 
 }  // namespace procxy::detail

@@ -7,18 +7,19 @@
 // 200 KiB at a time, with a context switch for each.
 //
 // The sending end of a connection owns up to kSharedSlots buffers. A word in
-// the page after a buffer's data says whether the receiver holds it: the sender sets it
-// before it sends the descriptor, the receiver clears it when the payload is
-// disposed of, and only then does the sender write into the buffer again. A
-// payload that finds every buffer held or too small goes through the socket,
-// as smaller payloads do. A buffer's fd travels once, with the first
-// descriptor that names it (SCM_RIGHTS).
+// the page after a buffer's data says whether the receiver holds it: the
+// sender sets it before it sends the descriptor, the receiver clears it once
+// it has copied the payload out, and only then does the sender write into the
+// buffer again. A payload that finds every buffer held or too small goes
+// through the socket, as smaller payloads do. A buffer's fd travels once, with
+// the first descriptor that names it (SCM_RIGHTS).
 //
-// The receiver reads the message in place. A peer can still write into a
-// buffer it lent, but that can only yield wrong values: Cap'n Proto's reader
-// bounds-checks every pointer it follows, whatever was validated before. The
-// seals on the memfd make sure no peer can shrink it under a mapping (which
-// would be SIGBUS on the next read).
+// The receiver copies the payload into private memory before anyone reads
+// it. The peer can still write into a buffer it lent, whatever the held word
+// says, and Cap'n Proto's reader reads a pointer again after bounds-checking
+// it: a message decoded in place, rewritten meanwhile, could make it read
+// outside the segment it checked. The seals on the memfd make sure no peer
+// can shrink it under a mapping (which would be SIGBUS on the copy).
 
 #include <capnp/common.h>
 #include <kj/array.h>
@@ -101,16 +102,20 @@ class SharedPayloadReceiver {
   // closed, and the next fresh descriptor is refused.
   void add_fd(int fd);
 
-  // The payload `descriptor` describes, read in place; disposing of it hands
-  // the buffer back to the peer. It may outlive this receiver. Throws
-  // ProtocolError naming `where` for a descriptor that is not valid.
+  // A private copy of the payload `descriptor` describes; the buffer is
+  // handed back to the peer before this returns. Throws ProtocolError naming
+  // `where` for a descriptor that is not valid.
   kj::Array<capnp::word> take(const SharedDescriptor& descriptor, const char* where);
 
  private:
-  class Mapping;
+  // One buffer the peer lent, mapped: its data, then the page of the held word.
+  struct Mapping {
+    char* memory = nullptr;
+    std::size_t size = 0;
+  };
   std::deque<int> fds_;
   bool fds_dropped_ = false;
-  std::array<Mapping*, kSharedSlots> mappings_{};
+  std::array<Mapping, kSharedSlots> mappings_{};
 };
 
 }  // namespace procxy::detail

@@ -40,8 +40,14 @@ struct MethodInfo {
 PROCXY_EXPORT Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
                          capnp::MessageBuilder& params);
 
+// The parent found the child's reply malformed as it decoded it
+// (ProtocolError): a private child is killed, a shared child's connection
+// closed, and later calls fail with that error, as for a malformed frame.
+PROCXY_EXPORT void reject_reply(Connection& connection, std::exception_ptr error);
+
 // Sends the call and returns; `done` runs once, on a runtime thread, with the
-// result or the error.
+// result or the error. A `done` that finds the result malformed settles its
+// caller with the ProtocolError and then throws it, for reject_reply().
 using Completion = std::function<void(Words* result, std::exception_ptr error)>;
 PROCXY_EXPORT void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
                               capnp::MessageBuilder& params, Completion done);
@@ -60,6 +66,9 @@ std::future<R> call_async(Connection& connection, const CallOptions& options, co
       } else {
         promise->set_value(decode(std::move(*result)));
       }
+    } catch (const ProtocolError&) {
+      promise->set_exception(std::current_exception());
+      throw;  // the runtime rejects the reply
     } catch (...) {
       promise->set_exception(std::current_exception());
     }
@@ -73,7 +82,13 @@ template <class Form, class... Args>
 auto invoke(const MethodsBase& methods, Args&&... args) {
   OutgoingMessage message;
   Form::encode(message, std::forward<Args>(args)...);
-  return Form::decode(call(methods.procxy_connection(), methods.procxy_call_options(), Form::kInfo, message));
+  Words result = call(methods.procxy_connection(), methods.procxy_call_options(), Form::kInfo, message);
+  try {
+    return Form::decode(std::move(result));
+  } catch (const ProtocolError&) {
+    reject_reply(methods.procxy_connection(), std::current_exception());
+    throw;
+  }
 }
 
 // The body of a generated AsyncMethods<T> method: encodes the arguments and
