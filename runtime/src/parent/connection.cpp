@@ -59,6 +59,7 @@ void Connection::start() {
     MutexLock lock(mutex_);
     hand_on_role();
   });
+  events_->on_malformed([this](std::exception_ptr error) { reject(error); });
   MutexLock lock(mutex_);
   install(link_);
 }

@@ -7,6 +7,7 @@
 
 #include "demangle.h"
 #include "log.h"
+#include "procxy/errors.h"
 #include "transport/payload_pool.h"
 
 namespace procxy::detail {
@@ -240,9 +241,26 @@ void EventHub::deliver_event(Item& item) {
       targets.size());
   // One decoding reader for all listeners; each listener reads what it needs.
   Reply params(std::move(item.payload));
+  std::exception_ptr malformed;
   for (const auto& listener : targets) {
     invoke(
-        *listener, [&] { listener->event.deliver(params); }, name);
+        *listener,
+        [&] {
+          try {
+            listener->event.deliver(params);
+          } catch (const ProtocolError&) {
+            if (!params.malformed()) throw;  // the listener's own, from a call it made
+            malformed = std::current_exception();
+          }
+        },
+        name);
+    if (malformed) break;
+  }
+  if (malformed && malformed_) {
+    // The child's message, not a listener, is at fault: the child cannot be
+    // trusted with more (Connection::reject).
+    Unlocked unlocked(mutex_);
+    malformed_(malformed);
   }
   release(targets);
 }

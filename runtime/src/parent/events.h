@@ -84,6 +84,10 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   // Runs on the delivery thread, with no lock held, when a full queue has
   // room again. Set once, before the first event.
   void on_room(std::function<void()> room) { room_ = std::move(room); }
+  // Runs on the delivery thread, with no lock held, with the ProtocolError of
+  // an event whose message proved malformed as a listener decoded it. Set
+  // once, before the first event.
+  void on_malformed(std::function<void(std::exception_ptr)> malformed) { malformed_ = std::move(malformed); }
   // For the duration of a caller's wait for a reply: on the delivery thread
   // (a listener calling the proxy), lifts the bound.
   class Waiting {
@@ -166,6 +170,7 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   std::atomic<bool> full_{false};
   std::atomic<int> listener_waits_{0};  // Waiting scopes on the delivery thread
   std::function<void()> room_;          // set before the thread starts, then only read by it
+  std::function<void(std::exception_ptr)> malformed_;  // the same
 };
 
 }  // namespace procxy::detail

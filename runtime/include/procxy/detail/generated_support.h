@@ -18,6 +18,7 @@
 #include <future>
 #include <memory>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 

@@ -44,13 +44,17 @@ class PROCXY_EXPORT Reply {
     try {
       return decode();
     } catch (const kj::Exception& e) {
+      malformed_ = true;
       malformed(what, e.getDescription().cStr());
     }
   }
+  // True once read() found the message malformed.
+  bool malformed() const { return malformed_; }
 
  private:
   [[noreturn]] static void malformed(const char* what, const char* why);
 
+  bool malformed_ = false;
   Words words_;
   capnp::FlatArrayMessageReader reader_;
 };

@@ -425,8 +425,12 @@ struct ClientEvent0 {
 
   static procxy::detail::EventListener listener(std::function<void(const std::uint64_t&, const std::uint64_t&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::ClientProgress18Event>();
-      handler(get<unsigned long>(wire.getArg0()), get<unsigned long>(wire.getArg1()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::ClientProgress18Event>();
+        return std::make_tuple(get<unsigned long>(wire.getArg0()), get<unsigned long>(wire.getArg1()));
+      }));
     }};
   }
 };

@@ -98,8 +98,12 @@ struct RunnerEvent1 {
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::RunnerStep2Event>();
-      handler(get<int>(wire.getArg0()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::RunnerStep2Event>();
+        return std::make_tuple(get<int>(wire.getArg0()));
+      }));
     }};
   }
 };
@@ -115,8 +119,12 @@ struct RunnerEvent2 {
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::RunnerWarning3Event>();
-      handler(get<int>(wire.getArg0()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::RunnerWarning3Event>();
+        return std::make_tuple(get<int>(wire.getArg0()));
+      }));
     }};
   }
 };
@@ -133,8 +141,12 @@ struct RunnerEvent3 {
 
   static procxy::detail::EventListener listener(std::function<void(const std::string_view&, const int&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::RunnerLog4Event>();
-      handler(get<std::string>(wire.getArg0()), get<int>(wire.getArg1()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::RunnerLog4Event>();
+        return std::make_tuple(get<std::string>(wire.getArg0()), get<int>(wire.getArg1()));
+      }));
     }};
   }
 };
@@ -151,8 +163,12 @@ struct RunnerEvent4 {
 
   static procxy::detail::EventListener listener(std::function<void(const ::jobs::Progress&, const std::map<std::string, std::vector<double>>&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::RunnerReport5Event>();
-      handler(get<::jobs::Progress>(wire.getArg0()), get<std::map<std::string, std::vector<double>>>(wire.getArg1()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::RunnerReport5Event>();
+        return std::make_tuple(get<::jobs::Progress>(wire.getArg0()), get<std::map<std::string, std::vector<double>>>(wire.getArg1()));
+      }));
     }};
   }
 };
@@ -168,8 +184,12 @@ struct RunnerEvent5 {
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::RunnerStopped6Event>();
-      handler(get<int>(wire.getArg0()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::RunnerStopped6Event>();
+        return std::make_tuple(get<int>(wire.getArg0()));
+      }));
     }};
   }
 };

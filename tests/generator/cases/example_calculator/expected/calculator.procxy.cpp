@@ -177,8 +177,12 @@ struct CalculatorEvent0 {
 
   static procxy::detail::EventListener listener(std::function<void(const int&)> handler) {
     return {&kInfo, [handler = std::move(handler)](procxy::detail::Reply& reply) {
-      auto wire = reply.root<schema::CalculatorProgress7Event>();
-      handler(get<int>(wire.getArg0()));
+      // Decoded before the handler runs: a malformed message is the child's
+      // ProtocolError, not the handler's exception.
+      std::apply(handler, reply.read(kInfo.name, [&] {
+        auto wire = reply.root<schema::CalculatorProgress7Event>();
+        return std::make_tuple(get<int>(wire.getArg0()));
+      }));
     }};
   }
 };
