@@ -122,7 +122,7 @@ int stall(const char* name, const std::string& how) {
   if (how == "events") {
     service.on(&e2e::Service::chunk, [](const std::vector<std::byte>&) {});
   } else {
-    auto slow = service.async()->sleep_ms(e2e::kSanitized ? 3000 : 500);  // the replies after it come once stopped
+    auto slow = service.async()->sleep_ms(e2e::kSanitized ? 8000 : 1000);  // the replies after it come once stopped
     std::string text(1024, 'x');
     for (int i = 0; i < 20'000; ++i) replies.push_back(service.async()->echo(text));
   }

@@ -193,7 +193,7 @@ TEST_CASE("a shared child out of threads refuses the next clients and serves on"
 TEST_CASE("a constructor that fails reaches every process waiting on that start, and runs once", "[hostile]") {
   std::string name = unique_name("failing");
   std::string runs = runtime_dir() + "/" + name + ".runs";
-  std::string environment = "E2E_CONSTRUCT_FAIL=" + runs + " E2E_CONSTRUCT_MS=" + (kSanitized ? "3000" : "500");
+  std::string environment = "E2E_CONSTRUCT_FAIL=" + runs + " E2E_CONSTRUCT_MS=" + (kSanitized ? "5000" : "1000");
   std::string one = environment + " " + E2E_SELF + " --attach " + name + " 0 10000 2>&1";
   int status = 0;
   std::string output = output_of("for i in 1 2 3 4 5 6 7 8; do " + one + " & done; wait", status);
