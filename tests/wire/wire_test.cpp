@@ -121,7 +121,9 @@ std::string parent_outcome(const Sample& sample) {
       std::make_shared<Connection>(std::move(recipe), nullptr, Link{std::make_unique<Channel>(fds[0]), child});
   connection->start();
   procxy::Proxy<wire_test::Echo> proxy(connection);
-  proxy.on(&wire_test::Echo::moved, [](const std::vector<wire_test::Point>&) {});  // events of ordinal 0 are read
+  if (sample.name.rfind("event_", 0) == 0) {
+    proxy.on(&wire_test::Echo::moved, [](const std::vector<wire_test::Point>&) {});  // events of ordinal 0 are read
+  }
   send(fds[1], sample);
   if (sample.expected == "ignored") {
     // Then a sound reply to the call: it must still arrive.
