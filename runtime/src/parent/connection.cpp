@@ -252,8 +252,12 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
     }
     restarting_ = false;
     restarted_cv_.notify_all();
-    if (failure) std::rethrow_exception(failure);
-    log(LogCategory::kSpawn, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
+    if (failure) {
+      log(LogCategory::kCall, "restarting %s after child %d died failed", recipe_.class_name.c_str(),
+          static_cast<int>(old->process->pid()));
+      std::rethrow_exception(failure);
+    }
+    log(LogCategory::kCall, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
         static_cast<int>(fresh->process->pid()), static_cast<int>(old->process->pid()));
     install(std::move(fresh));
   }

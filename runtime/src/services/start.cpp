@@ -3,6 +3,7 @@
 // connection with identical spawns unless Options::dedupe is off; attach()
 // finds or starts a shared child (services/attach.cpp).
 
+#include "log.h"
 #include "parent/connection.h"
 #include "process/spawn.h"
 #include "services/attach.h"
@@ -52,6 +53,7 @@ std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
 
 std::shared_ptr<Connection> spawn(const Options& given, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction) {
+  warn_unknown_log_categories();
   Options options = checked(given, "spawn");
   auto start = [&] {
     return open_connection({options, std::string(class_name), interface_hash, std::move(construction), {}});
@@ -62,6 +64,7 @@ std::shared_ptr<Connection> spawn(const Options& given, std::string_view class_n
 
 std::shared_ptr<Connection> attach(const Options& given, std::string_view name, std::string_view class_name,
                                    std::uint64_t interface_hash, Construction construction) {
+  warn_unknown_log_categories();
   Options options = checked(given, "attach");
   check_shared_name(name);  // now: an empty name would make a private child
   return open_connection(
