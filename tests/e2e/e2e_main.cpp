@@ -73,7 +73,9 @@ int log_to_sink() {
     options.retries = 1;
     options.concurrency = 2;  // the retry runs while the first attempt still sleeps
     auto service = procxy::spawn<e2e::Service>(options);
-    service.with({.timeout = e2e::bound(std::chrono::milliseconds(150))})->slow_first(3000);  // the retry returns
+    // The first attempt sleeps past its limit; the retry returns at once.
+    service.with({.timeout = e2e::bound(std::chrono::milliseconds(150))})
+        ->slow_first(static_cast<int>(e2e::bound(std::chrono::milliseconds(600)).count()));
     try {
       service->throw_std("out_of_range", "index 7");
     } catch (const std::out_of_range&) {
