@@ -4,7 +4,8 @@
 // sharing a child; with --print-child-signals, a parent with unusual signal
 // settings; with --stall, a client of a shared child that stops reading;
 // with --exhaust-threads, one that takes all its threads; with --log-to-sink,
-// one whose procxy log goes to a sink.
+// one whose procxy log goes to a sink; with --print-with, one whose child
+// prints through Options::output.
 
 #define CATCH_CONFIG_RUNNER
 #include <signal.h>
@@ -197,6 +198,23 @@ int exhaust_threads(const char* name) {
   }
 }
 
+// Spawns a Service whose output goes as `mode` says (inherit, prefix,
+// discard), has it print "hello out" on its stdout and "hello err" on its
+// stderr, prints "pid <pid>" and terminates it: for the Options::output tests,
+// which read this program's stdout and stderr.
+int print_with(const std::string& mode) {
+  procxy::Options options;
+  options.dedupe = false;
+  if (mode == "prefix") options.output = procxy::Output::prefix();
+  if (mode == "discard") options.output = procxy::Output::discard();
+  auto service = procxy::spawn<e2e::Service>(options);
+  service->print({"hello out"}, {"hello err"});
+  std::printf("pid %d\n", static_cast<int>(service.pid()));
+  std::fflush(stdout);
+  service.terminate();  // returns once the child's lines are out
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,6 +224,7 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--log-to-sink") == 0) return log_to_sink();
   if (argc == 2 && std::strcmp(argv[1], "--print-child-signals") == 0) return print_child_signals();
   if (argc == 2 && std::strcmp(argv[1], "--dedup-and-coalesce") == 0) return dedup_and_coalesce();
+  if (argc == 3 && std::strcmp(argv[1], "--print-with") == 0) return print_with(argv[2]);
   if (argc == 4 && std::strcmp(argv[1], "--stall") == 0) return stall(argv[2], argv[3]);
   if (argc == 3 && std::strcmp(argv[1], "--exhaust-threads") == 0) return exhaust_threads(argv[2]);
   if (argc == 5 && std::strcmp(argv[1], "--attach") == 0) {

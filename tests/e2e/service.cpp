@@ -98,6 +98,17 @@ void Service::crash(const std::string& how, const std::string& stamp) {
   if (how == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
 }
 
+void Service::print(const std::vector<std::string>& out, const std::vector<std::string>& err) {
+  for (const std::string& line : out) std::printf("%s\n", line.c_str());
+  for (const std::string& line : err) std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void Service::print_and_abort(const std::string& line, const std::string& partial) {
+  std::printf("%s\n", line.c_str());
+  std::fputs(partial.c_str(), stderr);
+  std::abort();
+}
+
 void Service::crash_later(const std::string& how, int ms, const std::string& stamp) {
   threads_.emplace_back([this, how, ms, stamp] {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));

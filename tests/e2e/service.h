@@ -70,6 +70,14 @@ class PROCXY_REMOTE Service {
   void crash_later(const std::string& how, int ms, const std::string& stamp);  // from a thread, between calls
   void sleep_ms(int ms);
 
+  // Output (Options::output).
+  // Each of `out` as a line on stdout, with printf (no flush: the child's
+  // stdout is line-buffered), then each of `err` on stderr.
+  void print(const std::vector<std::string>& out, const std::vector<std::string>& err);
+  // `line` on stdout and `partial` (no newline) on stderr, then abort(),
+  // which flushes no stdio buffer.
+  void print_and_abort(const std::string& line, const std::string& partial);
+
   // Events.
   PROCXY_EVENT void progress(int percent);
   PROCXY_EVENT void note(const std::string& text, const Item& item);

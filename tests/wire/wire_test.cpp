@@ -61,7 +61,7 @@ StartedEcho start_echo(const std::string& name) {
   int log = ::open(echo.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int saved = ::dup(STDERR_FILENO);
   ::dup2(log, STDERR_FILENO);  // inherited by the child as its stderr
-  echo.process = start_process(procxy::Options{});
+  echo.process = start_process(procxy::Options{}, "wire_test::Echo");
   ::dup2(saved, STDERR_FILENO);
   ::close(saved);
   ::close(log);

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -38,6 +39,14 @@ void serve_if_child(int, char**) {
   int channel = std::atoi(fd);
   // Not inherited by anything the object itself starts.
   ::unsetenv(detail::kChildFdVariable);
+  // A child's stdout is a pipe or a file more often than a terminal, and
+  // block-buffered there: what it printed before a crash would die in its
+  // buffer. Line-buffered, each line is out once written. Before the object
+  // exists, so that it applies to everything the object prints.
+  if (!::isatty(STDOUT_FILENO)) {
+    std::fflush(stdout);
+    std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
+  }
   detail::serve(channel);
 }
 

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "mutex.h"
+#include "process/output.h"
 #include "procxy/errors.h"
 
 namespace procxy::detail {
@@ -182,6 +183,7 @@ class Launch {
       check_prepared(::posix_spawn_file_actions_addclose(&actions_.value, kSharedLockFd - 1));
       first_closed = kSharedLockFd + 1;
     }
+    if (!detached) wire_output(options.output);
     if (!cwd_.empty()) check_prepared(::posix_spawn_file_actions_addchdir_np(&actions_.value, cwd_.c_str()));
     check_prepared(::posix_spawn_file_actions_addclosefrom_np(&actions_.value, first_closed));
   }
@@ -205,8 +207,41 @@ class Launch {
     return {std::move(process), parent_end_.release(), shown_};
   }
   const std::string& shown() const { return shown_; }
+  // The parent's ends of the child's stdout and stderr pipes, for the output
+  // pump (which takes them); -1 when the child writes elsewhere.
+  int take_output_fd(int child_fd) { return output_read_[child_fd - 1].release(); }
+  bool pumped() const { return output_read_[0].get() >= 0; }
 
  private:
+  // Points the child's stdout and stderr where Options::output says;
+  // inherit() leaves them the parent's.
+  void wire_output(const Output& output) {
+    switch (output.mode()) {
+      case Output::Mode::kInherit:
+        return;
+      case Output::Mode::kDiscard:
+        check_prepared(::posix_spawn_file_actions_addopen(&actions_.value, 1, "/dev/null", O_WRONLY, 0));
+        check_prepared(::posix_spawn_file_actions_adddup2(&actions_.value, 1, 2));
+        return;
+      case Output::Mode::kPrefix:
+      case Output::Mode::kTo:
+        for (int child_fd : {1, 2}) {
+          // Close-on-exec here, so that no other child inherits them (the
+          // copy on 1 or 2 in this child is made without the flag).
+          int ends[2];
+          if (::pipe2(ends, O_CLOEXEC) != 0) {
+            throw SpawnError(std::string("procxy: parent: cannot create a pipe for a child's output "
+                                         "(Options::output): ") +
+                             std::strerror(errno) + " (too many open files?)");
+          }
+          output_read_[child_fd - 1] = kj::AutoCloseFd(ends[0]);
+          kj::AutoCloseFd write_end(ends[1]);
+          move_into_child(write_end, child_fd);
+        }
+        return;
+    }
+  }
+
   // Puts a copy of `fd` on `target` in the child. The copy is taken above every
   // target, so that moving one fd into place never overwrites another.
   void move_into_child(int fd, int target) {
@@ -224,6 +259,7 @@ class Launch {
   std::vector<char*> argv_;
   std::vector<char*> envp_;
   kj::AutoCloseFd parent_end_;
+  kj::AutoCloseFd output_read_[2];
   std::vector<kj::AutoCloseFd> moved_;
   SpawnAttributes attributes_;
   SpawnFileActions actions_;
@@ -231,7 +267,7 @@ class Launch {
 
 }  // namespace
 
-StartedProcess start_process(const Options& options) {
+StartedProcess start_process(const Options& options, const std::string& class_name) {
   Launch launch(options, std::nullopt);
   struct Spawned {
     pid_t pid = -1;
@@ -254,7 +290,24 @@ StartedProcess start_process(const Options& options) {
     reap(spawned.pid);
     throw SpawnError(std::string("procxy: parent: cannot watch a new child: ") + std::strerror(spawned.pidfd_error));
   }
-  auto process = Supervisor::instance().watch(spawned.pid, spawned.pidfd);
+  std::function<void()> drain_output;
+  if (launch.pumped()) {
+    std::shared_ptr<ChildOutput> output;
+    try {
+      output = pump_output(launch.take_output_fd(1), launch.take_output_fd(2), class_name, spawned.pid, options.output);
+    } catch (const std::exception& e) {
+      ::kill(spawned.pid, SIGKILL);  // its output would go nowhere: do not leave it running
+      ::close(spawned.pidfd);
+      reap(spawned.pid);
+      throw SpawnError(std::string("procxy: parent: cannot start the thread that reads children's output "
+                                   "(Options::output): ") +
+                       e.what());
+    }
+    // The child's exit waits for its last lines, so that they are in before a
+    // ChildExitedError is thrown or wait() returns.
+    drain_output = [output] { output->drain(); };
+  }
+  auto process = Supervisor::instance().watch(spawned.pid, spawned.pidfd, true, std::move(drain_output));
   log(LogCategory::kSpawn, "started child %d: %s", static_cast<int>(spawned.pid), launch.shown().c_str());
   return launch.started(std::move(process));
 }

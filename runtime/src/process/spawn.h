@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <string>
 
 #include "process/supervisor.h"
 #include "procxy/options.h"
@@ -30,8 +31,9 @@ struct StartedProcess {
 };
 
 // Starts a child as `options` say. Throws SpawnError when the
-// executable cannot be run (then no child remains).
-StartedProcess start_process(const Options& options);
+// executable cannot be run (then no child remains). `class_name` names the
+// child in its output lines (Options::output prefix()).
+StartedProcess start_process(const Options& options, const std::string& class_name);
 
 // Starts a shared child (attach()): detached from this process and its
 // session, so it outlives it; not killed when this process dies; stdin and

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "mutex.h"
@@ -26,7 +27,10 @@ namespace procxy::detail {
 // A child watched by the supervisor: exit handlers run on its thread.
 class ChildProcess final : public ChildHandle {
  public:
-  ChildProcess(pid_t pid, int pidfd, bool own) : pid_(pid), watched_fd_(pidfd), own_(own), pidfd_(pidfd) {}
+  // `before_exit` runs on the supervisor's thread once the child has exited,
+  // before its exit is known to anyone (the output pump's drain).
+  ChildProcess(pid_t pid, int pidfd, bool own, std::function<void()> before_exit)
+      : pid_(pid), watched_fd_(pidfd), own_(own), before_exit_(std::move(before_exit)), pidfd_(pidfd) {}
   ~ChildProcess() override;
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -50,6 +54,7 @@ class ChildProcess final : public ChildHandle {
   // set_exited(), which runs only after the child left Supervisor::children_.
   const int watched_fd_;
   const bool own_;
+  const std::function<void()> before_exit_;  // may be empty
   // Taken after Connection::mutex_ (docs/internals.md, the lock order);
   // nothing else is taken while it is held.
   mutable Mutex mutex_;
@@ -64,8 +69,11 @@ class Supervisor {
   static Supervisor& instance();
 
   // Starts watching a freshly started child, or (own = false) a shared child
-  // this process connected to. Takes ownership of the pidfd.
-  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true) PROCXY_EXCLUDES(mutex_);
+  // this process connected to. Takes ownership of the pidfd. `before_exit`
+  // (may be empty) runs when the child has exited, before anyone hears of it:
+  // so that its output is in before a ChildExitedError or wait() returns.
+  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true, std::function<void()> before_exit = {})
+      PROCXY_EXCLUDES(mutex_);
   // SIGKILLs `child` at `deadline` unless it has exited by then.
   void kill_at(std::shared_ptr<ChildHandle> child, std::chrono::steady_clock::time_point deadline)
       PROCXY_EXCLUDES(mutex_);

@@ -82,6 +82,31 @@ void check_numbers(const Options& options, const char* function) {
   }
 }
 
+const char* name_of(Output::Mode mode) {
+  switch (mode) {
+    case Output::Mode::kInherit:
+      return "Output::inherit()";
+    case Output::Mode::kPrefix:
+      return "Output::prefix()";
+    case Output::Mode::kDiscard:
+      return "Output::discard()";
+    case Output::Mode::kTo:
+      return "Output::to(callback)";
+  }
+  return "an unknown Output";
+}
+
+// A shared child outlives its starter and serves other processes: its
+// output cannot go to the one that happened to start it.
+void check_output(const Options& options, const char* function) {
+  if (std::string_view(function) != "attach" || options.output.mode() == Output::Mode::kInherit) return;
+  reject(function, "output",
+         std::string("is ") + name_of(options.output.mode()) +
+             ", but a shared child's stdout and stderr go to its log file (<name>.log in procxy's runtime "
+             "directory, docs/shared-children.md), not to the process that started it; leave Options::output "
+             "at Output::inherit() for attach()");
+}
+
 // Relative to the program, not to the current directory: an application
 // and its agents are installed side by side, and the program may be started
 // from anywhere.
@@ -105,6 +130,7 @@ Options checked(const Options& options, const char* function) {
   check_env(options, function);
   check_args(options, function);
   check_numbers(options, function);
+  check_output(options, function);
   Options result = options;
   result.executable = absolute_executable(options.executable, function);
   return result;

@@ -26,7 +26,7 @@ namespace {
 // child, connects to it, starting it first when none runs.
 Link start_child(const ChildRecipe& recipe) {
   if (!recipe.shared_name.empty()) return attach_child(recipe);
-  StartedProcess started = start_process(recipe.options);
+  StartedProcess started = start_process(recipe.options, recipe.class_name);
   auto channel = std::make_unique<Channel>(started.channel_fd);
   std::string what =
       recipe.class_name + " in child " + std::to_string(started.process->pid()) + " (" + started.executable + ")";
