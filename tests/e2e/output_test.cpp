@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "service.procxy.h"
@@ -87,6 +89,25 @@ TEST_CASE("Output::to() gets each line of stdout and stderr with its fd, up to a
   CHECK(lines->of(1) == std::vector<std::string>{"one", "", "two", "last words"});
   CHECK(lines->of(2) == std::vector<std::string>{"three", "no newline"});
   CHECK(lines->of(0).empty());
+}
+
+TEST_CASE("Output::to(): a child's death is reported after its last lines, however slow the callback", "[output]") {
+  auto lines = std::make_shared<Lines>();
+  // 40 lines at 10 ms each: the child is long dead before the last is handed
+  // on, and its death must wait for them (well within the 1 s limit).
+  auto output = procxy::Output::to([lines](int fd, std::string_view line) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    lines->add(fd, line);
+  });
+  auto service = procxy::spawn<Service>(separate(output));
+  std::vector<std::string> printed;
+  for (int i = 0; i < 40; ++i) printed.push_back("line " + std::to_string(i));
+  service->print(printed, {});
+  CHECK_THROWS_AS(service->print_and_abort("last words", "no newline"), procxy::ChildExitedError);
+  printed.push_back("last words");
+  CHECK(lines->of(1) == printed);
+  CHECK(lines->of(2) == std::vector<std::string>{"no newline"});
+  service.wait();
 }
 
 TEST_CASE("Output::to(): the lines of two children are kept apart, whole and in order", "[output]") {
