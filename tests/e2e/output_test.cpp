@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "service.procxy.h"
+#include "shared_support.h"
 #include "test_support.h"
 
 using e2e::Service;
@@ -225,6 +226,17 @@ TEST_CASE("Output::inherit(): the child writes to the parent's stdout and stderr
   // Its stdout is a pipe here: line-buffered, the line is out before the child ends.
   CHECK_THAT(out, Catch::Contains("hello out\n") && !Catch::Contains("[e2e::Service"));
   CHECK_THAT(err, Catch::Contains("hello err\n"));
+}
+
+TEST_CASE("a shared child's stdout and stderr go to its log, line by line", "[output][attach]") {
+  std::string name = e2e::unique_name("output");
+  auto service = procxy::attach<Service>(name, e2e::shared_options());
+  pid_t pid = service.pid();
+  service->print({"shared out"}, {"shared err"});
+  // Line-buffered: in the log once the call returns, though the child lives on.
+  std::string log = e2e::log_of(name);
+  CHECK_THAT(log, Catch::Contains("shared out\n") && Catch::Contains("shared err\n"));
+  e2e::kill_shared(pid, name);
 }
 
 TEST_CASE("Options::output with attach() is refused before anything starts", "[output][attach]") {

@@ -123,7 +123,7 @@ void check_prepared(int rc) {
 // A shared child's fds besides its channel (attach()).
 struct DetachedFds {
   int lock;  // the start lock, kept as kSharedLockFd
-  int log;   // its stderr; stdin and stdout go to /dev/null
+  int log;   // its stdout and stderr; stdin goes to /dev/null
 };
 
 // A posix_spawn attribute or file-action set, owned.
@@ -176,9 +176,11 @@ class Launch {
     move_into_child(child_end, kChildChannelFd);
     int first_closed = kChildChannelFd + 1;
     if (detached) {
-      check_prepared(::posix_spawn_file_actions_addopen(&actions_.value, 0, "/dev/null", O_RDWR, 0));
-      check_prepared(::posix_spawn_file_actions_adddup2(&actions_.value, 0, 1));
+      // stdout to the log too: what the child printed before it crashed is
+      // there (line-buffered, serve_if_child), not lost in /dev/null.
+      check_prepared(::posix_spawn_file_actions_addopen(&actions_.value, 0, "/dev/null", O_RDONLY, 0));
       move_into_child(detached->log, 2);
+      check_prepared(::posix_spawn_file_actions_adddup2(&actions_.value, 2, 1));
       move_into_child(detached->lock, kSharedLockFd);
       check_prepared(::posix_spawn_file_actions_addclose(&actions_.value, kSharedLockFd - 1));
       first_closed = kSharedLockFd + 1;

@@ -36,8 +36,8 @@ struct StartedProcess {
 StartedProcess start_process(const Options& options, const std::string& class_name);
 
 // Starts a shared child (attach()): detached from this process and its
-// session, so it outlives it; not killed when this process dies; stdin and
-// stdout on /dev/null and stderr on `log_fd`; `lock_fd` (the start lock) on
+// session, so it outlives it; not killed when this process dies; stdin on
+// /dev/null, stdout and stderr on `log_fd`; `lock_fd` (the start lock) on
 // kSharedLockFd. Its process is not this one's to reap.
 StartedProcess start_detached_process(const Options& options, int lock_fd, int log_fd);
 
