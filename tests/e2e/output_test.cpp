@@ -155,12 +155,28 @@ TEST_CASE("Output::to(): a callback that throws does not stop the lines after it
     lines->add(fd, line);
     if (line == "bad") throw std::runtime_error("callback trouble");
   });
+  // Reported whatever PROCXY_DEBUG says: caught here through a log sink.
+  auto reports = std::make_shared<Lines>();
+  procxy::set_log_sink([reports](std::string_view category, std::string_view line) {
+    if (category == "spawn") reports->add(1, line);
+  });
+  struct RestoreSink {
+    ~RestoreSink() { procxy::set_log_sink({}); }
+  } restore;
   auto service = procxy::spawn<Service>(separate(output));
   service->print({"before", "bad", "after"}, {"bad", "err after"});
   service->print({"later"}, {});
   service.terminate();
   CHECK(lines->of(1) == std::vector<std::string>{"before", "bad", "after", "later"});
   CHECK(lines->of(2) == std::vector<std::string>{"bad", "err after"});
+  int reported = 0;
+  for (const std::string& line : reports->of(1)) {
+    if (line.find("the Options::output callback threw") != std::string::npos) {
+      CHECK_THAT(line, Catch::Contains("e2e::Service in child ") && Catch::Contains("callback trouble"));
+      ++reported;
+    }
+  }
+  CHECK(reported == 2);
 }
 
 TEST_CASE("Output::to(): a restarted child's output goes where the first one's went", "[output]") {

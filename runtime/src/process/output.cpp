@@ -230,11 +230,11 @@ void ChildOutput::hand_on(int child_fd, std::string_view line) {
   try {
     output_.callback()(child_fd, line);
   } catch (const std::exception& e) {
-    log(LogCategory::kSpawn, "the Options::output callback threw on a line of %s: %s; handing on the next lines",
-        name_.c_str(), e.what());
+    log_always(LogCategory::kSpawn, "the Options::output callback threw on a line of %s: %s; handing on the next lines",
+               name_.c_str(), e.what());
   } catch (...) {
-    log(LogCategory::kSpawn, "the Options::output callback threw on a line of %s; handing on the next lines",
-        name_.c_str());
+    log_always(LogCategory::kSpawn, "the Options::output callback threw on a line of %s; handing on the next lines",
+               name_.c_str());
   }
 }
 
