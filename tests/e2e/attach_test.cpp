@@ -222,7 +222,8 @@ TEST_CASE("on() waits for a shared child's confirmation, and one that does not c
                        Catch::Matchers::Predicate<procxy::TimeoutError>([](const procxy::TimeoutError& e) {
                          std::string what = e.what();
                          return what.find("procxy: parent: on(e2e::Service::progress) on child") == 0 &&
-                                what.find("timed out after") != std::string::npos;
+                                what.find("timed out: no reply within its limit of 2000 ms (Options::timeout)") !=
+                                    std::string::npos;
                        }));
   ::kill(a.pid(), SIGCONT);
   a->emit_progress(2);       // the child has the subscription by now, but b has no listener

@@ -79,7 +79,7 @@ TEST_CASE("different keys never share a child", "[dedup]") {
   CHECK(procxy::spawn<Service>(std::string("n"), 1).pid() != pid);  // constructor form
 
   procxy::Options env;
-  env.env["PROCXY_E2E_KEY"] = "1";
+  env.env["E2E_KEY"] = "1";
   CHECK(procxy::spawn<Service>(env, 1).pid() != pid);
 
   procxy::Options cwd;

@@ -3,7 +3,8 @@
 // parent that the process tests kill; with --attach, one of several processes
 // sharing a child; with --print-child-signals, a parent with unusual signal
 // settings; with --stall, a client of a shared child that stops reading;
-// with --exhaust-threads, one that takes all its threads.
+// with --exhaust-threads, one that takes all its threads; with --log-to-sink,
+// one whose procxy log goes to a sink.
 
 #define CATCH_CONFIG_RUNNER
 #include <signal.h>
@@ -56,7 +57,40 @@ int print_child_signals() {
   return 0;
 }
 
-// A listener that throws on every other event; PROCXY_DEBUG=event reports it.
+// Sends procxy's log to a sink, makes a timeout, a retry, an exception from
+// the child and a restart, and prints what the sink received, one
+// "category|line" a line. Run with PROCXY_DEBUG=call.
+int log_to_sink() {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  procxy::set_log_sink([&](std::string_view category, std::string_view line) {
+    std::lock_guard<std::mutex> lock(mutex);
+    lines.push_back(std::string(category) + "|" + std::string(line));
+  });
+  {
+    procxy::Options options;
+    options.restart = true;
+    options.retries = 1;
+    options.concurrency = 2;  // the retry runs while the first attempt still sleeps
+    auto service = procxy::spawn<e2e::Service>(options);
+    // The first attempt sleeps past its limit; the retry returns at once.
+    service.with({.timeout = e2e::bound(std::chrono::milliseconds(150))})
+        ->slow_first(static_cast<int>(e2e::bound(std::chrono::milliseconds(600)).count()));
+    try {
+      service->throw_std("out_of_range", "index 7");
+    } catch (const std::out_of_range&) {
+    }
+    service.async()->crash("kill");
+    e2e::eventually([&] { return !service.alive(); }, e2e::bound(std::chrono::seconds(5)));
+    service->add(1, 2);  // on a new child
+  }
+  procxy::set_log_sink({});
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+  return 0;
+}
+
+// A listener that throws on every other event; the log always reports it.
 int throwing_listener() {
   auto service = procxy::spawn<e2e::Service>();
   int seen = 0;
@@ -169,6 +203,7 @@ int main(int argc, char** argv) {
   procxy::serve_if_child(argc, argv);
   if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
   if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
+  if (argc == 2 && std::strcmp(argv[1], "--log-to-sink") == 0) return log_to_sink();
   if (argc == 2 && std::strcmp(argv[1], "--print-child-signals") == 0) return print_child_signals();
   if (argc == 2 && std::strcmp(argv[1], "--dedup-and-coalesce") == 0) return dedup_and_coalesce();
   if (argc == 4 && std::strcmp(argv[1], "--stall") == 0) return stall(argv[2], argv[3]);

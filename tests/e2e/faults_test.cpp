@@ -68,6 +68,24 @@ TEST_CASE("remote_stack() holds the child's stack at the throw, symbolized", "[f
   }
 }
 
+TEST_CASE("remote_stack() names functions without line information but invents no file:line", "[faults]") {
+  auto service = procxy::spawn<Service>();
+  try {
+    service->throw_without_line_info("no lines here");
+    FAIL("nothing thrown");
+  } catch (const procxy::RemoteError& e) {
+    std::string stack = e.remote_stack();
+    INFO(stack);
+    CHECK_THAT(stack, Catch::Contains("e2e::Service::throw_without_line_info"));
+    CHECK_THAT(stack, Catch::Contains("procxy::detail::serve"));  // built with -g: lines known
+    std::istringstream lines(stack);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("without_line_info") == std::string::npos) continue;
+      CHECK_THAT(line, !Catch::Contains(".cpp:") && !Catch::Contains(".h:") && Catch::Contains("+0x"));
+    }
+  }
+}
+
 TEST_CASE("other exception types become RemoteException naming the type", "[faults]") {
   auto service = procxy::spawn<Service>();
   try {

@@ -18,18 +18,18 @@
 using e2e::Service;
 
 TEST_CASE("Options args, env, inherit_env and cwd reach the child", "[process]") {
-  ::setenv("PROCXY_E2E_INHERITED", "yes", 1);
+  ::setenv("E2E_INHERITED", "yes", 1);
   procxy::Options options;
   options.args = {"--flag", "value with space"};
-  options.env = {{"PROCXY_E2E_SET", "42"}};
+  options.env = {{"E2E_SET", "42"}};
   options.cwd = "/tmp";
   auto service = procxy::spawn<Service>(options);
   std::vector<std::string> argv = service->argv();
   REQUIRE(argv.size() == 3);
   CHECK(argv[1] == "--flag");
   CHECK(argv[2] == "value with space");
-  CHECK(service->env("PROCXY_E2E_SET") == "42");
-  CHECK(service->env("PROCXY_E2E_INHERITED") == "yes");
+  CHECK(service->env("E2E_SET") == "42");
+  CHECK(service->env("E2E_INHERITED") == "yes");
   CHECK_FALSE(service->has_env("PROCXY_CHILD_FD"));  // serve_if_child removes its own variables
   CHECK_FALSE(service->has_env("PROCXY_PARENT_PID"));
   CHECK(service->cwd() == "/tmp");
@@ -38,7 +38,7 @@ TEST_CASE("Options args, env, inherit_env and cwd reach the child", "[process]")
   clean.inherit_env = false;
   clean.env = {{"ONLY", "this"}};
   auto isolated = procxy::spawn<Service>(clean);
-  CHECK_FALSE(isolated->has_env("PROCXY_E2E_INHERITED"));
+  CHECK_FALSE(isolated->has_env("E2E_INHERITED"));
   CHECK_FALSE(isolated->has_env("PATH"));
   CHECK(isolated->env("ONLY") == "this");
 }

@@ -60,6 +60,7 @@ class PROCXY_REMOTE Service {
 
   // Failures.
   void throw_std(const std::string& type, const std::string& message);
+  void throw_without_line_info(const std::string& message);  // in a file built with -g0
   void throw_custom(const std::string& message);
   void throw_int(int value);
   // how: "kill" (SIGKILL), "segv", "abort", "terminate" (std::terminate),

@@ -16,6 +16,7 @@
 
 #include "procxy/errors.h"
 #include "procxy/export.h"
+#include "procxy/log.h"
 #include "procxy/options.h"
 #include "procxy/proxy.h"
 #include "procxy/version.h"

@@ -1,7 +1,11 @@
 #include "child/throw_stack.h"
 
 #define BACKWARD_HAS_DW 1
+#include <dlfcn.h>
+
 #include <backward.hpp>
+#include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 namespace procxy::detail {
@@ -31,6 +35,27 @@ void append_frame(std::string& out, int number, const std::string& function, con
   out += '\n';
 }
 
+// "file:line" where the debug information describes the function holding
+// the address. Otherwise the object and the address's offset in it (what
+// addr2line takes): backward then still finds a line, the nearest one of an
+// unrelated compilation unit, and would print it as if it were true. A
+// function that has debug information is found by name (the DWARF name is
+// the short one, "add"); without it backward falls back to the symbol's,
+// "demo::Calculator::add(int, int)". A C function's two names are the same,
+// so its line is believed.
+std::string where(const backward::ResolvedTrace& frame) {
+  bool c_name = frame.object_function.find('(') == std::string::npos;
+  bool described = !frame.source.filename.empty() && (c_name || frame.source.function != frame.object_function);
+  if (described) return frame.source.filename + ':' + std::to_string(frame.source.line);
+  std::string object = frame.object_filename.empty() ? std::string("??") : frame.object_filename;
+  Dl_info info;
+  if (::dladdr(frame.addr, &info) == 0 || !info.dli_fbase) return object;
+  char offset[32];
+  std::snprintf(offset, sizeof offset, "+0x%zx",
+                reinterpret_cast<std::uintptr_t>(frame.addr) - reinterpret_cast<std::uintptr_t>(info.dli_fbase));
+  return object + offset;
+}
+
 std::string format(backward::StackTrace& trace) {
   backward::TraceResolver resolver;
   resolver.load_stacktrace(trace);
@@ -47,9 +72,7 @@ std::string format(backward::StackTrace& trace) {
       append_frame(out, number++, inlined->function, inlined->filename + ':' + std::to_string(inlined->line),
                    " (inlined)");
     }
-    std::string where = frame.source.filename.empty() ? frame.object_filename
-                                                      : frame.source.filename + ':' + std::to_string(frame.source.line);
-    append_frame(out, number++, frame.object_function, where, "");
+    append_frame(out, number++, frame.object_function, where(frame), "");
   }
   return out;
 }

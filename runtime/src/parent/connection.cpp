@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <stop_token>
 #include <utility>
 
@@ -144,9 +145,24 @@ bool Connection::retry(const MethodInfo& method, Attempt& attempt, const std::ex
   return true;
 }
 
-Connection::Clock::time_point Connection::deadline_for(const CallOptions& options) const {
-  std::chrono::milliseconds timeout = options.timeout.value_or(recipe_.options.timeout);
-  return timeout.count() <= 0 ? Clock::time_point::max() : Clock::now() + timeout;
+Connection::Plan Connection::timed(const CallOptions& options) const {
+  Plan plan;
+  if (options.timeout) {
+    if (options.timeout->count() < 0) {
+      throw std::invalid_argument("procxy: parent: CallOptions::timeout is " +
+                                  std::to_string(options.timeout->count()) +
+                                  " ms; it must be positive, or zero for no limit");
+    }
+    plan.timeout = *options.timeout;
+    plan.timeout_from = "CallOptions::timeout";
+  } else {
+    plan.timeout = recipe_.options.timeout;
+  }
+  return plan;
+}
+
+Connection::Clock::time_point Connection::deadline_for(const Plan& plan) {
+  return plan.timeout.count() == 0 ? Clock::time_point::max() : Clock::now() + plan.timeout;
 }
 
 std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
@@ -184,15 +200,25 @@ std::exception_ptr Connection::cancelled_error(const MethodInfo& method) const {
 }
 
 std::exception_ptr Connection::timeout_error(const Request& request, Clock::duration waited) const {
-  std::string attempts = request.attempts > 1 ? " (attempt " + std::to_string(request.attempt) + " of " +
-                                                    std::to_string(request.attempts) + ")"
-                                              : "";
+  const MethodInfo& method = *request.method;
+  std::string attempts;
+  if (request.attempts > 1) {
+    attempts = "attempt " + std::to_string(request.attempt) + " of " + std::to_string(request.attempts) +
+               " (a query is re-sent up to Options::retries = " + std::to_string(request.attempts - 1) + " times)";
+  } else if (method.query) {
+    attempts = "its only attempt (Options::retries is 0)";
+  } else {
+    attempts = "its only attempt (not a PROCXY_QUERY, so never re-sent)";
+  }
   std::string after =
       recipe_.options.kill_on_timeout ? "the child was killed (Options::kill_on_timeout)" : "the child keeps running";
-  return std::make_exception_ptr(TimeoutError("procxy: parent: " + std::string(request.method->name) + " on child " +
-                                              std::to_string(link_->process->pid()) + " timed out after " +
-                                              std::to_string(ms(waited)) + " ms" + attempts + "; " + after +
-                                              " (raise Options::timeout or CallOptions::timeout if it needs longer)"));
+  log(LogCategory::kCall, "timeout: %s after %lld ms, limit %lld ms (%s), %s", method.name, ms(waited),
+      static_cast<long long>(request.timeout.count()), request.timeout_from, attempts.c_str());
+  return std::make_exception_ptr(TimeoutError(
+      "procxy: parent: " + std::string(method.name) + " on child " + std::to_string(link_->process->pid()) +
+      " timed out: no reply within its limit of " + std::to_string(request.timeout.count()) + " ms (" +
+      request.timeout_from + "), on " + attempts + ", after " + std::to_string(ms(waited)) + " ms; " + after +
+      " (raise " + request.timeout_from + " if it needs longer)"));
 }
 
 std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo& method) {
@@ -226,8 +252,12 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
     }
     restarting_ = false;
     restarted_cv_.notify_all();
-    if (failure) std::rethrow_exception(failure);
-    log(LogCategory::kSpawn, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
+    if (failure) {
+      log(LogCategory::kCall, "restarting %s after child %d died failed", recipe_.class_name.c_str(),
+          static_cast<int>(old->process->pid()));
+      std::rethrow_exception(failure);
+    }
+    log(LogCategory::kCall, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
         static_cast<int>(fresh->process->pid()), static_cast<int>(old->process->pid()));
     install(std::move(fresh));
   }
@@ -235,7 +265,7 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
 
 Connection::Plan Connection::plan(const MethodInfo& method, capnp::MessageBuilder& params,
                                   const CallOptions& options) const {
-  Plan plan;
+  Plan plan = timed(options);
   if (!method.query) return plan;
   bool fresh = options.coalesce == false;  // the caller asked for a request of its own
   plan.coalesce = !fresh && options.coalesce.value_or(recipe_.options.coalesce);
@@ -279,6 +309,8 @@ std::uint64_t Connection::enlist(const MethodInfo& method, FrameKind kind, Segme
     request.method = &method;
     request.attempt = attempt.number;
     request.attempts = attempt.of;
+    request.timeout = plan.timeout;
+    request.timeout_from = plan.timeout_from;
     request.key = plan.key;
     id = requests_.add(std::move(request), plan.coalesce);
     if (channel_closed_) return id;
@@ -306,7 +338,7 @@ Words Connection::call_once(const MethodInfo& method, capnp::MessageBuilder& par
                             const Plan& plan, Attempt attempt) {
   if (options.stop.stop_requested()) std::rethrow_exception(cancelled_error(method));
   Waiter waiter;
-  waiter.deadline = deadline_for(options);
+  waiter.deadline = deadline_for(plan);
   Caller caller;
   caller.waiter = &waiter;
   caller.from_delivery_thread = events_->on_delivery_thread();
@@ -416,7 +448,7 @@ void Connection::call_async_attempt(const MethodInfo& method, std::shared_ptr<ca
     MutexLock lock(mutex_);
     caller.tag = ++next_tag_;
   }
-  Clock::time_point deadline = deadline_for(options);
+  Clock::time_point deadline = deadline_for(plan);
   std::uint64_t id;
   try {
     id = enlist(method, FrameKind::kCall, params->getSegmentsForOutput(), plan, caller, deadline, attempt);
@@ -483,11 +515,12 @@ void Connection::confirm_subscription(const EventInfo& event) {
   std::string name = std::string("on(") + event.name + ")";
   const MethodInfo method{event.ordinal, name.c_str(), false, 0};
   Waiter waiter;
-  waiter.deadline = deadline_for(CallOptions{});
+  Plan plan = timed(CallOptions{});
+  waiter.deadline = deadline_for(plan);
   Caller caller;
   caller.waiter = &waiter;
   caller.from_delivery_thread = events_->on_delivery_thread();
-  std::uint64_t id = enlist(method, FrameKind::kSubscribe, {}, Plan{}, caller, waiter.deadline, Attempt{});
+  std::uint64_t id = enlist(method, FrameKind::kSubscribe, {}, plan, caller, waiter.deadline, Attempt{});
   await(waiter, id, method, false);
 }
 

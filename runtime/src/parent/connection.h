@@ -93,6 +93,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool coalesce = false;  // may join (and be joined by) an identical query
     bool cached = false;    // PROCXY_CACHE and not forced fresh
     std::string key;
+    std::chrono::milliseconds timeout{0};           // per attempt; zero: none
+    const char* timeout_from = "Options::timeout";  // which option set it, for the TimeoutError
   };
   enum class Read { kProgress, kTimeout, kClosed };
   using Segments = kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>;
@@ -102,7 +104,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // synchronous and asynchronous calls.
   static bool retry(const MethodInfo& method, Attempt& attempt, const std::exception_ptr& error, bool restart);
   Attempt first_attempt(const MethodInfo& method) const;
-  Clock::time_point deadline_for(const CallOptions& options) const;
+  // A plan with only the time limit of `options` set: every call's starting point.
+  Plan timed(const CallOptions& options) const;
+  static Clock::time_point deadline_for(const Plan& plan);
   Plan plan(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) const;
   std::optional<Words> cached_result(const MethodInfo& method, const Plan& plan) PROCXY_EXCLUDES(mutex_);
   Words call_once(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, const Plan& plan,

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <exception>
 #include <utility>
 
 #include "log.h"
@@ -19,6 +20,16 @@ namespace {
 // After the channel closes, the child is about to be reaped; if it is still
 // running this long after, it closed its channel but did not exit: kill it.
 constexpr auto kExitAfterClose = std::chrono::seconds(2);
+
+// PROCXY_DEBUG=call: an exception that crossed from the child.
+void log_crossing(const Request& request, const std::exception_ptr& error) {
+  if (!log_enabled(LogCategory::kCall)) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    log(LogCategory::kCall, "%s threw in the child: %s", request.method->name, e.what());
+  }
+}
 
 }  // namespace
 
@@ -80,6 +91,7 @@ void Connection::deliver(Frame& frame, pid_t child) {
   std::exception_ptr error;
   if (frame.header.kind == FrameKind::kError) {
     error = to_exception(std::move(frame.payload), FailureContext::kCall, request->method->name, child);
+    log_crossing(*request, error);
   } else {
     result = std::move(frame.payload);  // empty for kSubscribed
   }

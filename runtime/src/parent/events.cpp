@@ -220,10 +220,10 @@ void EventHub::invoke(Listener& listener, const std::function<void()>& call, con
     try {
       call();
     } catch (const std::exception& e) {
-      log(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what,
-          demangle(typeid(e).name()).c_str(), e.what());
+      log_always(LogCategory::kEvent, "a listener of %s threw %s: %s; delivering the next events", what,
+                 demangle(typeid(e).name()).c_str(), e.what());
     } catch (...) {
-      log(LogCategory::kEvent, "a listener of %s threw a non-std::exception; delivering the next events", what);
+      log_always(LogCategory::kEvent, "a listener of %s threw a non-std::exception; delivering the next events", what);
     }
   }
   current_ = 0;

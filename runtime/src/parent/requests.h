@@ -45,6 +45,8 @@ struct Request {
   const MethodInfo* method = nullptr;
   int attempt = 1;
   int attempts = 1;
+  std::chrono::milliseconds timeout{0};  // the limit of each attempt, and which option set it
+  const char* timeout_from = "";
   std::string key;                // query_key(): the cache's, and the coalescing one; empty: none
   std::size_t async_callers = 0;  // of first and joined; Requests keeps the count
 };

@@ -3,11 +3,13 @@
 // connection with identical spawns unless Options::dedupe is off; attach()
 // finds or starts a shared child (services/attach.cpp).
 
+#include "log.h"
 #include "parent/connection.h"
 #include "process/spawn.h"
 #include "services/attach.h"
 #include "services/construct.h"
 #include "services/dedup.h"
+#include "services/options_check.h"
 
 namespace procxy::detail {
 
@@ -32,13 +34,6 @@ Link start_child(const ChildRecipe& recipe) {
   return {std::move(channel), std::move(started.process)};
 }
 
-void check_concurrency(const Options& options) {
-  if (options.concurrency < 1) {
-    throw SpawnError("procxy: parent: Options::concurrency is " + std::to_string(options.concurrency) +
-                     "; it counts the calls a child runs at once, so it must be at least 1");
-  }
-}
-
 // Starts (or, for attach(), finds) the child and opens the connection to it.
 std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
   Link link = start_child(recipe);
@@ -56,9 +51,10 @@ std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
 
 }  // namespace
 
-std::shared_ptr<Connection> spawn(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
+std::shared_ptr<Connection> spawn(const Options& given, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction) {
-  check_concurrency(options);
+  warn_unknown_log_categories();
+  Options options = checked(given, "spawn");
   auto start = [&] {
     return open_connection({options, std::string(class_name), interface_hash, std::move(construction), {}});
   };
@@ -66,9 +62,10 @@ std::shared_ptr<Connection> spawn(const Options& options, std::string_view class
   return deduplicated(spawn_key(options, class_name, interface_hash, construction), class_name, start);
 }
 
-std::shared_ptr<Connection> attach(const Options& options, std::string_view name, std::string_view class_name,
+std::shared_ptr<Connection> attach(const Options& given, std::string_view name, std::string_view class_name,
                                    std::uint64_t interface_hash, Construction construction) {
-  check_concurrency(options);
+  warn_unknown_log_categories();
+  Options options = checked(given, "attach");
   check_shared_name(name);  // now: an empty name would make a private child
   return open_connection(
       {options, std::string(class_name), interface_hash, std::move(construction), std::string(name)});

@@ -1,0 +1,113 @@
+#include "services/options_check.h"
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace procxy::detail {
+namespace {
+
+// Printable: a value may hold any byte, and the message is for a terminal.
+std::string printable(std::string_view value) {
+  std::string result = "\"";
+  for (char c : value) {
+    if (c == '\0') {
+      result += "\\0";
+    } else if (c == '"' || c == '\\') {
+      result += '\\';
+      result += c;
+    } else {
+      result += c;
+    }
+  }
+  return result + "\"";
+}
+
+[[noreturn]] void reject(const char* function, const std::string& field, const std::string& problem) {
+  throw std::invalid_argument("procxy: parent: " + std::string(function) + "(): Options::" + field + " " + problem);
+}
+
+void check_env(const Options& options, const char* function) {
+  for (const auto& [name, value] : options.env) {
+    std::string field = "env[" + printable(name) + "]";
+    if (name.empty()) reject(function, "env", "has an empty variable name; give each variable a name");
+    if (name.find('=') != std::string::npos) {
+      reject(function, field,
+             "names a variable with '=' in its name, which the child would read as \"NAME=VALUE\"; the name ends "
+             "before the '=' (put what follows in the value)");
+    }
+    if (name.find('\0') != std::string::npos) reject(function, field, "names a variable with a NUL byte in its name");
+    if (value.find('\0') != std::string::npos) {
+      reject(function, field,
+             "is " + printable(value) + ", which holds a NUL byte; the child would see only what precedes it");
+    }
+    if (name.rfind("PROCXY_", 0) == 0) {
+      reject(function, field,
+             "is a name procxy reserves (PROCXY_*): it would change how the child talks to this parent; to debug "
+             "the child, set PROCXY_DEBUG in this process's environment, which children inherit");
+    }
+  }
+}
+
+void check_args(const Options& options, const char* function) {
+  for (std::size_t i = 0; i < options.args.size(); ++i) {
+    if (options.args[i].find('\0') != std::string::npos) {
+      reject(
+          function, "args[" + std::to_string(i) + "]",
+          "is " + printable(options.args[i]) + ", which holds a NUL byte; the child would see only what precedes it");
+    }
+  }
+}
+
+void check_numbers(const Options& options, const char* function) {
+  if (options.timeout.count() < 0) {
+    reject(function, "timeout",
+           "is " + std::to_string(options.timeout.count()) + " ms; it must be positive, or zero for no limit");
+  }
+  if (options.idle_exit.count() < 0) {
+    reject(function, "idle_exit",
+           "is " + std::to_string(options.idle_exit.count()) +
+               " ms; it must be zero or more (zero: a shared child exits as soon as it has no client)");
+  }
+  if (options.retries < 0) {
+    reject(
+        function, "retries",
+        "is " + std::to_string(options.retries) + "; it counts the extra attempts of a query, so it must be 0 or more");
+  }
+  if (options.concurrency < 1) {
+    reject(function, "concurrency",
+           "is " + std::to_string(options.concurrency) +
+               "; it counts the calls a child runs at once, so it must be at least 1");
+  }
+}
+
+// Relative to the program, not to the current directory: an application
+// and its agents are installed side by side, and the program may be started
+// from anywhere.
+std::filesystem::path absolute_executable(const std::filesystem::path& executable, const char* function) {
+  if (executable.empty() || executable.is_absolute()) return executable;
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) {
+    reject(function, "executable",
+           "is the relative path " + printable(executable.native()) +
+               ", and the directory of this program, which it is "
+               "relative to, cannot be found (/proc/self/exe: " +
+               error.message() + "); give an absolute path");
+  }
+  return (self.parent_path() / executable).lexically_normal();
+}
+
+}  // namespace
+
+Options checked(const Options& options, const char* function) {
+  check_env(options, function);
+  check_args(options, function);
+  check_numbers(options, function);
+  Options result = options;
+  result.executable = absolute_executable(options.executable, function);
+  return result;
+}
+
+}  // namespace procxy::detail
