@@ -31,15 +31,26 @@
 #     procxy_generate(TARGET app HEADERS calculator.h)
 #     # main.cpp: #include "calculator.procxy.h"
 #
-# procxy_add_agent(NAME <executable> TARGET <library>)
+# procxy_add_agent(NAME <executable> TARGET <library> [FOR <app>...])
 #
 #   Builds <executable>, a dedicated child program that serves every class
 #   procxy_generate() added to <library>. Point Options::executable at it.
 #
+#   Arguments:
+#     NAME    the agent executable to add
+#     TARGET  the library (static, object or shared) holding the classes; an
+#             executable is refused at configure time
+#     FOR     apps that spawn from the agent: each depends on it (building the
+#             app builds the agent), and the agent is written to the first
+#             app's runtime output directory, so that a relative
+#             Options::executable = "<executable>" finds it
+#
 #   Example:
 #     add_library(engine STATIC engine.cpp)
 #     procxy_generate(TARGET engine HEADERS engine.h)
-#     procxy_add_agent(NAME engine-agent TARGET engine)
+#     add_executable(app main.cpp)
+#     target_link_libraries(app PRIVATE engine)
+#     procxy_add_agent(NAME engine-agent TARGET engine FOR app)
 
 include_guard(GLOBAL)
 
@@ -156,11 +167,28 @@ function(procxy_generate)
 endfunction()
 
 function(procxy_add_agent)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;TARGET" "")
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;TARGET" "FOR")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "procxy_add_agent: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
+  endif()
   if(NOT arg_NAME OR NOT arg_TARGET OR NOT TARGET "${arg_TARGET}")
     message(FATAL_ERROR "procxy_add_agent: needs NAME <executable> and TARGET <existing library> "
                         "(got NAME '${arg_NAME}' TARGET '${arg_TARGET}')")
   endif()
+  # An executable cannot be linked into another one: say so now, not at link
+  # time.
+  get_target_property(type "${arg_TARGET}" TYPE)
+  if(NOT type MATCHES "^(STATIC_LIBRARY|OBJECT_LIBRARY|SHARED_LIBRARY)$")
+    message(FATAL_ERROR "procxy_add_agent: TARGET ${arg_TARGET} is a ${type}, not a library; an agent is built "
+                        "from a library that holds the classes. Move the classes (and their procxy_generate) "
+                        "into an add_library(... STATIC ...) and link it into ${arg_TARGET} and the agent, or "
+                        "spawn from ${arg_TARGET} itself without an agent.")
+  endif()
+  foreach(app IN LISTS arg_FOR)
+    if(NOT TARGET "${app}")
+      message(FATAL_ERROR "procxy_add_agent: FOR ${app}: no such target")
+    endif()
+  endforeach()
   if(EXISTS "${_PROCXY_CMAKE_DIR}/../runtime/src/child/agent_main.cpp")
     set(main "${_PROCXY_CMAKE_DIR}/../runtime/src/child/agent_main.cpp")  # source tree
   else()
@@ -170,4 +198,19 @@ function(procxy_add_agent)
   # The classes register themselves from static initializers the agent never
   # references, so the whole library must be linked in.
   target_link_libraries(${arg_NAME} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${arg_TARGET}>" procxy::runtime)
+  # FOR: building an app builds its agent, next to the app, where a relative
+  # Options::executable (resolved against the parent's own directory) finds it.
+  # One app decides the agent's directory; several apps should share one.
+  foreach(app IN LISTS arg_FOR)
+    add_dependencies(${app} ${arg_NAME})
+  endforeach()
+  if(arg_FOR)
+    list(GET arg_FOR 0 first_app)
+    get_target_property(app_dir ${first_app} RUNTIME_OUTPUT_DIRECTORY)
+    if(NOT app_dir)
+      get_target_property(app_binary_dir ${first_app} BINARY_DIR)
+      set(app_dir "${app_binary_dir}")
+    endif()
+    set_target_properties(${arg_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${app_dir}")
+  endif()
 endfunction()

@@ -1,5 +1,7 @@
 #include "emit/class_view.h"
 
+#include <vector>
+
 #include "emit/events.h"
 #include "emit/forms.h"
 #include "model/interface_hash.h"
@@ -7,10 +9,19 @@
 namespace procxy::emit {
 namespace {
 
+// "Calculator(const std::string&, int)": a constructor form as the message of
+// a spawn<T>() no constructor takes lists it, by its parameters' types.
+std::string constructor_signature(const model::Interface& interface, const model::Constructor& constructor,
+                                  size_t arity) {
+  std::string signature = interface.name + "(";
+  for (size_t i = 0; i < arity; ++i) signature += (i ? ", " : "") + param_type(constructor.params[i]);
+  return signature + ")";
+}
+
 // One form per arity from the required parameters to all of them, numbered
 // from 0 across the constructors.
 Context constructor_views(const model::Interface& interface, const std::string& prefix, Schema& schema) {
-  Context constructors{Context::type::list};
+  std::vector<Context> forms;
   unsigned ordinal = 0;
   for (size_t c = 0; c < interface.constructors.size(); ++c) {
     const model::Constructor& constructor = interface.constructors[c];
@@ -21,9 +32,17 @@ Context constructor_views(const model::Interface& interface, const std::string& 
       f.set("form_struct", prefix + "Construct" + std::to_string(ordinal));
       f.set("message_type", "capnp::MessageBuilder");  // it outlives the arguments: no references
       f.set("cpp_name", "::" + interface.qualified_name);
-      constructors.push_back(f);
+      f.set("signature", constructor_signature(interface, constructor, arity));
+      forms.push_back(f);
       ++ordinal;
     }
+  }
+  // The list in accepts()'s message, one string-literal piece per form: the
+  // last one closes the static_assert.
+  Context constructors{Context::type::list};
+  for (size_t f = 0; f < forms.size(); ++f) {
+    forms[f].set("signature_end", f + 1 < forms.size() ? ",\"" : "\");");
+    constructors.push_back(forms[f]);
   }
   return constructors;
 }

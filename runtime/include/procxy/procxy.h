@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <stop_token>
 #include <string_view>
@@ -53,6 +54,21 @@ PROCXY_EXPORT std::shared_ptr<Connection> attach(const Options& options, std::st
 
 template <class First, class... Rest>
 inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Options>;
+
+// Whether spawn<T>(args...) and attach<T>() can construct a T from Args.
+// False only once a static_assert has said why: Proxy<T>'s when T has no
+// proxy, the generated ClassTraits<T>::accepts<Args...>() (which lists T's
+// constructors, and whose instantiation names Args) when no constructor takes
+// them. Then spawn() compiles to a stand-in, so that no overload resolution
+// failure follows the message.
+template <class T, class... Args>
+consteval bool constructible() {
+  if constexpr (kHasProxy<T>) {
+    return ClassTraits<T>::template accepts<Args...>();
+  } else {
+    return false;
+  }
+}
 }  // namespace detail
 
 // Starts a child, constructs T(args...) in it and returns once the object
@@ -60,10 +76,14 @@ inline constexpr bool kIsOptions = std::is_same_v<std::remove_cvref_t<First>, Op
 // constructor throws (then the error is also a RemoteError). Blocks for at most
 // options.timeout.
 template <class T, class... Args>
-Proxy<T> spawn(const Options& options, Args&&... args) {
-  using Traits = detail::ClassTraits<T>;
-  return Proxy<T>(
-      detail::spawn(options, Traits::kName, Traits::kInterfaceHash, Traits::construct(std::forward<Args>(args)...)));
+Proxy<T> spawn(const Options& options, [[maybe_unused]] Args&&... args) {
+  if constexpr (detail::constructible<T, Args...>()) {
+    using Traits = detail::ClassTraits<T>;
+    return Proxy<T>(
+        detail::spawn(options, Traits::kName, Traits::kInterfaceHash, Traits::construct(std::forward<Args>(args)...)));
+  } else {
+    std::terminate();  // never compiled into a program: a static_assert has failed
+  }
 }
 
 template <class T, class... Args>
@@ -86,10 +106,14 @@ requires(sizeof...(Args) == 0 || !detail::kIsOptions<Args...>) Proxy<T> spawn(Ar
 // child refuses this process (built from another interface of T, or running
 // as another user).
 template <class T, class... Args>
-Proxy<T> attach(std::string_view name, const Options& options, Args&&... args) {
-  using Traits = detail::ClassTraits<T>;
-  return Proxy<T>(detail::attach(options, name, Traits::kName, Traits::kInterfaceHash,
-                                 Traits::construct(std::forward<Args>(args)...)));
+Proxy<T> attach(std::string_view name, const Options& options, [[maybe_unused]] Args&&... args) {
+  if constexpr (detail::constructible<T, Args...>()) {
+    using Traits = detail::ClassTraits<T>;
+    return Proxy<T>(detail::attach(options, name, Traits::kName, Traits::kInterfaceHash,
+                                   Traits::construct(std::forward<Args>(args)...)));
+  } else {
+    std::terminate();  // never compiled into a program: a static_assert has failed
+  }
 }
 
 }  // namespace procxy

@@ -45,8 +45,17 @@ struct EventListener;
 
 // Specialized by generated code: the class's wire name, interface hash, one
 // construct() overload per constructor form, and its events. Not for direct use.
+// The primary template is empty rather than undefined, so that kHasProxy can
+// ask for a member without making ClassTraits<T> an incomplete type.
 template <class T>
-struct ClassTraits;
+struct ClassTraits {};
+
+// Whether procxy-gen wrote T's proxy and the translation unit includes it.
+template <class T>
+inline constexpr bool kHasProxy = requires {
+  ClassTraits<T>::kInterfaceHash;
+};
+
 }  // namespace detail
 
 // A listener added by Proxy::on(), once() or on_exit(). A copyable,
@@ -168,12 +177,25 @@ class PROCXY_EXPORT ProxyBase {
 // at a time in arrival order.
 template <class T>
 class Proxy : public detail::ProxyBase {
+  // The one error for spawn<T>(), attach<T>() and Proxy<T> of a class
+  // without a proxy (the compiler's note names T): what needs the proxy
+  // compiles to a stand-in for such a T, so that this is not the first of pages.
+  static_assert(detail::kHasProxy<T>,
+                "procxy: no procxy proxy for this class: add its header to procxy_generate(TARGET ... HEADERS ...) "
+                "and include the generated <header>.procxy.h");
+
  public:
   explicit Proxy(std::shared_ptr<detail::Connection> connection)
       : ProxyBase(connection), methods_(connection, CallOptions{}) {}
 
   // p->m(args...): calls T::m in the child and blocks for the result.
-  Methods<T>* operator->() const { return &methods_; }
+  Methods<T>* operator->() const {
+    if constexpr (detail::kHasProxy<T>) {
+      return &methods_;
+    } else {
+      return nullptr;  // the static_assert above has failed
+    }
+  }
   // p.async()->m(args...): returns std::future<R> at once.
   detail::Scope<AsyncMethods<T>> async() const { return {connection(), CallOptions{}}; }
   // p.with(options)->m(...) and p.with(options).async()->m(...).
@@ -210,6 +232,15 @@ class Proxy : public detail::ProxyBase {
  private:
   template <class... A, class E, class H>
   Subscription listen(E event, H handler, bool once) const {
+    if constexpr (!detail::kHasProxy<T>) {
+      return {};  // the static_assert above has failed
+    } else {
+      return listen_event<A...>(event, std::move(handler), once);
+    }
+  }
+
+  template <class... A, class E, class H>
+  Subscription listen_event(E event, H handler, bool once) const {
     using Traits = detail::ClassTraits<T>;
     constexpr bool kIsEvent = Traits::template kIsEvent<E>;
     constexpr bool kCallable = std::is_invocable_v<H&, const std::decay_t<A>&...>;
@@ -222,7 +253,8 @@ class Proxy : public detail::ProxyBase {
     }
   }
 
-  mutable Methods<T> methods_;
+  // A stand-in for a T without a proxy, whose Methods<T> is incomplete.
+  mutable std::conditional_t<detail::kHasProxy<T>, Methods<T>, detail::MethodsBase> methods_;
 };
 
 }  // namespace procxy

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   expect(counts.size() == 3 && counts["a"] == 2 && counts["x"] == 1, "counts()");
 
   procxy::Options agent;
-  agent.executable = AGENT;
+  agent.executable = "greeter_agent";  // next to this program (procxy_add_agent FOR)
   auto remote = procxy::spawn<consumer::Greeter>(agent, std::string("hi"));
   expect(remote.async()->greet("y").get() == "hi, y", "greet() in the agent");
 

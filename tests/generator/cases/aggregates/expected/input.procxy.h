@@ -21,6 +21,19 @@ struct detail::ClassTraits<::store::Inventory> {
   static constexpr std::uint64_t kInterfaceHash = 0x70ad81260dd8a226ULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of store::Inventory takes these arguments (the compiler's notes name "
+                  "their types); store::Inventory has:"
+                  " Inventory()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;
@@ -53,6 +66,19 @@ struct detail::ClassTraits<::Shadowing> {
   static constexpr std::string_view kName = "Shadowing";
   static constexpr std::uint64_t kInterfaceHash = 0xe6ef0af1d55706eeULL;
   static detail::Construction construct();
+
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of Shadowing takes these arguments (the compiler's notes name "
+                  "their types); Shadowing has:"
+                  " Shadowing()");
+    return kAccepted;
+  }
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>

@@ -21,6 +21,19 @@ struct detail::ClassTraits<::e2e::constructs::Containers> {
   static constexpr std::uint64_t kInterfaceHash = 0x27253a5721674f31ULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of e2e::constructs::Containers takes these arguments (the compiler's notes name "
+                  "their types); e2e::constructs::Containers has:"
+                  " Containers()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;
@@ -70,6 +83,21 @@ struct detail::ClassTraits<::e2e::constructs::Tally> {
   static detail::Construction construct(const std::string& digits);
   static detail::Construction construct(const std::string& digits, int scale);
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of e2e::constructs::Tally takes these arguments (the compiler's notes name "
+                  "their types); e2e::constructs::Tally has:"
+                  " Tally(int),"
+                  " Tally(const std::string&),"
+                  " Tally(const std::string&, int)");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   using EventType0 = void (::e2e::constructs::Tally::*)(int);
   template <class E>
@@ -115,6 +143,19 @@ struct detail::ClassTraits<::e2e::constructs::Names> {
   static constexpr std::uint64_t kInterfaceHash = 0x273e5c06e2c68e79ULL;
   static detail::Construction construct(int construction_);
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of e2e::constructs::Names takes these arguments (the compiler's notes name "
+                  "their types); e2e::constructs::Names has:"
+                  " Names(int)");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;
@@ -144,6 +185,19 @@ struct detail::ClassTraits<::e2e::constructs::Outer::Nested> {
   static constexpr std::uint64_t kInterfaceHash = 0x3a075c666848d8adULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of e2e::constructs::Outer::Nested takes these arguments (the compiler's notes name "
+                  "their types); e2e::constructs::Outer::Nested has:"
+                  " Nested()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;
@@ -169,6 +223,19 @@ struct detail::ClassTraits<::e2e::constructs::InExtern> {
   static constexpr std::uint64_t kInterfaceHash = 0x45f0a0cd0356cb51ULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of e2e::constructs::InExtern takes these arguments (the compiler's notes name "
+                  "their types); e2e::constructs::InExtern has:"
+                  " InExtern()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;
@@ -193,6 +260,19 @@ struct detail::ClassTraits<::Café> {
   static constexpr std::string_view kName = "Café";
   static constexpr std::uint64_t kInterfaceHash = 0x93f7c7e5f2bc7af7ULL;
   static detail::Construction construct();
+
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of Café takes these arguments (the compiler's notes name "
+                  "their types); Café has:"
+                  " Café()");
+    return kAccepted;
+  }
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>

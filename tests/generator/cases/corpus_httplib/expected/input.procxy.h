@@ -22,6 +22,20 @@ struct detail::ClassTraits<::httplib::Client> {
   static detail::Construction construct(const std::string& scheme_host_port);
   static detail::Construction construct(const std::string& host, int port);
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of httplib::Client takes these arguments (the compiler's notes name "
+                  "their types); httplib::Client has:"
+                  " Client(const std::string&),"
+                  " Client(const std::string&, int)");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   using EventType0 = void (::httplib::Client::*)(std::uint64_t, std::uint64_t);
   template <class E>

@@ -22,6 +22,20 @@ struct detail::ClassTraits<::leveldb::MemoryDB> {
   static detail::Construction construct();
   static detail::Construction construct(const std::string& name);
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of leveldb::MemoryDB takes these arguments (the compiler's notes name "
+                  "their types); leveldb::MemoryDB has:"
+                  " MemoryDB(),"
+                  " MemoryDB(const std::string&)");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;

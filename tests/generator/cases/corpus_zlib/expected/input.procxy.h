@@ -23,6 +23,21 @@ struct detail::ClassTraits<::zwrap::Deflater> {
   static detail::Construction construct(int level);
   static detail::Construction construct(int level, ::z_strategy strategy);
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of zwrap::Deflater takes these arguments (the compiler's notes name "
+                  "their types); zwrap::Deflater has:"
+                  " Deflater(),"
+                  " Deflater(int),"
+                  " Deflater(int, ::z_strategy)");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;

@@ -21,6 +21,19 @@ struct detail::ClassTraits<::jobs::Runner> {
   static constexpr std::uint64_t kInterfaceHash = 0x40862bf97759d03aULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of jobs::Runner takes these arguments (the compiler's notes name "
+                  "their types); jobs::Runner has:"
+                  " Runner()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   using EventType0 = void (::jobs::Runner::*)();
   using EventType1 = void (::jobs::Runner::*)(int);

@@ -21,6 +21,19 @@ struct detail::ClassTraits<::e2e::types::Types> {
   static constexpr std::uint64_t kInterfaceHash = 0x87aa500b6258302aULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of e2e::types::Types takes these arguments (the compiler's notes name "
+                  "their types); e2e::types::Types has:"
+                  " Types()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;

@@ -24,6 +24,22 @@ struct detail::ClassTraits<::shapes::Canvas> {
   static detail::Construction construct(int width, int height);
   static detail::Construction construct(const std::string& preset);
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of shapes::Canvas takes these arguments (the compiler's notes name "
+                  "their types); shapes::Canvas has:"
+                  " Canvas(),"
+                  " Canvas(int),"
+                  " Canvas(int, int),"
+                  " Canvas(const std::string&)");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;

@@ -21,6 +21,19 @@ struct detail::ClassTraits<::outer::Blank> {
   static constexpr std::uint64_t kInterfaceHash = 0x046d1cec35a187d8ULL;
   static detail::Construction construct();
 
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of outer::Blank takes these arguments (the compiler's notes name "
+                  "their types); outer::Blank has:"
+                  " Blank()");
+    return kAccepted;
+  }
+
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
   static constexpr bool kIsEvent = false;
@@ -43,6 +56,19 @@ struct detail::ClassTraits<::outer::inner::Counter> {
   static constexpr std::string_view kName = "outer::inner::Counter";
   static constexpr std::uint64_t kInterfaceHash = 0x6e620228fe1d869dULL;
   static detail::Construction construct(long start);
+
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of outer::inner::Counter takes these arguments (the compiler's notes name "
+                  "their types); outer::inner::Counter has:"
+                  " Counter(long)");
+    return kAccepted;
+  }
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>
@@ -70,6 +96,19 @@ struct detail::ClassTraits<::handles::LooksLikeAHandle> {
   static constexpr std::string_view kName = "handles::LooksLikeAHandle";
   static constexpr std::uint64_t kInterfaceHash = 0x74cfb903b8139263ULL;
   static detail::Construction construct();
+
+  // Whether a constructor takes Args, for spawn<T>() and attach<T>(): when
+  // none does, one message that lists those there are (the compiler's notes
+  // name Args), instead of a failed overload resolution.
+  template <class... Args>
+  static consteval bool accepts() {
+    constexpr bool kAccepted = requires(Args&&... args) { construct(std::forward<Args>(args)...); };
+    static_assert(kAccepted,
+                  "procxy: no constructor of handles::LooksLikeAHandle takes these arguments (the compiler's notes name "
+                  "their types); handles::LooksLikeAHandle has:"
+                  " LooksLikeAHandle()");
+    return kAccepted;
+  }
 
   // Which member pointers are PROCXY_EVENTs, and a listener for each.
   template <class E>

@@ -1,0 +1,3 @@
+#include "widget.procxy.h"
+
+int use_widget() { return procxy::spawn<demo::Widget>("big", "red").alive(); }

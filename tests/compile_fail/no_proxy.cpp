@@ -1,0 +1,3 @@
+#include "widget.procxy.h"
+
+int use_plain() { return procxy::spawn<demo::Plain>(1).alive(); }
