@@ -179,7 +179,9 @@ function(procxy_add_agent)
   # time.
   get_target_property(type "${arg_TARGET}" TYPE)
   if(NOT type MATCHES "^(STATIC_LIBRARY|OBJECT_LIBRARY|SHARED_LIBRARY)$")
-    message(FATAL_ERROR "procxy_add_agent: TARGET ${arg_TARGET} is a ${type}, not a library; an agent is built "
+    string(TOLOWER "${type}" kind)
+    string(REPLACE "_" " " kind "${kind}")
+    message(FATAL_ERROR "procxy_add_agent: TARGET ${arg_TARGET} is not a library (its type is ${kind}); an agent is built "
                         "from a library that holds the classes. Move the classes (and their procxy_generate) "
                         "into an add_library(... STATIC ...) and link it into ${arg_TARGET} and the agent, or "
                         "spawn from ${arg_TARGET} itself without an agent.")
