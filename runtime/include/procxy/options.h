@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -52,6 +53,27 @@ class Output {
   Callback callback_;
 };
 
+// How often procxy restarts a child that keeps dying (Options::restart, and
+// the children of a pool): at most `max_restarts` restarts within any span of
+// `within`; then it gives up, and every call fails with a ChildExitedError
+// saying so. Each restart waits `backoff` first, doubled for each restart
+// already made within `within`, up to 10 s.
+struct RestartPolicy {
+  int max_restarts = 5;
+  std::chrono::milliseconds within{60'000};
+  std::chrono::milliseconds backoff{100};
+};
+
+// Resource limits of a child. memory, cpu and open_files are set in the child
+// before its main() runs (setrlimit); max_rss is checked by the parent after
+// each call. Unset: no limit. Each failure they cause names the limit.
+struct Limits {
+  std::optional<std::uint64_t> memory;      // bytes of address space (RLIMIT_AS)
+  std::optional<std::chrono::seconds> cpu;  // CPU time (RLIMIT_CPU)
+  std::optional<int> open_files;            // file descriptors (RLIMIT_NOFILE)
+  std::optional<std::uint64_t> max_rss;     // resident bytes after a call; over it, the child is replaced or ended
+};
+
 // How a child is started and how calls to it behave. Every field has a
 // default; set only what you need.
 struct Options {
@@ -69,6 +91,15 @@ struct Options {
   bool coalesce = true;                         // identical in-flight queries share one request
   std::chrono::milliseconds idle_exit{10'000};  // attach(): a shared child with no client exits after this
   Output output = Output::inherit();            // where the child's stdout and stderr go (docs/options.md)
+  RestartPolicy restart_policy;                 // how often a child that keeps dying is restarted
+  Limits limits;                                // resource limits of the child (docs/options.md)
+};
+
+// How a pool of children starts and spreads calls (procxy::pool(), docs/pools.md).
+struct PoolOptions {
+  Options child;                // how each child starts and how calls behave
+  int size = 0;                 // children kept running; 0: std::thread::hardware_concurrency()
+  std::uint64_t max_calls = 0;  // replace a child after it served this many calls; 0: never
 };
 
 // Per-call overrides, given with Proxy::with().
