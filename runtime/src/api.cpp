@@ -68,33 +68,25 @@ Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
   return Subscription(connection_->events(), connection_->subscribe(std::move(listener), once));
 }
 
-Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
-           capnp::MessageBuilder& params) {
-  connection.owner().check("proxy");
-  return connection.call(method, params, options);
+std::shared_ptr<CallTarget> call_target(const std::shared_ptr<Connection>& connection) { return connection; }
+
+Words call(CallTarget& target, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params) {
+  target.owner().check("proxy");
+  return target.call(method, params, options);
 }
 
-void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+void call_async(CallTarget& target, const CallOptions& options, const MethodInfo& method,
                 capnp::MessageBuilder& params, Completion done) {
   try {
-    connection.owner().check("proxy");
+    target.owner().check("proxy");
   } catch (const Error&) {
     done(nullptr, std::current_exception());  // the error belongs in the future
     return;
   }
-  // The connection outlives the completion: its destructor joins the
-  // helper thread and runs the delivery thread's last completions first.
-  Connection* from = &connection;
-  connection.call_async(method, params, options, [from, done = std::move(done)](Words* result, std::exception_ptr e) {
-    try {
-      done(result, e);
-    } catch (const ProtocolError&) {
-      from->reject(std::current_exception());  // the caller has the error already
-    }
-  });
+  target.call_async(method, params, options, std::move(done));
 }
 
-void reject_reply(Connection& connection, std::exception_ptr error) { connection.reject(error); }
+void reject_reply(CallTarget& target, std::exception_ptr error) { target.reject(error); }
 
 void not_an_event(std::string_view class_name) {
   throw Error("procxy: parent: the member passed to Proxy<" + std::string(class_name) +

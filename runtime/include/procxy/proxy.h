@@ -38,8 +38,10 @@ template <class T>
 class AsyncMethods;
 
 namespace detail {
+class CallTarget;
 class Connection;
-class EventHub;
+class Listeners;
+class PoolBase;
 class ProxyBase;
 struct EventListener;
 
@@ -75,9 +77,10 @@ class PROCXY_EXPORT Subscription {
 
  private:
   friend class detail::ProxyBase;
-  Subscription(std::weak_ptr<detail::EventHub> hub, std::uint64_t id) : hub_(std::move(hub)), id_(id) {}
+  friend class detail::PoolBase;
+  Subscription(std::weak_ptr<detail::Listeners> hub, std::uint64_t id) : hub_(std::move(hub)), id_(id) {}
 
-  std::weak_ptr<detail::EventHub> hub_;
+  std::weak_ptr<detail::Listeners> hub_;
   std::uint64_t id_ = 0;
 };
 
@@ -92,14 +95,17 @@ auto invoke(const MethodsBase& methods, Args&&... args);
 template <class Form, class... Args>
 auto invoke_async(const MethodsBase& methods, Args&&... args);
 
+// A Proxy's calls go to its connection, a Pool's to the pool.
+PROCXY_EXPORT std::shared_ptr<CallTarget> call_target(const std::shared_ptr<Connection>& connection);
+
 // What generated Methods<T>/AsyncMethods<T> specializations derive from: the
-// connection the calls go to and the options that apply to them. The
+// target the calls go to and the options that apply to them. The
 // accessors are private, for invoke() and invoke_async(): a member of
 // Methods<T> is a method of T, and carries T's names only.
 class MethodsBase {
  public:
-  MethodsBase(std::shared_ptr<Connection> connection, CallOptions options)
-      : connection_(std::move(connection)), options_(std::move(options)) {}
+  MethodsBase(std::shared_ptr<CallTarget> target, CallOptions options)
+      : target_(std::move(target)), options_(std::move(options)) {}
 
  private:
   template <class Form, class... Args>
@@ -107,10 +113,10 @@ class MethodsBase {
   template <class Form, class... Args>
   friend auto invoke_async(const MethodsBase& methods, Args&&... args);
 
-  Connection& procxy_connection() const { return *connection_; }
+  CallTarget& procxy_target() const { return *target_; }
   const CallOptions& procxy_call_options() const { return options_; }
 
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<CallTarget> target_;
   CallOptions options_;
 };
 
@@ -118,8 +124,7 @@ class MethodsBase {
 template <class M>
 class Scope {
  public:
-  Scope(std::shared_ptr<Connection> connection, CallOptions options)
-      : methods_(std::move(connection), std::move(options)) {}
+  Scope(std::shared_ptr<CallTarget> target, CallOptions options) : methods_(std::move(target), std::move(options)) {}
   M* operator->() const { return &methods_; }
 
  private:
@@ -129,19 +134,20 @@ class Scope {
 template <class T>
 class CallScope : public Scope<Methods<T>> {
  public:
-  CallScope(std::shared_ptr<Connection> connection, CallOptions options)
-      : Scope<Methods<T>>(connection, options), connection_(std::move(connection)), options_(std::move(options)) {}
-  Scope<AsyncMethods<T>> async() const { return {connection_, options_}; }
+  CallScope(std::shared_ptr<CallTarget> target, CallOptions options)
+      : Scope<Methods<T>>(target, options), target_(std::move(target)), options_(std::move(options)) {}
+  Scope<AsyncMethods<T>> async() const { return {target_, options_}; }
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<CallTarget> target_;
   CallOptions options_;
 };
 
 // The class-independent half of Proxy<T>: the child's lifecycle.
 class PROCXY_EXPORT ProxyBase {
  public:
-  explicit ProxyBase(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
+  explicit ProxyBase(std::shared_ptr<Connection> connection)
+      : connection_(std::move(connection)), target_(call_target(connection_)) {}
 
   // The child's process id.
   pid_t pid() const;
@@ -162,10 +168,12 @@ class PROCXY_EXPORT ProxyBase {
 
  protected:
   const std::shared_ptr<Connection>& connection() const { return connection_; }
+  const std::shared_ptr<CallTarget>& target() const { return target_; }
   Subscription subscribe(EventListener&& listener, bool once) const;
 
  private:
   std::shared_ptr<Connection> connection_;
+  std::shared_ptr<CallTarget> target_;  // the same object as connection_
 };
 
 }  // namespace detail
@@ -186,7 +194,7 @@ class Proxy : public detail::ProxyBase {
 
  public:
   explicit Proxy(std::shared_ptr<detail::Connection> connection)
-      : ProxyBase(connection), methods_(connection, CallOptions{}) {}
+      : ProxyBase(std::move(connection)), methods_(target(), CallOptions{}) {}
 
   // p->m(args...): calls T::m in the child and blocks for the result.
   Methods<T>* operator->() const {
@@ -197,9 +205,9 @@ class Proxy : public detail::ProxyBase {
     }
   }
   // p.async()->m(args...): returns std::future<R> at once.
-  detail::Scope<AsyncMethods<T>> async() const { return {connection(), CallOptions{}}; }
+  detail::Scope<AsyncMethods<T>> async() const { return {target(), CallOptions{}}; }
   // p.with(options)->m(...) and p.with(options).async()->m(...).
-  detail::CallScope<T> with(CallOptions options) const { return {connection(), std::move(options)}; }
+  detail::CallScope<T> with(CallOptions options) const { return {target(), std::move(options)}; }
 
   // p.on(&T::event, handler): runs handler(args...) for each event the child
   // emits, on the runtime's delivery thread: one handler at a time, in the

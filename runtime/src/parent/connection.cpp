@@ -395,7 +395,16 @@ Words Connection::await(Waiter& waiter, std::uint64_t id, const MethodInfo& meth
 }
 
 void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
-                            Completion done) {
+                            Completion given) {
+  // The connection outlives the completion: its destructor joins the
+  // helper thread and runs the delivery thread's last completions first.
+  Completion done = [this, given = std::move(given)](Words* result, std::exception_ptr error) {
+    try {
+      given(result, error);
+    } catch (const ProtocolError&) {
+      reject(std::current_exception());  // the caller has the error already
+    }
+  };
   Plan how = plan(method, params, options);
   if (auto hit = cached_result(method, how)) return done(&*hit, nullptr);
   Attempt attempt = first_attempt(method);

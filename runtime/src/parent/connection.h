@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "mutex.h"
+#include "parent/call_target.h"
 #include "parent/coalesce.h"
 #include "parent/events.h"
 #include "parent/link.h"
@@ -44,7 +45,7 @@ struct Attempt {
   int of = 1;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public CallTarget, public std::enable_shared_from_this<Connection> {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -56,20 +57,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   static std::shared_ptr<Connection> create(ChildRecipe recipe, StartFunction start, Link link);
   // The process the connection belongs to (parent/owner.h).
-  const ProcessOwner& owner() const { return owner_; }
+  const ProcessOwner& owner() const override { return owner_; }
   // Asks the child to exit, and kills it if it has not within a second.
   ~Connection();
 
   // Queries (PROCXY_QUERY, PROCXY_CACHE) identical to one in flight join it
   // unless coalescing is off; PROCXY_CACHE results are served from the cache
   // while fresh.
-  Words call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options);
-  void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options, Completion done);
+  Words call(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options) override;
+  void call_async(const MethodInfo& method, capnp::MessageBuilder& params, const CallOptions& options,
+                  Completion done) override;
 
   // A reply of the child proved malformed as it was decoded: as for a
   // malformed frame, later calls fail with `error`, and a private child is
   // killed (a shared child's connection is closed).
-  void reject(const std::exception_ptr& error) PROCXY_EXCLUDES(mutex_);
+  void reject(const std::exception_ptr& error) override PROCXY_EXCLUDES(mutex_);
 
   pid_t pid() const;
   bool alive() const;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mutex.h"
+#include "parent/call_target.h"
 #include "parent/owner.h"
 #include "procxy/detail/generated_support.h"
 
@@ -45,7 +46,7 @@ struct EventQueueStats {
 };
 PROCXY_EXPORT EventQueueStats& event_queue_stats();  // exported: the e2e tests read it
 
-class EventHub : public std::enable_shared_from_this<EventHub> {
+class EventHub final : public Listeners, public std::enable_shared_from_this<EventHub> {
  public:
   EventHub() = default;
   ~EventHub();
@@ -60,10 +61,10 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
       PROCXY_EXCLUDES(mutex_);
   // After remove() returns, the listener is not running on another thread and
   // never runs again.
-  void remove(std::uint64_t id) PROCXY_EXCLUDES(mutex_);
-  bool active(std::uint64_t id) const PROCXY_EXCLUDES(mutex_);
+  void remove(std::uint64_t id) override PROCXY_EXCLUDES(mutex_);
+  bool active(std::uint64_t id) const override PROCXY_EXCLUDES(mutex_);
   // The process the hub belongs to: its connection's (parent/owner.h).
-  const ProcessOwner& owner() const { return owner_; }
+  const ProcessOwner& owner() const override { return owner_; }
 
   // True when some listener waits for events of this ordinal; others are
   // dropped as they arrive.

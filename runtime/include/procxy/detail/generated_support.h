@@ -38,27 +38,27 @@ struct MethodInfo {
 };
 
 // Sends the call and blocks for its result. Throws the errors of SPEC §3.
-PROCXY_EXPORT Words call(Connection& connection, const CallOptions& options, const MethodInfo& method,
+PROCXY_EXPORT Words call(CallTarget& target, const CallOptions& options, const MethodInfo& method,
                          capnp::MessageBuilder& params);
 
 // The parent found the child's reply malformed as it decoded it
 // (ProtocolError): a private child is killed, a shared child's connection
 // closed, and later calls fail with that error, as for a malformed frame.
-PROCXY_EXPORT void reject_reply(Connection& connection, std::exception_ptr error);
+PROCXY_EXPORT void reject_reply(CallTarget& target, std::exception_ptr error);
 
 // Sends the call and returns; `done` runs once, on a runtime thread, with the
 // result or the error. A `done` that finds the result malformed settles its
 // caller with the ProtocolError and then throws it, for reject_reply().
 using Completion = std::function<void(Words* result, std::exception_ptr error)>;
-PROCXY_EXPORT void call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+PROCXY_EXPORT void call_async(CallTarget& target, const CallOptions& options, const MethodInfo& method,
                               capnp::MessageBuilder& params, Completion done);
 
 template <class R>
-std::future<R> call_async(Connection& connection, const CallOptions& options, const MethodInfo& method,
+std::future<R> call_async(CallTarget& target, const CallOptions& options, const MethodInfo& method,
                           capnp::MessageBuilder& params, R (*decode)(Words)) {
   auto promise = std::make_shared<std::promise<R>>();
   auto future = promise->get_future();
-  call_async(connection, options, method, params, [promise, decode](Words* result, std::exception_ptr error) {
+  call_async(target, options, method, params, [promise, decode](Words* result, std::exception_ptr error) {
     if (error) return promise->set_exception(error);
     try {
       if constexpr (std::is_void_v<R>) {
@@ -83,11 +83,11 @@ template <class Form, class... Args>
 auto invoke(const MethodsBase& methods, Args&&... args) {
   OutgoingMessage message;
   Form::encode(message, std::forward<Args>(args)...);
-  Words result = call(methods.procxy_connection(), methods.procxy_call_options(), Form::kInfo, message);
+  Words result = call(methods.procxy_target(), methods.procxy_call_options(), Form::kInfo, message);
   try {
     return Form::decode(std::move(result));
   } catch (const ProtocolError&) {
-    reject_reply(methods.procxy_connection(), std::current_exception());
+    reject_reply(methods.procxy_target(), std::current_exception());
     throw;
   }
 }
@@ -100,7 +100,7 @@ template <class Form, class... Args>
 auto invoke_async(const MethodsBase& methods, Args&&... args) {
   OutgoingMessage message;
   Form::encode(message, std::forward<Args>(args)...);
-  return call_async(methods.procxy_connection(), methods.procxy_call_options(), Form::kInfo, message, &Form::decode);
+  return call_async(methods.procxy_target(), methods.procxy_call_options(), Form::kInfo, message, &Form::decode);
 }
 
 inline void destroy_message(capnp::MallocMessageBuilder* message) { delete message; }
