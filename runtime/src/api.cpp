@@ -9,6 +9,7 @@
 #include "parent/connection.h"
 #include "process/supervisor.h"
 #include "procxy/procxy.h"
+#include "services/pool.h"
 
 namespace procxy {
 
@@ -68,6 +69,35 @@ Subscription ProxyBase::subscribe(EventListener&& listener, bool once) const {
   return Subscription(connection_->events(), connection_->subscribe(std::move(listener), once));
 }
 
+PoolBase::PoolBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)), target_(core_) {}
+
+int PoolBase::size() const { return core_->size(); }
+
+std::vector<pid_t> PoolBase::pids() const {
+  core_->owner().check("pool");
+  return core_->pids();
+}
+
+void PoolBase::terminate(std::chrono::milliseconds grace) const {
+  core_->owner().check("pool");
+  core_->terminate(grace);
+}
+
+void PoolBase::kill() const {
+  core_->owner().check("pool");
+  core_->kill();
+}
+
+Subscription PoolBase::subscribe(EventListener&& listener, bool once) const {
+  core_->owner().check("pool");
+  return Subscription(core_, core_->subscribe(std::move(listener), once));
+}
+
+std::vector<std::shared_ptr<Connection>> PoolBase::connections() const {
+  core_->owner().check("pool");
+  return core_->connections();
+}
+
 std::shared_ptr<CallTarget> call_target(const std::shared_ptr<Connection>& connection) { return connection; }
 
 Words call(CallTarget& target, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params) {
@@ -75,8 +105,8 @@ Words call(CallTarget& target, const CallOptions& options, const MethodInfo& met
   return target.call(method, params, options);
 }
 
-void call_async(CallTarget& target, const CallOptions& options, const MethodInfo& method,
-                capnp::MessageBuilder& params, Completion done) {
+void call_async(CallTarget& target, const CallOptions& options, const MethodInfo& method, capnp::MessageBuilder& params,
+                Completion done) {
   try {
     target.owner().check("proxy");
   } catch (const Error&) {

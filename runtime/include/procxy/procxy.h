@@ -117,3 +117,5 @@ Proxy<T> attach(std::string_view name, const Options& options, [[maybe_unused]] 
 }
 
 }  // namespace procxy
+
+#include "procxy/pool.h"  // IWYU pragma: export

@@ -176,38 +176,33 @@ class PROCXY_EXPORT ProxyBase {
   std::shared_ptr<CallTarget> target_;  // the same object as connection_
 };
 
-}  // namespace detail
-
-// A copyable handle on a T constructed in a child process (shared ownership).
-// When the last handle (including copies held by async()/with() scopes) is
-// destroyed, the child is asked to exit and killed if it has not within 1 s.
-// Calls may be made from any number of threads at once; the child runs them one
-// at a time in arrival order.
-template <class T>
-class Proxy : public detail::ProxyBase {
-  // The one error for spawn<T>(), attach<T>() and Proxy<T> of a class
-  // without a proxy (the compiler's note names T): what needs the proxy
+// The calls and events of T through a CallTarget, for Proxy<T> and Pool<T>:
+// `Base` (ProxyBase or PoolBase) provides target() and subscribe().
+template <class T, class Base>
+class Handle : public Base {
+  // The one error for spawn<T>(), attach<T>(), pool<T>() and Proxy<T> of a
+  // class without a proxy (the compiler's note names T): what needs the proxy
   // compiles to a stand-in for such a T, so that this is not the first of pages.
-  static_assert(detail::kHasProxy<T>,
+  static_assert(kHasProxy<T>,
                 "procxy: no procxy proxy for this class: add its header to procxy_generate(TARGET ... HEADERS ...) "
                 "and include the generated <header>.procxy.h");
 
  public:
-  explicit Proxy(std::shared_ptr<detail::Connection> connection)
-      : ProxyBase(std::move(connection)), methods_(target(), CallOptions{}) {}
+  template <class Core>
+  explicit Handle(Core core) : Base(std::move(core)), methods_(this->target(), CallOptions{}) {}
 
   // p->m(args...): calls T::m in the child and blocks for the result.
   Methods<T>* operator->() const {
-    if constexpr (detail::kHasProxy<T>) {
+    if constexpr (kHasProxy<T>) {
       return &methods_;
     } else {
       return nullptr;  // the static_assert above has failed
     }
   }
   // p.async()->m(args...): returns std::future<R> at once.
-  detail::Scope<AsyncMethods<T>> async() const { return {target(), CallOptions{}}; }
+  Scope<AsyncMethods<T>> async() const { return {this->target(), CallOptions{}}; }
   // p.with(options)->m(...) and p.with(options).async()->m(...).
-  detail::CallScope<T> with(CallOptions options) const { return {target(), std::move(options)}; }
+  CallScope<T> with(CallOptions options) const { return {this->target(), std::move(options)}; }
 
   // p.on(&T::event, handler): runs handler(args...) for each event the child
   // emits, on the runtime's delivery thread: one handler at a time, in the
@@ -240,7 +235,7 @@ class Proxy : public detail::ProxyBase {
  private:
   template <class... A, class E, class H>
   Subscription listen(E event, H handler, bool once) const {
-    if constexpr (!detail::kHasProxy<T>) {
+    if constexpr (!kHasProxy<T>) {
       return {};  // the static_assert above has failed
     } else {
       return listen_event<A...>(event, std::move(handler), once);
@@ -249,20 +244,35 @@ class Proxy : public detail::ProxyBase {
 
   template <class... A, class E, class H>
   Subscription listen_event(E event, H handler, bool once) const {
-    using Traits = detail::ClassTraits<T>;
+    using Traits = ClassTraits<T>;
     constexpr bool kIsEvent = Traits::template kIsEvent<E>;
     constexpr bool kCallable = std::is_invocable_v<H&, const std::decay_t<A>&...>;
     static_assert(kIsEvent, "procxy: on()/once() take a PROCXY_EVENT of the proxy's class, and no event has this type");
     static_assert(kCallable, "procxy: the handler cannot be called with the event's parameters (as const references)");
     if constexpr (kIsEvent && kCallable) {
-      return subscribe(Traits::listen(event, std::function<void(const std::decay_t<A>&...)>(std::move(handler))), once);
+      return this->subscribe(Traits::listen(event, std::function<void(const std::decay_t<A>&...)>(std::move(handler))),
+                             once);
     } else {
       return {};
     }
   }
 
   // A stand-in for a T without a proxy, whose Methods<T> is incomplete.
-  mutable std::conditional_t<detail::kHasProxy<T>, Methods<T>, detail::MethodsBase> methods_;
+  mutable std::conditional_t<kHasProxy<T>, Methods<T>, MethodsBase> methods_;
+};
+
+}  // namespace detail
+
+// A copyable handle on a T constructed in a child process (shared ownership).
+// When the last handle (including copies held by async()/with() scopes) is
+// destroyed, the child is asked to exit and killed if it has not within 1 s.
+// Calls may be made from any number of threads at once; the child runs them one
+// at a time in arrival order.
+template <class T>
+class Proxy : public detail::Handle<T, detail::ProxyBase> {
+ public:
+  explicit Proxy(std::shared_ptr<detail::Connection> connection)
+      : detail::Handle<T, detail::ProxyBase>(std::move(connection)) {}
 };
 
 }  // namespace procxy

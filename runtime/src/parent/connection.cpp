@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "log.h"
+#include "process/resident.h"
 #include "process/supervisor.h"
 
 namespace procxy::detail {
@@ -40,7 +41,10 @@ bool worth_retrying(const std::exception_ptr& error, bool restart) {
 }  // namespace
 
 Connection::Connection(ChildRecipe recipe, StartFunction start, Link link)
-    : recipe_(std::move(recipe)), start_(std::move(start)), link_(std::make_shared<Link>(std::move(link))) {}
+    : recipe_(std::move(recipe)),
+      start_(std::move(start)),
+      link_(std::make_shared<Link>(std::move(link))),
+      restart_budget_(recipe_.options.restart_policy) {}
 
 std::shared_ptr<Connection> Connection::create(ChildRecipe recipe, StartFunction start, Link link) {
   return std::shared_ptr<Connection>(new Connection(std::move(recipe), std::move(start), std::move(link)),
@@ -71,6 +75,7 @@ void Connection::install(std::shared_ptr<Link> link) {
   exit_status_.reset();
   exit_to_announce_.reset();
   protocol_error_ = nullptr;
+  over_limit_.clear();
   cache_.clear();  // results of the object that died
   std::weak_ptr<Connection> self = weak_from_this();
   // The handler runs at once when the child has already exited: not under our lock.
@@ -172,6 +177,14 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
         TerminatedError("procxy: parent: " + what + " failed: the proxy was terminated by the parent"));
   }
   if (protocol_error_) return protocol_error_;
+  if (!gave_up_.empty()) return gave_up_error(method);
+  if (!over_limit_.empty()) {
+    return std::make_exception_ptr(ChildExitedError("procxy: parent: " + what +
+                                                        " failed: the child was ended: " + over_limit_ +
+                                                        "; spawn a new proxy to continue (with Options::restart, "
+                                                        "such a child is replaced instead)",
+                                                    std::nullopt, std::nullopt));
+  }
   if (!link_->process->own() && !exit_status_) {
     return std::make_exception_ptr(
         ChildExitedError("procxy: parent: " + what + " failed: the shared child '" + recipe_.shared_name +
@@ -184,6 +197,15 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
   return std::make_exception_ptr(
       ChildExitedError("procxy: parent: " + what + " failed: the child " + status.to_string() + "; " + next,
                        status.exit_code, status.signal));
+}
+
+std::exception_ptr Connection::gave_up_error(const MethodInfo& method) const {
+  return std::make_exception_ptr(ChildExitedError(
+      "procxy: parent: " + std::string(method.name) + " failed: procxy gave up restarting " + recipe_.class_name +
+          " after " + restart_budget_.describe() + "; " + gave_up_ +
+          "; fix what makes it die (its stderr says why) or raise Options::restart_policy.max_restarts, "
+          "then spawn a new proxy",
+      exit_status_ ? exit_status_->exit_code : std::nullopt, exit_status_ ? exit_status_->signal : std::nullopt));
 }
 
 std::exception_ptr Connection::abandoned_error(const MethodInfo& method) const {
@@ -228,16 +250,40 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
       restarted_cv_.wait(lock.native());
       continue;
     }
-    if (!exit_status_ && !protocol_error_ && !channel_closed_) return link_;
+    if (!gave_up_.empty()) std::rethrow_exception(gave_up_error(method));
+    bool retired = !over_limit_.empty();
+    if (!exit_status_ && !protocol_error_ && !channel_closed_ && !retired) return link_;
     bool shared = !link_->process->own();
     if (!recipe_.options.restart) {
       // The channel closed but the child is not reaped yet: its exit, moments
       // away, fails the call with the exit status. (A shared child's is not
       // ours to see: the closed channel is the end.)
-      if (!exit_status_ && !protocol_error_ && !shared) return link_;
+      if (!exit_status_ && !protocol_error_ && !shared && !retired) return link_;
       std::rethrow_exception(closed_error(method));
     }
+    // A child retired over a limit did not die: its replacement is not a
+    // restart the policy counts.
+    std::optional<Clock::duration> backoff = Clock::duration::zero();
+    if (!retired) backoff = restart_budget_.take(Clock::now());
+    if (!backoff) {
+      gave_up_ = last_restart_failure_.empty() ? "the last child " + exit_status_.value_or(ExitStatus{}).to_string()
+                                               : "the last restart failed: " + last_restart_failure_;
+      log(LogCategory::kCall, "gave up restarting %s after %s", recipe_.class_name.c_str(),
+          restart_budget_.describe().c_str());
+      std::rethrow_exception(gave_up_error(method));
+    }
     restarting_ = true;
+    if (*backoff > Clock::duration::zero()) {
+      log(LogCategory::kCall, "restarting %s in %lld ms (Options::restart_policy.backoff)", recipe_.class_name.c_str(),
+          ms(*backoff));
+      // terminate() cuts the wait short.
+      restarted_cv_.wait_for(lock.native(), *backoff, [this]() PROCXY_REQUIRES(mutex_) { return terminated_; });
+      if (terminated_) {
+        restarting_ = false;
+        restarted_cv_.notify_all();
+        continue;
+      }
+    }
     std::shared_ptr<Link> old = link_;
     std::shared_ptr<Link> fresh;
     std::exception_ptr failure;
@@ -255,12 +301,43 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
     if (failure) {
       log(LogCategory::kCall, "restarting %s after child %d died failed", recipe_.class_name.c_str(),
           static_cast<int>(old->process->pid()));
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        last_restart_failure_ = e.what();
+      } catch (...) {
+        last_restart_failure_ = "an exception that is not a std::exception";
+      }
       std::rethrow_exception(failure);
     }
+    last_restart_failure_.clear();
     log(LogCategory::kCall, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
         static_cast<int>(fresh->process->pid()), static_cast<int>(old->process->pid()));
     install(std::move(fresh));
   }
+}
+
+void Connection::check_resident_memory(const MethodInfo& method) {
+  const std::optional<std::uint64_t>& limit = recipe_.options.limits.max_rss;
+  if (!limit) return;
+  std::shared_ptr<Link> link;
+  {
+    MutexLock lock(mutex_);
+    if (!link_->process->own() || !over_limit_.empty()) return;
+    link = link_;
+  }
+  std::optional<std::uint64_t> resident = resident_bytes(link->process->pid());
+  if (!resident || *resident <= *limit) return;
+  {
+    MutexLock lock(mutex_);
+    if (link != link_ || !over_limit_.empty()) return;
+    over_limit_ = "its resident memory was " + std::to_string(*resident) + " bytes after " + method.name +
+                  " returned, over Options::limits.max_rss = " + std::to_string(*limit);
+  }
+  log(LogCategory::kCall, "child %d: %lld resident bytes, over Options::limits.max_rss: asked to exit",
+      static_cast<int>(link->process->pid()), static_cast<long long>(*resident));
+  // It exits once its calls are done; the next call replaces it (Options::restart) or fails.
+  link->channel->write(FrameKind::kShutdown, 0, 0);
 }
 
 Connection::Plan Connection::plan(const MethodInfo& method, capnp::MessageBuilder& params,
@@ -327,7 +404,9 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
   if (auto hit = cached_result(method, how)) return std::move(*hit);
   for (Attempt attempt = first_attempt(method);;) {
     try {
-      return call_once(method, params, options, how, attempt);
+      Words result = call_once(method, params, options, how, attempt);
+      check_resident_memory(method);
+      return result;
     } catch (...) {
       if (!retry(method, attempt, std::current_exception(), recipe_.options.restart)) throw;
     }
@@ -398,7 +477,8 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
                             Completion given) {
   // The connection outlives the completion: its destructor joins the
   // helper thread and runs the delivery thread's last completions first.
-  Completion done = [this, given = std::move(given)](Words* result, std::exception_ptr error) {
+  Completion done = [this, &method, given = std::move(given)](Words* result, std::exception_ptr error) {
+    if (!error) check_resident_memory(method);
     try {
       given(result, error);
     } catch (const ProtocolError&) {
@@ -539,6 +619,7 @@ void Connection::terminate(std::chrono::milliseconds grace) {
     MutexLock lock(mutex_);
     terminated_ = true;
     link = link_;
+    restarted_cv_.notify_all();  // a restart waiting out its backoff gives up
   }
   if (!link->process->own()) {  // leave the shared child to its other clients
     link->channel->write(FrameKind::kShutdown, 0, 0);
@@ -558,6 +639,7 @@ void Connection::kill() {
     MutexLock lock(mutex_);
     terminated_ = true;
     link = link_;
+    restarted_cv_.notify_all();
   }
   link->process->signal(SIGKILL);
   link->process->wait();

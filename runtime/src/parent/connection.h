@@ -33,6 +33,7 @@
 #include "parent/owner.h"
 #include "parent/reader.h"
 #include "parent/requests.h"
+#include "parent/restart_budget.h"
 #include "procxy/detail/generated_support.h"
 #include "transport/channel.h"
 #include "transport/wake_fd.h"
@@ -129,8 +130,11 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   // Sends a Subscribe that the (shared) child confirms, and waits for it.
   void confirm_subscription(const EventInfo& event) PROCXY_EXCLUDES(mutex_);
   // The link a call can go to, restarting the child first when it died and
-  // Options::restart is set. Throws when there is none.
+  // Options::restart is set, as often as Options::restart_policy allows.
+  // Throws when there is none.
   std::shared_ptr<Link> usable_link(MutexLock& lock, const MethodInfo& method) PROCXY_REQUIRES(mutex_);
+  // After a call returned: ends a private child over Options::limits.max_rss.
+  void check_resident_memory(const MethodInfo& method) PROCXY_EXCLUDES(mutex_);
   // Makes `link` the connection's. Releases the mutex for a while.
   void install(std::shared_ptr<Link> link) PROCXY_REQUIRES(mutex_);
   // Reads one frame (until `deadline` at most) and hands it to its owner.
@@ -168,6 +172,7 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   // was destroyed, the child sent garbage, the caller's stop token, a timeout.
   std::exception_ptr closed_error(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr abandoned_error(const MethodInfo& method) const;
+  std::exception_ptr gave_up_error(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr protocol_failure(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr cancelled_error(const MethodInfo& method) const;
   std::exception_ptr timeout_error(const Request& request, Clock::duration waited) const PROCXY_REQUIRES(mutex_);
@@ -201,6 +206,11 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   std::exception_ptr protocol_error_ PROCXY_GUARDED_BY(mutex_);
   bool terminated_ PROCXY_GUARDED_BY(mutex_) = false;
   bool restarting_ PROCXY_GUARDED_BY(mutex_) = false;
+  RestartBudget restart_budget_ PROCXY_GUARDED_BY(mutex_);
+  std::string last_restart_failure_ PROCXY_GUARDED_BY(mutex_);  // what() of the last restart that failed
+  std::string gave_up_ PROCXY_GUARDED_BY(mutex_);  // how the last child died, once the restart policy gave up
+  // Why link_'s child was asked to exit although it works (Options::limits.max_rss); reset by a restart.
+  std::string over_limit_ PROCXY_GUARDED_BY(mutex_);
   std::condition_variable restarted_cv_;
 
   std::once_flag helper_started_;

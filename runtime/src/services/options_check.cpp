@@ -82,6 +82,23 @@ void check_numbers(const Options& options, const char* function) {
   }
 }
 
+void check_restart_policy(const Options& options, const char* function) {
+  const RestartPolicy& policy = options.restart_policy;
+  if (policy.max_restarts < 0) {
+    reject(function, "restart_policy.max_restarts",
+           "is " + std::to_string(policy.max_restarts) + "; it must be 0 (never restart) or more");
+  }
+  if (policy.within.count() <= 0) {
+    reject(function, "restart_policy.within",
+           "is " + std::to_string(policy.within.count()) +
+               " ms; it is the window in which restarts are counted, so it must be positive");
+  }
+  if (policy.backoff.count() < 0) {
+    reject(function, "restart_policy.backoff",
+           "is " + std::to_string(policy.backoff.count()) + " ms; it must be zero (no wait) or more");
+  }
+}
+
 const char* name_of(Output::Mode mode) {
   switch (mode) {
     case Output::Mode::kInherit:
@@ -131,8 +148,19 @@ Options checked(const Options& options, const char* function) {
   check_args(options, function);
   check_numbers(options, function);
   check_output(options, function);
+  check_restart_policy(options, function);
   Options result = options;
   result.executable = absolute_executable(options.executable, function);
+  return result;
+}
+
+PoolOptions checked(const PoolOptions& options) {
+  if (options.size < 0) {
+    throw std::invalid_argument("procxy: parent: pool(): PoolOptions::size is " + std::to_string(options.size) +
+                                "; it counts the children, so it must be 1 or more, or 0 for one per CPU");
+  }
+  PoolOptions result = options;
+  result.child = checked(options.child, "pool");
   return result;
 }
 

@@ -13,5 +13,7 @@ namespace procxy::detail {
 // std::invalid_argument naming the field and the value. `function` names the
 // call in the message ("spawn", "attach").
 Options checked(const Options& options, const char* function);
+// For pool(): PoolOptions::child as above, and the pool's own fields.
+PoolOptions checked(const PoolOptions& options);
 
 }  // namespace procxy::detail

@@ -3,6 +3,10 @@
 // connection with identical spawns unless Options::dedupe is off; attach()
 // finds or starts a shared child (services/attach.cpp).
 
+#include "services/start.h"
+
+#include <capnp/message.h>
+
 #include "log.h"
 #include "parent/connection.h"
 #include "process/spawn.h"
@@ -10,6 +14,7 @@
 #include "services/construct.h"
 #include "services/dedup.h"
 #include "services/options_check.h"
+#include "services/pool.h"
 
 namespace procxy::detail {
 
@@ -34,7 +39,8 @@ Link start_child(const ChildRecipe& recipe) {
   return {std::move(channel), std::move(started.process)};
 }
 
-// Starts (or, for attach(), finds) the child and opens the connection to it.
+}  // namespace
+
 std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
   Link link = start_child(recipe);
   std::shared_ptr<Connection> connection;
@@ -49,7 +55,13 @@ std::shared_ptr<Connection> open_connection(ChildRecipe recipe) {
   return connection;
 }
 
-}  // namespace
+ChildRecipe copy_of(const ChildRecipe& recipe) {
+  auto message = new capnp::MallocMessageBuilder();
+  message->getRoot<capnp::AnyPointer>().set(recipe.construction.message->getRoot<capnp::AnyPointer>().asReader());
+  Construction construction{recipe.construction.ordinal,
+                            {message, MessageDeleter{[](capnp::MallocMessageBuilder* m) { delete m; }}}};
+  return {recipe.options, recipe.class_name, recipe.interface_hash, std::move(construction), recipe.shared_name};
+}
 
 std::shared_ptr<Connection> spawn(const Options& given, std::string_view class_name, std::uint64_t interface_hash,
                                   Construction construction) {
@@ -60,6 +72,18 @@ std::shared_ptr<Connection> spawn(const Options& given, std::string_view class_n
   };
   if (!options.dedupe) return start();
   return deduplicated(spawn_key(options, class_name, interface_hash, construction), class_name, start);
+}
+
+std::shared_ptr<PoolCore> pool(const PoolOptions& given, std::string_view class_name, std::uint64_t interface_hash,
+                               Construction construction) {
+  warn_unknown_log_categories();
+  PoolOptions options = checked(given);
+  ChildRecipe recipe{options.child, std::string(class_name), interface_hash, std::move(construction), {}};
+  PoolCore* core = new PoolCore(options, std::move(recipe));
+  // As a Connection (Connection::create): leaked in a fork without exec.
+  return std::shared_ptr<PoolCore>(core, [](PoolCore* pool) {
+    if (pool->owner().here()) delete pool;
+  });
 }
 
 std::shared_ptr<Connection> attach(const Options& given, std::string_view name, std::string_view class_name,
