@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "pool_worker.procxy.h"
+#include "pool_worker_support.h"
 #include "test_support.h"
 
 using namespace std::chrono_literals;
@@ -77,11 +78,12 @@ TEST_CASE("restarts older than restart_policy.within no longer count", "[restart
 
 TEST_CASE("a private child over limits.max_rss ends once its call returned, and says so", "[restart][limits]") {
   procxy::Options options;
-  options.limits.max_rss = 64ull << 20;
+  options.limits.max_rss = e2e::resident_bytes_of_a_worker() + (64ull << 20);
   auto proxy = procxy::spawn<Worker>(options, "", "");
   std::int32_t pid = proxy->grow(96ull << 20);  // returns: the limit is checked after the call
   CHECK(pid == proxy.pid());
-  CHECK_THROWS_WITH(proxy->pid_after(0), Catch::Contains("Options::limits.max_rss = 67108864") &&
+  CHECK_THROWS_WITH(proxy->pid_after(0), Catch::Contains("over Options::limits.max_rss = " +
+                                                         std::to_string(*options.limits.max_rss)) &&
                                              Catch::Contains("after e2e::Worker::grow returned") &&
                                              Catch::Contains("Options::restart"));
   CHECK(e2e::eventually([&] { return !proxy.alive(); }, bound(10s)));
@@ -89,7 +91,7 @@ TEST_CASE("a private child over limits.max_rss ends once its call returned, and 
 
 TEST_CASE("with restart, a child over limits.max_rss is replaced, not counted as a restart", "[restart][limits]") {
   procxy::Options options;
-  options.limits.max_rss = 64ull << 20;
+  options.limits.max_rss = e2e::resident_bytes_of_a_worker() + (64ull << 20);
   options.restart = true;
   options.restart_policy.max_restarts = 0;  // a restart would be refused
   auto proxy = procxy::spawn<Worker>(options, "", "");
