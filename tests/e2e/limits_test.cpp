@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hog.procxy.h"
+#include "shared_support.h"
 #include "test_support.h"
 
 using e2e::Hog;
@@ -139,6 +140,10 @@ TEST_CASE("a limit the child cannot set makes spawn throw SpawnError naming it",
                              Catch::Contains("lower Options::limits.open_files"));
   }
   CHECK(e2e::eventually([&] { return procxy::children().size() <= before; }, e2e::bound(5s)));
+  // A shared child reports it the same way.
+  CHECK_THROWS_WITH(procxy::attach<Hog>(e2e::unique_name("limits"), options),
+                    Catch::StartsWith("procxy: child ") &&
+                        Catch::Contains("cannot set Options::limits.open_files = 1073741824 (RLIMIT_NOFILE)"));
   // A limit within the hard one starts as usual.
   options.limits.open_files = 64;
   CHECK(procxy::spawn<Hog>(options)->soft_limit(RLIMIT_NOFILE) == 64);
