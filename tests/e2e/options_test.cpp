@@ -79,6 +79,24 @@ TEST_CASE("negative times and counts are refused, naming the field and the value
   options.concurrency = 0;
   CHECK_THAT(rejection(options), Catch::Contains("Options::concurrency is 0") && Catch::Contains("at least 1"));
   options = {};
+  options.limits.memory = 0;
+  CHECK_THAT(rejection(options), Catch::Contains("Options::limits.memory is 0 bytes"));
+  options = {};
+  options.limits.cpu = -1s;
+  CHECK_THAT(rejection(options), Catch::Contains("Options::limits.cpu is -1 s"));
+  options = {};
+  options.limits.cpu = 0s;
+  CHECK_THAT(rejection(options), Catch::Contains("Options::limits.cpu is 0 s"));
+  options = {};
+  options.limits.open_files = 0;
+  CHECK_THAT(rejection(options), Catch::Contains("Options::limits.open_files is 0"));
+  options = {};
+  options.limits.open_files = -3;
+  CHECK_THAT(rejection(options), Catch::Contains("Options::limits.open_files is -3"));
+  options = {};
+  options.limits.max_rss = 0;
+  CHECK_THAT(rejection(options), Catch::Contains("Options::limits.max_rss is 0 bytes"));
+  options = {};
   options.args = {"fine", std::string("a\0b", 3)};
   CHECK_THAT(rejection(options), Catch::Contains("Options::args[1] is \"a\\0b\""));
 

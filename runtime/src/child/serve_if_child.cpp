@@ -11,9 +11,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "child/exit_codes.h"
 #include "child/server.h"
+#include "process/limits.h"
 #include "process/spawn.h"
 #include "procxy/procxy.h"
+#include "transport/channel.h"
+#include "wire/failure.h"
 
 extern "C" const char procxy_serve_if_child_linked = 1;
 
@@ -29,6 +33,24 @@ __attribute__((constructor)) void die_with_parent() {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != std::atoi(parent)) _exit(1);
   ::unsetenv(detail::kParentPidVariable);  // not inherited by what the object starts
+}
+
+// Options::limits (memory, cpu, open_files), set before main() for the same
+// reason (process/limits.h). A limit the child cannot set fails the start:
+// the parent's spawn() throws a SpawnError with the reason, which the child
+// sends as a start failure before it exits.
+__attribute__((constructor)) void set_limits() {
+  const char* limits = std::getenv(detail::kLimitsVariable);
+  if (!limits) return;
+  std::string failure = detail::apply_limits(limits);
+  ::unsetenv(detail::kLimitsVariable);  // what the object starts inherits the limits themselves
+  if (failure.empty()) return;
+  if (const char* fd = std::getenv(detail::kChildFdVariable)) {
+    capnp::MallocMessageBuilder message;
+    detail::encode_failure(message, wire::Failure::Kind::LIMITS, failure);
+    detail::Channel(std::atoi(fd)).write(detail::FrameKind::kError, 0, 0, message.getSegmentsForOutput());
+  }
+  _exit(detail::kExitStartFailed);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "log.h"
+#include "parent/exit_reason.h"
 #include "process/resident.h"
 #include "process/supervisor.h"
 
@@ -194,9 +195,11 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
   }
   ExitStatus status = exit_status_.value_or(ExitStatus{});
   std::string next = recipe_.options.restart ? "the next call starts a new child" : "spawn a new proxy to continue";
-  return std::make_exception_ptr(
-      ChildExitedError("procxy: parent: " + what + " failed: the child " + status.to_string() + "; " + next,
-                       status.exit_code, status.signal));
+  std::string reason = limit_reason(status, recipe_.options.limits);
+  return std::make_exception_ptr(ChildExitedError("procxy: parent: " + what + " failed: the child " +
+                                                      status.to_string() + (reason.empty() ? "" : ": " + reason) +
+                                                      "; " + next,
+                                                  status.exit_code, status.signal));
 }
 
 std::exception_ptr Connection::gave_up_error(const MethodInfo& method) const {

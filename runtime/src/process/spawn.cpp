@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "mutex.h"
+#include "process/limits.h"
 #include "process/output.h"
 #include "procxy/errors.h"
 
@@ -99,12 +100,19 @@ std::vector<std::string> child_environment(const Options& options, pid_t parent)
     for (char** entry = environ; *entry; ++entry) {
       std::string item = *entry;
       std::string name = item.substr(0, item.find('='));
-      if (name == kChildFdVariable || name == kParentPidVariable || options.env.count(name)) continue;
+      if (name == kChildFdVariable || name == kParentPidVariable || name == kLimitsVariable ||
+          options.env.count(name)) {
+        continue;
+      }
       env.push_back(std::move(item));
     }
   }
   for (const auto& [name, value] : options.env) env.push_back(name + "=" + value);
   env.push_back(std::string(kChildFdVariable) + "=" + std::to_string(kChildChannelFd));
+  // Set by the child on itself before its main() (process/limits.h).
+  if (std::string limits = limits_variable(options.limits); !limits.empty()) {
+    env.push_back(std::string(kLimitsVariable) + "=" + limits);
+  }
   if (parent != 0) env.push_back(std::string(kParentPidVariable) + "=" + std::to_string(parent));
   return env;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "log.h"
 #include "mutex.h"
@@ -45,6 +46,13 @@ void append_value(std::string& key, const T& value) {
   key.append(reinterpret_cast<const char*>(&value), sizeof value);
 }
 
+// Unset and set apart, whatever the value.
+template <class T>
+void append_optional(std::string& key, const std::optional<T>& value) {
+  append_value(key, value.has_value());
+  if (value) append_value(key, *value);
+}
+
 }  // namespace
 
 std::string spawn_key(const Options& options, std::string_view class_name, std::uint64_t interface_hash,
@@ -65,6 +73,11 @@ std::string spawn_key(const Options& options, std::string_view class_name, std::
   append_value(key, options.kill_on_timeout);
   append_value(key, options.restart);
   append_value(key, options.coalesce);
+  // A child under other limits is another child.
+  append_optional(key, options.limits.memory);
+  append_optional(key, options.limits.cpu ? std::optional(options.limits.cpu->count()) : std::nullopt);
+  append_optional(key, options.limits.open_files);
+  append_optional(key, options.limits.max_rss);
   append_value(key, construction.ordinal);
   for (const auto& segment : construction.message->getSegmentsForOutput()) {
     append(key, std::string_view(reinterpret_cast<const char*>(segment.asBytes().begin()), segment.asBytes().size()));

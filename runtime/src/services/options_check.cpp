@@ -99,6 +99,32 @@ void check_restart_policy(const Options& options, const char* function) {
   }
 }
 
+// A limit of zero would stop the child before it could serve; an unset one
+// is no limit.
+void check_limits(const Options& options, const char* function) {
+  const Limits& limits = options.limits;
+  if (limits.memory && *limits.memory == 0) {
+    reject(function, "limits.memory",
+           "is 0 bytes; give the child's address space in bytes (well above what it maps at start, e.g. 512 MiB), "
+           "or leave it unset for no limit");
+  }
+  if (limits.cpu && limits.cpu->count() <= 0) {
+    reject(function, "limits.cpu",
+           "is " + std::to_string(limits.cpu->count()) +
+               " s; give the child's CPU time in seconds (at least 1), or leave it unset for no limit");
+  }
+  if (limits.open_files && *limits.open_files <= 0) {
+    reject(function, "limits.open_files",
+           "is " + std::to_string(*limits.open_files) +
+               "; the child needs file descriptors for its channel and stdio, so give a count well above 8, or "
+               "leave it unset for no limit");
+  }
+  if (limits.max_rss && *limits.max_rss == 0) {
+    reject(function, "limits.max_rss",
+           "is 0 bytes; give the child's resident size in bytes, or leave it unset for no limit");
+  }
+}
+
 const char* name_of(Output::Mode mode) {
   switch (mode) {
     case Output::Mode::kInherit:
@@ -147,6 +173,7 @@ Options checked(const Options& options, const char* function) {
   check_env(options, function);
   check_args(options, function);
   check_numbers(options, function);
+  check_limits(options, function);
   check_output(options, function);
   check_restart_policy(options, function);
   Options result = options;

@@ -73,7 +73,7 @@ std::exception_ptr to_exception(Words words, FailureContext context, const std::
     return rethrow_as(type, "procxy: " + where + ": " + what + " threw " + type + ": " + text, std::move(remote));
   }
   if (kind == wire::Failure::Kind::PROTOCOL) return std::make_exception_ptr(ProtocolError(text));
-  // unknownClass, interfaceMismatch, missingServeIfChild: the child wrote the
+  // unknownClass, interfaceMismatch, missingServeIfChild, limits: the child wrote the
   // whole explanation.
   return std::make_exception_ptr(SpawnError(text));
 }

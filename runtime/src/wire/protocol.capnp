@@ -33,5 +33,6 @@ struct Failure {
     missingServeIfChild @3;  # the program never calls procxy::serve_if_child
     protocol @4;             # the child received something it cannot decode
     refused @5;              # a shared child turned away a client of another user
+    limits @6;               # the child could not set Options::limits on itself
   }
 }
