@@ -23,6 +23,9 @@ class PROCXY_REMOTE Hog {
   // Allocates `bytes` and touches every page; returns the last byte written.
   int allocate(std::uint64_t bytes) {
     auto block = std::unique_ptr<char[]>(new char[bytes]);
+    // Escapes to the optimizer: an optimized build may otherwise drop the
+    // allocation, which nothing else observes.
+    asm volatile("" : : "g"(block.get()) : "memory");
     for (std::uint64_t i = 0; i < bytes; i += 4096) block[i] = static_cast<char>(i >> 12);
     return block[bytes - 1] = 1;
   }
