@@ -102,6 +102,7 @@ std::shared_ptr<PoolCore::Slot> PoolCore::start_slot() {
 
 void PoolCore::add_to(Listener& listener, const Slot& slot) {
   if (listener.fired && *listener.fired) return;
+  std::erase_if(listener.added, [](const auto& child) { return child.first.expired(); });  // children gone
   EventListener copy = listener.listener;
   if (listener.fired) {
     copy.deliver = [fired = listener.fired, deliver = std::move(copy.deliver)](Reply& params) {
@@ -159,7 +160,7 @@ std::exception_ptr PoolCore::ended_error(const MethodInfo& method) const {
 
 std::shared_ptr<PoolCore::Slot> PoolCore::pick(const MethodInfo& method, const CallOptions& options, bool wait) {
   std::chrono::milliseconds timeout = options.timeout.value_or(recipe_.options.timeout);
-  auto deadline = timeout.count() > 0 ? Connection::Clock::now() + timeout : Connection::Clock::time_point::max();
+  auto deadline = Connection::Clock::now() + timeout;
   MutexLock lock(shared_->mutex);
   for (;;) {
     if (terminated_ || !gave_up_.empty()) std::rethrow_exception(ended_error(method));
@@ -183,7 +184,9 @@ std::shared_ptr<PoolCore::Slot> PoolCore::pick(const MethodInfo& method, const C
       return slots_[chosen];
     }
     if (!wait) return nullptr;
-    if (shared_->changed.wait_until(lock.native(), deadline) == std::cv_status::timeout) {
+    if (timeout.count() == 0) {
+      shared_->changed.wait(lock.native());
+    } else if (shared_->changed.wait_until(lock.native(), deadline) == std::cv_status::timeout) {
       throw TimeoutError("procxy: parent: " + std::string(method.name) + " on a pool of " + recipe_.class_name +
                          " timed out: no child could take it within " + std::to_string(timeout.count()) +
                          " ms (Options::timeout): all were being replaced");
