@@ -73,9 +73,10 @@ void throughput(int rounds) {
     pooled.push_back(rate(8, 2000, [&] { pool->crunch(2000); }));
   }
   double s = median(single), p = median(pooled);
-  std::printf("throughput, 2000 calls of 2 ms CPU from 8 threads: one child %.0f calls/s, pool of 2 %.0f calls/s: "
-              "%.2fx\n",
-              s, p, p / s);
+  std::printf(
+      "throughput, 2000 calls of 2 ms CPU from 8 threads: one child %.0f calls/s, pool of 2 %.0f calls/s: "
+      "%.2fx\n",
+      s, p, p / s);
 }
 
 void dispatch(int rounds) {
@@ -92,8 +93,9 @@ void dispatch(int rounds) {
     pooled.push_back(per_call_us(5000, [&] { pool->nothing(); }));
   }
   double d = median(direct), p = median(pooled);
-  std::printf("dispatch, sync call of a method doing nothing: proxy %.2f us, pool of 1 %.2f us: the pool adds %.2f us\n",
-              d, p, p - d);
+  std::printf(
+      "dispatch, sync call of a method doing nothing: proxy %.2f us, pool of 1 %.2f us: the pool adds %.2f us\n", d, p,
+      p - d);
 }
 
 void replacement(int rounds, std::chrono::milliseconds backoff) {
@@ -138,11 +140,11 @@ void replacement(int rounds, std::chrono::milliseconds backoff) {
       }
     }
   }
-  std::printf("a child SIGKILLed with 64 queries in flight, restart_policy.backoff %lld ms: its replacement serves "
-              "%.1f ms later (median of %d); queries lost: %d; mutations failed with ChildExitedError: %d of %d "
-              "(those on the killed child)\n",
-              static_cast<long long>(backoff.count()), median(to_serve), rounds, lost_queries, failed_mutations,
-              mutations);
+  std::printf(
+      "a child SIGKILLed with 64 queries in flight, restart_policy.backoff %lld ms: its replacement serves "
+      "%.1f ms later (median of %d); queries lost: %d; mutations failed with ChildExitedError: %d of %d "
+      "(those on the killed child)\n",
+      static_cast<long long>(backoff.count()), median(to_serve), rounds, lost_queries, failed_mutations, mutations);
 }
 
 }  // namespace

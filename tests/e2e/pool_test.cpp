@@ -163,8 +163,8 @@ TEST_CASE("a child over limits.max_rss is replaced once its call returned, and n
   options.child.limits.max_rss = e2e::resident_bytes_of_a_worker() + (64ull << 20);
   auto pool = procxy::pool<Worker>(options, "", "");
   std::int32_t first = pool->grow(4ull << 20);  // sanitizers make it up to five times as much
-  CHECK(pool->pid_after(0) == first);       // under the limit: kept
-  CHECK(pool->grow(96ull << 20) == first);  // over it after this call, which returns
+  CHECK(pool->pid_after(0) == first);           // under the limit: kept
+  CHECK(pool->grow(96ull << 20) == first);      // over it after this call, which returns
   std::int32_t next = pool->pid_after(0);
   CHECK(next != first);
   CHECK(eventually([&] { return !e2e::process_exists(first); }, bound(10s)));
@@ -274,4 +274,38 @@ TEST_CASE("children() gives a proxy on each child of a pool", "[pool]") {
   CHECK(children[0]->pid_after(0) == pids[0]);
   CHECK(children[1]->pid_after(0) == pids[1]);
   CHECK(children[1].pid() == pids[1]);
+}
+
+TEST_CASE("children that die on the call that retired them still count against the restart policy", "[pool][restart]") {
+  procxy::PoolOptions options = pool_of(1);
+  options.max_calls = 1;  // every call retires its child, which is replaced at once
+  options.child.restart_policy = {.max_restarts = 2, .within = 60s, .backoff = 0ms};
+  auto pool = procxy::pool<Worker>(options, "", "");
+  std::string error;
+  for (int i = 0; i < 10 && error.find("gave up") == std::string::npos; ++i) {
+    try {
+      pool->exit_now(1);
+    } catch (const procxy::ChildExitedError& e) {
+      error = e.what();
+    }
+  }
+  CHECK_THAT(error, Catch::Contains("gave up replacing its children after 2 restarts"));
+}
+
+TEST_CASE("a call waiting for a pool's child ends when its stop token fires", "[pool]") {
+  procxy::PoolOptions options = pool_of(1);
+  options.child.restart_policy.backoff = 10'000ms;  // the replacement is far off
+  auto pool = procxy::pool<Worker>(options, "", "");
+  pid_t pid = pool.pids().at(0);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  REQUIRE(eventually([&] { return pool.pids().empty(); }, bound(10s)));
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(100ms);
+    stop.request_stop();
+  });
+  auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(pool.with({.stop = stop.get_token()})->pid_after(0), procxy::CancelledError);
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - start < bound(5s));
 }

@@ -293,11 +293,23 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
     {
       Unlocked unlocked(mutex_);
       try {
-        if (!shared) old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
+        if (!shared) {
+          // A child retired over a limit finishes its calls first, within
+          // their time limit; then it is killed.
+          auto timeout = std::max<std::chrono::milliseconds>(recipe_.options.timeout, kGraceOnRelease);
+          if (retired) Supervisor::instance().kill_at(old->process, Clock::now() + timeout);
+          old->process->wait();  // reaped soon: it closed its channel, and lingering gets it killed
+        }
         fresh = std::make_shared<Link>(start_(recipe_));
       } catch (...) {
         failure = std::current_exception();
       }
+    }
+    if (fresh && terminated_) {
+      // terminate() or kill() came meanwhile, and waits for this one too.
+      Unlocked unlocked(mutex_);
+      fresh->process->signal(SIGKILL);
+      fresh->process->wait();
     }
     restarting_ = false;
     restarted_cv_.notify_all();
@@ -314,6 +326,7 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
       std::rethrow_exception(failure);
     }
     last_restart_failure_.clear();
+    if (terminated_) continue;
     log(LogCategory::kCall, "restarted %s: child %d replaces child %d", recipe_.class_name.c_str(),
         static_cast<int>(fresh->process->pid()), static_cast<int>(old->process->pid()));
     install(std::move(fresh));
@@ -621,8 +634,9 @@ void Connection::terminate(std::chrono::milliseconds grace) {
   {
     MutexLock lock(mutex_);
     terminated_ = true;
-    link = link_;
     restarted_cv_.notify_all();  // a restart waiting out its backoff gives up
+    restarted_cv_.wait(lock.native(), [this]() PROCXY_REQUIRES(mutex_) { return !restarting_; });
+    link = link_;
   }
   if (!link->process->own()) {  // leave the shared child to its other clients
     link->channel->write(FrameKind::kShutdown, 0, 0);
@@ -641,8 +655,9 @@ void Connection::kill() {
   {
     MutexLock lock(mutex_);
     terminated_ = true;
-    link = link_;
     restarted_cv_.notify_all();
+    restarted_cv_.wait(lock.native(), [this]() PROCXY_REQUIRES(mutex_) { return !restarting_; });
+    link = link_;
   }
   link->process->signal(SIGKILL);
   link->process->wait();

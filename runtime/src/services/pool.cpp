@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <stdexcept>
+#include <stop_token>
 #include <utility>
 
 #include "log.h"
@@ -57,6 +58,7 @@ PoolCore::PoolCore(const PoolOptions& options, ChildRecipe recipe)
     slots_ = std::move(started);
   }
   worker_ = std::thread([this] { work(); });
+  reaper_ = std::thread([this] { reap(); });
 }
 
 PoolCore::~PoolCore() {
@@ -68,6 +70,7 @@ PoolCore::~PoolCore() {
     shared_->changed.notify_all();
   }
   if (worker_.joinable()) worker_.join();
+  if (reaper_.joinable()) reaper_.join();  // it ends what it was given first
   {
     MutexLock lock(shared_->mutex);
     resends.swap(shared_->resends);
@@ -105,27 +108,66 @@ void PoolCore::add_to(Listener& listener, const Slot& slot) {
   std::erase_if(listener.added, [](const auto& child) { return child.first.expired(); });  // children gone
   EventListener copy = listener.listener;
   if (listener.fired) {
-    copy.deliver = [fired = listener.fired, deliver = std::move(copy.deliver)](Reply& params) {
-      if (!fired->exchange(true)) deliver(params);
+    copy.deliver = [fired = listener.fired, finished = listener.finished,
+                    deliver = std::move(copy.deliver)](Reply& params) {
+      if (fired->exchange(true)) return;
+      struct Finish {
+        std::atomic<bool>& finished;
+        ~Finish() { finished = true; }
+      } finish{*finished};
+      deliver(params);
     };
   }
-  listener.added.emplace_back(slot.connection, slot.connection->subscribe(std::move(copy), listener.once));
+  try {
+    listener.added.emplace_back(slot.connection, slot.connection->subscribe(std::move(copy), listener.once));
+  } catch (const std::exception& e) {
+    // Only a process out of threads gets here: the child's events go unheard.
+    log(LogCategory::kEvent, "pool: could not add a listener to child %d: %s", static_cast<int>(slot.pid), e.what());
+  }
 }
 
 std::uint64_t PoolCore::subscribe(EventListener listener, bool once) {
-  MutexLock listeners(listeners_mutex_);
-  std::erase_if(listeners_, [](const auto& entry) { return entry.second.fired && *entry.second.fired; });
-  Listener& added = listeners_[++next_listener_];
-  added.listener = std::move(listener);
-  added.once = once;
-  if (once) added.fired = std::make_shared<std::atomic<bool>>(false);
-  std::vector<std::shared_ptr<Slot>> slots;
+  std::vector<Listener> done;
+  std::uint64_t id;
   {
-    MutexLock lock(shared_->mutex);
-    slots = slots_;
+    MutexLock listeners(listeners_mutex_);
+    // once() listeners that ran and returned: what remains of them on the
+    // other children goes too.
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+      if (it->second.finished && *it->second.finished) {
+        done.push_back(std::move(it->second));
+        it = listeners_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    id = ++next_listener_;
+    Listener& added = listeners_[id];
+    added.listener = std::move(listener);
+    added.once = once;
+    if (once) {
+      added.fired = std::make_shared<std::atomic<bool>>(false);
+      added.finished = std::make_shared<std::atomic<bool>>(false);
+    }
+    std::vector<std::shared_ptr<Slot>> slots;
+    {
+      MutexLock lock(shared_->mutex);
+      slots = slots_;
+      // Children on their way out still run calls, which may emit.
+      for (const auto& slot : leaving_) {
+        if (slot->connection) slots.push_back(slot);
+      }
+    }
+    for (const auto& slot : slots) add_to(added, *slot);
   }
-  for (const auto& slot : slots) add_to(added, *slot);
-  return next_listener_;
+  for (Listener& listener : done) remove_from_children(listener);
+  return id;
+}
+
+void PoolCore::remove_from_children(Listener& listener) {
+  for (auto& [child, child_id] : listener.added) {
+    if (auto connection = child.lock()) connection->events()->remove(child_id);
+  }
 }
 
 void PoolCore::remove(std::uint64_t id) {
@@ -137,9 +179,7 @@ void PoolCore::remove(std::uint64_t id) {
     removed = std::move(it->second);
     listeners_.erase(it);
   }
-  for (auto& [child, child_id] : removed.added) {
-    if (auto connection = child.lock()) connection->events()->remove(child_id);
-  }
+  remove_from_children(removed);
 }
 
 bool PoolCore::active(std::uint64_t id) const {
@@ -161,9 +201,21 @@ std::exception_ptr PoolCore::ended_error(const MethodInfo& method) const {
 std::shared_ptr<PoolCore::Slot> PoolCore::pick(const MethodInfo& method, const CallOptions& options, bool wait) {
   std::chrono::milliseconds timeout = options.timeout.value_or(recipe_.options.timeout);
   auto deadline = Connection::Clock::now() + timeout;
+  // Made unlocked: it runs at once if the token has fired.
+  std::optional<std::stop_callback<std::function<void()>>> on_stop;
+  if (wait && options.stop.stop_possible()) {
+    on_stop.emplace(options.stop, std::function<void()>([shared = shared_] {
+                      MutexLock lock(shared->mutex);
+                      shared->changed.notify_all();
+                    }));
+  }
   MutexLock lock(shared_->mutex);
   for (;;) {
     if (terminated_ || !gave_up_.empty()) std::rethrow_exception(ended_error(method));
+    if (options.stop.stop_requested()) {
+      throw CancelledError("procxy: parent: " + std::string(method.name) + " on a pool of " + recipe_.class_name +
+                           " was cancelled by its stop token while it waited for a child");
+    }
     std::size_t chosen = slots_.size();
     for (std::size_t k = 0; k < slots_.size(); ++k) {
       std::size_t i = (next_ + k) % slots_.size();
@@ -225,7 +277,10 @@ Words PoolCore::call(const MethodInfo& method, capnp::MessageBuilder& params, co
     }
     last_connection = connection;
     try {
-      Words result = connection->call(method, params, options);
+      // The local reference goes before finish(): after it, the slot's may
+      // go, and this must not be the last one (it could be a listener's
+      // call, on that child's delivery thread).
+      Words result = std::exchange(connection, nullptr)->call(method, params, options);
       finish(*shared_, *slot, nullptr);
       return result;
     } catch (...) {
@@ -252,14 +307,13 @@ void PoolCore::call_async(const MethodInfo& method, capnp::MessageBuilder& param
   } else {
     call.params = std::shared_ptr<capnp::MessageBuilder>(&params, [](capnp::MessageBuilder*) {});
   }
-  send_async(std::move(call), false);
+  send_async(std::move(call));
 }
 
-void PoolCore::send_async(AsyncCall call, bool from_worker) {
+void PoolCore::send_async(AsyncCall call) {
   std::shared_ptr<Slot> slot;
   try {
-    // The worker must not wait for a child: it is the one that replaces them.
-    slot = pick(*call.method, call.options, !from_worker);
+    slot = pick(*call.method, call.options, false);
   } catch (...) {
     call.done(nullptr, std::current_exception());
     return;
@@ -267,6 +321,7 @@ void PoolCore::send_async(AsyncCall call, bool from_worker) {
   if (!slot) {
     MutexLock lock(shared_->mutex);
     shared_->resends.push_front(std::move(call));
+    shared_->changed.notify_all();  // a child may have come back since pick()
     return;
   }
   std::shared_ptr<Connection> connection;
@@ -323,21 +378,36 @@ void PoolCore::replace(MutexLock& lock, std::size_t index) {
                               [this]() PROCXY_REQUIRES(shared_->mutex) { return shared_->stopping || terminated_; });
     if (shared_->stopping || terminated_) return;
   }
+  replacing_ = true;
   std::shared_ptr<Slot> fresh;
   std::string failure;
-  Unlocked unlocked(shared_->mutex);
-  try {
-    fresh = start_slot();
-  } catch (const std::exception& e) {
-    failure = e.what();
+  bool installed = false;
+  {
+    Unlocked unlocked(shared_->mutex);
+    try {
+      fresh = start_slot();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    } catch (...) {
+      failure = "an exception that is not a std::exception";
+    }
+    if (fresh) {
+      // Under the listeners' lock until it is installed: a subscribe()
+      // meanwhile would miss it.
+      MutexLock listeners(listeners_mutex_);
+      for (auto& [id, listener] : listeners_) add_to(listener, *fresh);
+      MutexLock relock(shared_->mutex);
+      installed = !terminated_ && !shared_->stopping;
+      if (installed) {
+        slots_[index] = fresh;
+        leaving_.push_back(old);
+      }
+    }
+    // Ended meanwhile: terminate() waits for this one too.
+    if (fresh && !installed) fresh->connection->kill();
   }
-  // Under the listeners' lock until it is installed: a subscribe() meanwhile
-  // would miss it.
-  MutexLock listeners(listeners_mutex_);
-  if (fresh) {
-    for (auto& [id, listener] : listeners_) add_to(listener, *fresh);
-  }
-  MutexLock relock(shared_->mutex);
+  replacing_ = false;
+  shared_->changed.notify_all();
   if (!fresh) {
     last_failure_ = failure;
     old->replacement_failed = true;
@@ -346,11 +416,21 @@ void PoolCore::replace(MutexLock& lock, std::size_t index) {
     return;
   }
   last_failure_.clear();
+  if (!installed) {
+    shared_->to_end.push_back(std::move(fresh->connection));
+    return;
+  }
   log(LogCategory::kCall, "pool: child %d replaces child %d of %s", static_cast<int>(fresh->pid),
       static_cast<int>(old->pid), recipe_.class_name.c_str());
-  slots_[index] = std::move(fresh);
-  leaving_.push_back(std::move(old));
-  shared_->changed.notify_all();
+}
+
+bool PoolCore::charge(const Slot& slot) {
+  if (budget_.take(RestartBudget::Clock::now())) return true;
+  gave_up_ = slot.status ? "the last child " + slot.status->to_string() : "the last child died";
+  log(LogCategory::kCall, "pool: gave up replacing children of %s after %s", recipe_.class_name.c_str(),
+      budget_.describe().c_str());
+  shared_->changed.notify_all();  // waiting callers fail
+  return false;
 }
 
 void PoolCore::work() {
@@ -362,21 +442,43 @@ void PoolCore::work() {
       AsyncCall call = std::move(shared_->resends.front());
       shared_->resends.pop_front();
       Unlocked unlocked(shared_->mutex);
-      send_async(std::move(call), true);
+      send_async(std::move(call));
       continue;
+    }
+    // A child that died after it was replaced (it crashed on the call that
+    // retired it, say) is a death the policy counts all the same.
+    for (auto& slot : leaving_) {
+      if (slot->dead && !slot->counted && gave_up_.empty()) {
+        slot->counted = true;
+        charge(*slot);
+      }
     }
     auto done = std::find_if(leaving_.begin(), leaving_.end(), [](const auto& s) { return s->in_flight == 0; });
     if (done != leaving_.end()) {
-      std::shared_ptr<Connection> connection = std::move((*done)->connection);
+      shared_->to_end.push_back(std::move((*done)->connection));  // asks the child to exit
       leaving_.erase(done);
-      Unlocked unlocked(shared_->mutex);
-      connection.reset();  // asks the child to exit
+      shared_->changed.notify_all();
       continue;
     }
     if (auto index = slot_to_replace()) {
       replace(lock, *index);  // a failed start is tried again, after the policy's backoff
       continue;
     }
+    shared_->changed.wait(lock.native());
+  }
+}
+
+void PoolCore::reap() {
+  MutexLock lock(shared_->mutex);
+  for (;;) {
+    if (!shared_->to_end.empty()) {
+      std::shared_ptr<Connection> connection = std::move(shared_->to_end.front());
+      shared_->to_end.pop_front();
+      Unlocked unlocked(shared_->mutex);
+      connection.reset();
+      continue;
+    }
+    if (shared_->stopping) return;
     shared_->changed.wait(lock.native());
   }
 }
@@ -404,10 +506,13 @@ void PoolCore::end(const std::function<void(Connection&)>& how) {
   {
     MutexLock lock(shared_->mutex);
     terminated_ = true;
-    for (auto* slots : {&slots_, &leaving_}) {
-      for (const auto& slot : *slots) connections.push_back(slot->connection);
-    }
     shared_->changed.notify_all();  // a replacement waiting out its backoff, and waiting callers, give up
+    shared_->changed.wait(lock.native(), [this]() PROCXY_REQUIRES(shared_->mutex) { return !replacing_; });
+    for (auto* slots : {&slots_, &leaving_}) {
+      for (const auto& slot : *slots) {
+        if (slot->connection) connections.push_back(slot->connection);
+      }
+    }
   }
   // At once, not one grace period after another.
   std::vector<std::future<void>> ends;

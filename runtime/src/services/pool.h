@@ -69,6 +69,7 @@ class PoolCore final : public CallTarget, public Listeners {
     bool dead = false;                 // its child exited
     bool retiring = false;             // takes no new calls; replaced, and ends once its calls are done
     bool replacement_failed = false;   // starting its replacement failed: the next try is a restart too
+    bool counted = false;              // its death was charged to the restart budget
     std::optional<ExitStatus> status;  // how its child ended
   };
   // An asynchronous call, kept whole for a re-send.
@@ -86,12 +87,16 @@ class PoolCore final : public CallTarget, public Listeners {
     // A slot died, retired, finished its calls or was replaced; a re-send was queued.
     std::condition_variable changed;
     std::deque<AsyncCall> resends PROCXY_GUARDED_BY(mutex);
+    // Children to end, on the reaper thread: ending one joins its delivery
+    // thread, whose listener may be waiting for the worker.
+    std::deque<std::shared_ptr<Connection>> to_end PROCXY_GUARDED_BY(mutex);
     bool stopping PROCXY_GUARDED_BY(mutex) = false;
   };
   struct Listener {
     EventListener listener;
     bool once = false;
-    std::shared_ptr<std::atomic<bool>> fired;                                // a once() listener ran on some child
+    std::shared_ptr<std::atomic<bool>> fired;     // a once() listener began to run on some child
+    std::shared_ptr<std::atomic<bool>> finished;  // and returned
     std::vector<std::pair<std::weak_ptr<Connection>, std::uint64_t>> added;  // its id on each child
   };
 
@@ -99,16 +104,23 @@ class PoolCore final : public CallTarget, public Listeners {
   std::shared_ptr<Slot> start_slot();
   // Adds `listener` to the child of `slot`.
   static void add_to(Listener& listener, const Slot& slot);
+  static void remove_from_children(Listener& listener);
   // The slot the next call goes to, its count of calls in flight raised.
   // `wait`: blocks until a child can take it (throwing TimeoutError after
-  // Options::timeout); else returns nothing when none can now.
+  // Options::timeout), or until the caller's stop token fires (throwing
+  // CancelledError); else returns nothing when none can now.
   std::shared_ptr<Slot> pick(const MethodInfo& method, const CallOptions& options, bool wait);
   // After a call on `slot` returned `error` (null: it succeeded, and the
   // child's resident memory is checked against Options::limits.max_rss).
   static void finish(Shared& shared, Slot& slot, const std::exception_ptr& error);
-  // `from_worker`: a re-send, queued again when no child can take it now.
-  void send_async(AsyncCall call, bool from_worker);
+  // Sends `call` to a child, or queues it for the worker when none can take
+  // it now: an asynchronous call never waits for a child.
+  void send_async(AsyncCall call);
   void work();
+  void reap();
+  // Charges the restart budget for a child that died after it was replaced
+  // (retiring); false once the policy gives up.
+  bool charge(const Slot& slot) PROCXY_REQUIRES(shared_->mutex);
   // Replaces slots_[index]; releases the mutex while the child starts.
   void replace(MutexLock& lock, std::size_t index) PROCXY_REQUIRES(shared_->mutex);
   std::optional<std::size_t> slot_to_replace() const PROCXY_REQUIRES(shared_->mutex);
@@ -129,6 +141,7 @@ class PoolCore final : public CallTarget, public Listeners {
   std::string last_failure_ PROCXY_GUARDED_BY(shared_->mutex);  // of the last replacement that did not start
   std::string gave_up_ PROCXY_GUARDED_BY(shared_->mutex);       // set once the restart policy gave up
   bool terminated_ PROCXY_GUARDED_BY(shared_->mutex) = false;
+  bool replacing_ PROCXY_GUARDED_BY(shared_->mutex) = false;  // a replacement is starting, the mutex released
 
   // Taken before Shared::mutex, and held while a replacement gets the
   // listeners, so that every child has each listener exactly once.
@@ -137,6 +150,7 @@ class PoolCore final : public CallTarget, public Listeners {
   std::uint64_t next_listener_ PROCXY_GUARDED_BY(listeners_mutex_) = 0;
 
   std::thread worker_;
+  std::thread reaper_;
 };
 
 }  // namespace procxy::detail
