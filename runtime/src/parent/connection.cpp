@@ -420,9 +420,7 @@ Words Connection::call(const MethodInfo& method, capnp::MessageBuilder& params, 
   if (auto hit = cached_result(method, how)) return std::move(*hit);
   for (Attempt attempt = first_attempt(method);;) {
     try {
-      Words result = call_once(method, params, options, how, attempt);
-      check_resident_memory(method);
-      return result;
+      return call_once(method, params, options, how, attempt);
     } catch (...) {
       if (!retry(method, attempt, std::current_exception(), recipe_.options.restart)) throw;
     }
@@ -493,8 +491,7 @@ void Connection::call_async(const MethodInfo& method, capnp::MessageBuilder& par
                             Completion given) {
   // The connection outlives the completion: its destructor joins the
   // helper thread and runs the delivery thread's last completions first.
-  Completion done = [this, &method, given = std::move(given)](Words* result, std::exception_ptr error) {
-    if (!error) check_resident_memory(method);
+  Completion done = [this, given = std::move(given)](Words* result, std::exception_ptr error) {
     try {
       given(result, error);
     } catch (const ProtocolError&) {

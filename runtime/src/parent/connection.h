@@ -133,7 +133,8 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   // Options::restart is set, as often as Options::restart_policy allows.
   // Throws when there is none.
   std::shared_ptr<Link> usable_link(MutexLock& lock, const MethodInfo& method) PROCXY_REQUIRES(mutex_);
-  // After a call returned: ends a private child over Options::limits.max_rss.
+  // After a reply of `method` was read: ends a private child over
+  // Options::limits.max_rss (it is asked to exit).
   void check_resident_memory(const MethodInfo& method) PROCXY_EXCLUDES(mutex_);
   // Makes `link` the connection's. Releases the mutex for a while.
   void install(std::shared_ptr<Link> link) PROCXY_REQUIRES(mutex_);

@@ -84,18 +84,24 @@ void Connection::deliver(Frame& frame, pid_t child) {
     }
     return;
   }
-  MutexLock lock(mutex_);
-  std::optional<Request> request = requests_.take(frame.header.id);
-  if (!request) return;  // its callers timed out or were cancelled
-  Words result;
-  std::exception_ptr error;
-  if (frame.header.kind == FrameKind::kError) {
-    error = to_exception(std::move(frame.payload), FailureContext::kCall, request->method->name, child);
-    log_crossing(*request, error);
-  } else {
-    result = std::move(frame.payload);  // empty for kSubscribed
+  const MethodInfo* returned = nullptr;  // a call that returned, for Options::limits.max_rss
+  {
+    MutexLock lock(mutex_);
+    std::optional<Request> request = requests_.take(frame.header.id);
+    if (!request) return;  // its callers timed out or were cancelled
+    Words result;
+    std::exception_ptr error;
+    if (frame.header.kind == FrameKind::kError) {
+      error = to_exception(std::move(frame.payload), FailureContext::kCall, request->method->name, child);
+      log_crossing(*request, error);
+    } else {
+      result = std::move(frame.payload);  // empty for kSubscribed
+      if (frame.header.kind == FrameKind::kResult) returned = request->method;
+    }
+    settle(*request, std::move(result), error);
   }
-  settle(*request, std::move(result), error);
+  // Here, where the connection is surely alive (a completion may be its last owner).
+  if (returned && recipe_.options.limits.max_rss) check_resident_memory(*returned);
 }
 
 void Connection::settle(Request& request, Words result, std::exception_ptr error) {
