@@ -8,6 +8,7 @@ packages=(
   libcapnp-dev capnproto
   catch2 libkainjow-mustache-dev libbenchmark-dev
   libbackward-cpp-dev libdw-dev
+  openssh-client openssh-server
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -37,7 +37,8 @@ bool Subscription::active() const {
 namespace detail {
 
 pid_t ProxyBase::pid() const { return connection_->pid(); }
-// Everything but pid() first checks that this process owns the connection
+pid_t ProxyBase::remote_pid() const { return connection_->remote_pid(); }
+// Everything but pid() and remote_pid() first checks that this process owns the connection
 // (parent/owner.h): in a fork without exec, the proxy is inert.
 bool ProxyBase::alive() const {
   connection_->owner().check("proxy");

@@ -36,6 +36,7 @@ class PROCXY_CAPABILITY("mutex") Mutex {
  public:
   void lock() PROCXY_ACQUIRE() { mutex_.lock(); }
   void unlock() PROCXY_RELEASE() { mutex_.unlock(); }
+  bool try_lock() PROCXY_THREAD_ANNOTATION(try_acquire_capability(true)) { return mutex_.try_lock(); }
   std::mutex& native() { return mutex_; }
 
  private:

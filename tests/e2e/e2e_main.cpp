@@ -1,6 +1,7 @@
 // The e2e test program. It is also the children's program: procxy re-executes
 // it, and serve_if_child() serves there. With --spawn-and-hang it plays a
-// parent that the process tests kill; with --attach, one of several processes
+// parent that the process tests kill (--spawn-remote-and-hang: through a
+// launcher); with --attach, one of several processes
 // sharing a child; with --print-child-signals, a parent with unusual signal
 // settings; with --stall, a client of a shared child that stops reading;
 // with --exhaust-threads, one that takes all its threads; with --log-to-sink,
@@ -39,6 +40,19 @@ int spawn_and_hang(int count) {
     calls.push_back(children.back().async()->sleep_ms(60'000));
     std::printf("%d\n", static_cast<int>(children.back().pid()));
   }
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::minutes(1));
+  return 0;
+}
+
+// Spawns a child through the launcher `words`, busy in a long call, prints
+// its remote pid and waits to be killed.
+int spawn_remote_and_hang(std::vector<std::string> words) {
+  procxy::Options options;
+  options.launcher = std::move(words);
+  auto child = procxy::spawn<e2e::Service>(options);
+  auto call = child.async()->sleep_ms(60'000);
+  std::printf("%d\n", static_cast<int>(child.remote_pid()));
   std::fflush(stdout);
   std::this_thread::sleep_for(std::chrono::minutes(1));
   return 0;
@@ -220,6 +234,9 @@ int print_with(const std::string& mode) {
 int main(int argc, char** argv) {
   procxy::serve_if_child(argc, argv);
   if (argc == 3 && std::strcmp(argv[1], "--spawn-and-hang") == 0) return spawn_and_hang(std::atoi(argv[2]));
+  if (argc >= 3 && std::strcmp(argv[1], "--spawn-remote-and-hang") == 0) {
+    return spawn_remote_and_hang(std::vector<std::string>(argv + 2, argv + argc));
+  }
   if (argc == 2 && std::strcmp(argv[1], "--throwing-listener") == 0) return throwing_listener();
   if (argc == 2 && std::strcmp(argv[1], "--log-to-sink") == 0) return log_to_sink();
   if (argc == 2 && std::strcmp(argv[1], "--print-child-signals") == 0) return print_child_signals();

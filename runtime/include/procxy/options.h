@@ -93,6 +93,11 @@ struct Options {
   Output output = Output::inherit();            // where the child's stdout and stderr go (docs/options.md)
   RestartPolicy restart_policy;                 // how often a child that keeps dying is restarted
   Limits limits;                                // resource limits of the child (docs/options.md)
+  // A command prefix that starts the child, perhaps on another machine:
+  // {"ssh", "-T", "-o", "BatchMode=yes", "host", "--"}; empty: none
+  // (docs/remote.md). The child's stdin and stdout become its channel.
+  std::vector<std::string> launcher;
+  std::chrono::milliseconds heartbeat{5'000};  // with a launcher: a link silent for 3 of these is lost; zero: none
 };
 
 // How a pool of children starts and spreads calls (procxy::pool(), docs/pools.md).
@@ -100,6 +105,9 @@ struct PoolOptions {
   Options child;                // how each child starts and how calls behave
   int size = 0;                 // children kept running; 0: std::thread::hardware_concurrency()
   std::uint64_t max_calls = 0;  // replace a child after it served this many calls; 0: never
+  // Child i starts through launchers[i % launchers.size()] (its replacement
+  // too): a pool over several machines. Empty: child.launcher for each.
+  std::vector<std::vector<std::string>> launchers;
 };
 
 // Per-call overrides, given with Proxy::with().

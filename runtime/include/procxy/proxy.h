@@ -149,8 +149,11 @@ class PROCXY_EXPORT ProxyBase {
   explicit ProxyBase(std::shared_ptr<Connection> connection)
       : connection_(std::move(connection)), target_(call_target(connection_)) {}
 
-  // The child's process id.
+  // The child's process id; with Options::launcher, the launcher's (ssh's).
   pid_t pid() const;
+  // The child's process id on its own machine: pid() unless Options::launcher
+  // started it elsewhere.
+  pid_t remote_pid() const;
   // False once the child has exited or the proxy was terminated.
   bool alive() const;
   // Asks the child to exit, kills it if it has not after `grace`, and blocks

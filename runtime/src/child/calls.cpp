@@ -58,6 +58,8 @@ Next read_next(Peer& peer, CallQueue& calls, Frame& frame, Channel::Clock::time_
         case FrameKind::kCancel:
           calls.cancel(frame.header.id);
           continue;
+        case FrameKind::kHeartbeat:  // the link watch saw it arrive
+          continue;
         default:  // kCall: the only other kind a serving parent sends
           return Next::kCall;
       }

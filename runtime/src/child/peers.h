@@ -17,6 +17,7 @@ namespace procxy::detail {
 class Peer {
  public:
   explicit Peer(int fd) : channel_(fd) {}
+  explicit Peer(Channel::Streams streams) : channel_(streams) {}
   Channel& channel() { return channel_; }
   void subscribe(std::uint16_t ordinal);
   bool listens(std::uint16_t ordinal) const;

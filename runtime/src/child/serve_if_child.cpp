@@ -3,12 +3,15 @@
 // start-up check in process/spawn.cpp tests the marker to tell a child that
 // will reach serve_if_child() from one that would run main() again.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "child/exit_codes.h"
@@ -55,20 +58,47 @@ __attribute__((constructor)) void set_limits() {
 
 }  // namespace
 
-void serve_if_child(int, char**) {
+namespace {
+
+// A child's stdout is a pipe or a file more often than a terminal, and
+// block-buffered there: what it printed before a crash would die in its
+// buffer. Line-buffered, each line is out once written. Before the object
+// exists, so that it applies to everything the object prints.
+void line_buffer_stdout() {
+  if (::isatty(STDOUT_FILENO)) return;
+  std::fflush(stdout);
+  std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
+}
+
+// A child started through Options::launcher: its stdin and stdout are the
+// channel. They move out of the way of the object's own reads and prints:
+// stdin becomes /dev/null, stdout goes where stderr goes (the launcher
+// brings both back to the parent).
+[[noreturn]] void serve_on_stdio() {
+  int read_fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+  int write_fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (read_fd < 0 || write_fd < 0 || null < 0 || ::dup2(null, STDIN_FILENO) < 0 ||
+      ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    std::fprintf(stderr, "procxy: child %d: cannot move stdin and stdout aside for the channel: %s\n",
+                 static_cast<int>(::getpid()), std::strerror(errno));
+    _exit(detail::kExitStartFailed);
+  }
+  ::close(null);
+  line_buffer_stdout();
+  detail::serve_launched({read_fd, write_fd});
+}
+
+}  // namespace
+
+void serve_if_child(int argc, char** argv) {
+  if (argc >= 2 && argv && argv[1] && std::strcmp(argv[1], detail::kLaunchedArgument) == 0) serve_on_stdio();
   const char* fd = std::getenv(detail::kChildFdVariable);
   if (!fd) return;
   int channel = std::atoi(fd);
   // Not inherited by anything the object itself starts.
   ::unsetenv(detail::kChildFdVariable);
-  // A child's stdout is a pipe or a file more often than a terminal, and
-  // block-buffered there: what it printed before a crash would die in its
-  // buffer. Line-buffered, each line is out once written. Before the object
-  // exists, so that it applies to everything the object prints.
-  if (!::isatty(STDOUT_FILENO)) {
-    std::fflush(stdout);
-    std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
-  }
+  line_buffer_stdout();
   detail::serve(channel);
 }
 

@@ -3,7 +3,11 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -13,12 +17,15 @@
 #include "child/current_exception.h"
 #include "child/exit_codes.h"
 #include "child/inline_loop.h"
+#include "child/link_watch.h"
 #include "child/peers.h"
 #include "child/registry.h"
 #include "child/shared_server.h"
 #include "log.h"
+#include "process/limits.h"
 #include "process/spawn.h"
 #include "side.h"
+#include "transport/heartbeat.h"
 #include "wire/handshake.h"
 
 namespace procxy::detail {
@@ -52,6 +59,30 @@ Frame start_frame(Channel& channel, FrameKind kind) {
   return std::move(*frame);
 }
 
+// What a launched child's start message asks it to set up on itself, before
+// its object exists; exits, after telling the parent why, when it cannot.
+void set_up(Channel& channel, const LaunchSetup& setup) {
+  if (setup.clear_env) ::clearenv();
+  for (const auto& [name, value] : setup.env) ::setenv(name.c_str(), value.c_str(), 1);
+  if (!setup.cwd.empty() && ::chdir(setup.cwd.c_str()) != 0) {
+    fail_start(channel, {wire::Failure::Kind::SETUP,
+                         std::string("procxy: ") + side_name() + ": cannot enter directory '" + setup.cwd + "': " +
+                             std::strerror(errno) + " (Options::cwd names a directory on the child's machine)"});
+  }
+  if (!setup.limits.empty()) {
+    if (std::string failure = apply_limits(setup.limits.c_str()); !failure.empty()) {
+      fail_start(channel, {wire::Failure::Kind::LIMITS, failure});
+    }
+  }
+  // A large payload crosses a network in pauses a local socket never has.
+  channel.allow_stalls_of(link_stall_limit(setup.heartbeat));
+  try {
+    watch_link(channel, setup.heartbeat);
+  } catch (const Error& e) {
+    fail_start(channel, {wire::Failure::Kind::SETUP, e.what()});
+  }
+}
+
 struct Started {
   const ClassEntry* entry = nullptr;
   void* object = nullptr;
@@ -66,6 +97,7 @@ Started start(Channel& channel) {
   try {
     Frame select = start_frame(channel, FrameKind::kSelect);
     started.selection = decode_selection(select);
+    if (started.selection.launched) set_up(channel, *started.selection.launched);
     const std::string& name = started.selection.class_name;
     started.entry = find_class(name);
     if (!started.entry) {
@@ -119,10 +151,11 @@ void serve_calls(std::shared_ptr<Peer> parent, const Started& started) {
 
 }  // namespace
 
-void serve(int fd) {
+namespace {
+
+[[noreturn]] void serve(std::shared_ptr<Peer> parent) {
   become(Side::kChild);
   keep_freed_memory();
-  auto parent = std::make_shared<Peer>(fd);  // for a shared child, the one starting it
   Started started = start(parent->channel());
   set_served_object(started.object);
   try {
@@ -141,5 +174,11 @@ void serve(int fd) {
   std::fflush(nullptr);
   _exit(0);
 }
+
+}  // namespace
+
+void serve(int fd) { serve(std::make_shared<Peer>(fd)); }  // for a shared child, the one starting it
+
+void serve_launched(Channel::Streams streams) { serve(std::make_shared<Peer>(streams)); }
 
 }  // namespace procxy::detail

@@ -44,6 +44,7 @@ bool worth_retrying(const std::exception_ptr& error, bool restart) {
 Connection::Connection(ChildRecipe recipe, StartFunction start, Link link)
     : recipe_(std::move(recipe)),
       start_(std::move(start)),
+      heartbeat_(recipe_.options.launcher.empty() ? std::chrono::milliseconds(0) : recipe_.options.heartbeat),
       link_(std::make_shared<Link>(std::move(link))),
       restart_budget_(recipe_.options.restart_policy) {}
 
@@ -66,8 +67,10 @@ void Connection::start() {
     hand_on_role();
   });
   events_->on_malformed([this](std::exception_ptr error) { reject(error); });
+  if (heartbeat_.count() > 0) start_helper();  // a link with heartbeats is always read
   MutexLock lock(mutex_);
   install(link_);
+  hand_on_role();
 }
 
 void Connection::install(std::shared_ptr<Link> link) {
@@ -77,6 +80,7 @@ void Connection::install(std::shared_ptr<Link> link) {
   exit_to_announce_.reset();
   protocol_error_ = nullptr;
   over_limit_.clear();
+  link_lost_.clear();
   cache_.clear();  // results of the object that died
   std::weak_ptr<Connection> self = weak_from_this();
   // The handler runs at once when the child has already exited: not under our lock.
@@ -117,6 +121,11 @@ Connection::~Connection() {
 pid_t Connection::pid() const {
   MutexLock lock(mutex_);
   return link_->process->pid();
+}
+
+pid_t Connection::remote_pid() const {
+  MutexLock lock(mutex_);
+  return link_->remote_pid;
 }
 
 bool Connection::alive() const {
@@ -172,13 +181,18 @@ Connection::Clock::time_point Connection::deadline_for(const Plan& plan) {
 }
 
 std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
-  std::string what = std::string(method.name) + " on child " + std::to_string(link_->process->pid());
+  std::string what = std::string(method.name) + " on " + child_name();
   if (terminated_) {
     return std::make_exception_ptr(
         TerminatedError("procxy: parent: " + what + " failed: the proxy was terminated by the parent"));
   }
   if (protocol_error_) return protocol_error_;
   if (!gave_up_.empty()) return gave_up_error(method);
+  std::string next = recipe_.options.restart ? "the next call starts a new child" : "spawn a new proxy to continue";
+  if (!link_lost_.empty()) {
+    return std::make_exception_ptr(ChildExitedError("procxy: parent: " + what + " failed: " + link_lost_ + "; " + next,
+                                                    std::nullopt, std::nullopt));
+  }
   if (!over_limit_.empty()) {
     return std::make_exception_ptr(ChildExitedError("procxy: parent: " + what +
                                                         " failed: the child was ended: " + over_limit_ +
@@ -194,12 +208,32 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
                          std::nullopt, std::nullopt));
   }
   ExitStatus status = exit_status_.value_or(ExitStatus{});
-  std::string next = recipe_.options.restart ? "the next call starts a new child" : "spawn a new proxy to continue";
+  if (!recipe_.options.launcher.empty()) {
+    return std::make_exception_ptr(
+        ChildExitedError("procxy: parent: " + what + " failed: " + launcher_ending(status) + "; " + next,
+                         status.exit_code, status.signal));
+  }
   std::string reason = limit_reason(status, recipe_.options.limits);
   return std::make_exception_ptr(ChildExitedError("procxy: parent: " + what + " failed: the child " +
                                                       status.to_string() + (reason.empty() ? "" : ": " + reason) +
                                                       "; " + next,
                                                   status.exit_code, status.signal));
+}
+
+std::string Connection::child_name() const {
+  std::string pid = std::to_string(link_->process->pid());
+  if (recipe_.options.launcher.empty()) return "child " + pid;
+  return "child " + std::to_string(link_->remote_pid) + " through '" + recipe_.options.launcher.front() + "' (pid " +
+         pid + ")";
+}
+
+std::string Connection::launcher_ending(const ExitStatus& status) const {
+  // The launcher's exit says little: ssh exits with the child's code, or
+  // 255 when the child died by a signal or the connection broke.
+  std::string said = link_->process->stderr_tail();
+  return "the launcher '" + recipe_.options.launcher.front() + "' " + status.to_string() +
+         ": the child on the other side ended, or the link to it was lost" +
+         (said.empty() ? std::string() : "; the launcher's stderr ends:\n" + said.substr(0, said.size() - 1));
 }
 
 std::exception_ptr Connection::gave_up_error(const MethodInfo& method) const {
@@ -239,11 +273,11 @@ std::exception_ptr Connection::timeout_error(const Request& request, Clock::dura
       recipe_.options.kill_on_timeout ? "the child was killed (Options::kill_on_timeout)" : "the child keeps running";
   log(LogCategory::kCall, "timeout: %s after %lld ms, limit %lld ms (%s), %s", method.name, ms(waited),
       static_cast<long long>(request.timeout.count()), request.timeout_from, attempts.c_str());
-  return std::make_exception_ptr(TimeoutError(
-      "procxy: parent: " + std::string(method.name) + " on child " + std::to_string(link_->process->pid()) +
-      " timed out: no reply within its limit of " + std::to_string(request.timeout.count()) + " ms (" +
-      request.timeout_from + "), on " + attempts + ", after " + std::to_string(ms(waited)) + " ms; " + after +
-      " (raise " + request.timeout_from + " if it needs longer)"));
+  return std::make_exception_ptr(TimeoutError("procxy: parent: " + std::string(method.name) + " on " + child_name() +
+                                              " timed out: no reply within its limit of " +
+                                              std::to_string(request.timeout.count()) + " ms (" + request.timeout_from +
+                                              "), on " + attempts + ", after " + std::to_string(ms(waited)) + " ms; " +
+                                              after + " (raise " + request.timeout_from + " if it needs longer)"));
 }
 
 std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo& method) {
@@ -255,13 +289,14 @@ std::shared_ptr<Link> Connection::usable_link(MutexLock& lock, const MethodInfo&
     }
     if (!gave_up_.empty()) std::rethrow_exception(gave_up_error(method));
     bool retired = !over_limit_.empty();
-    if (!exit_status_ && !protocol_error_ && !channel_closed_ && !retired) return link_;
+    bool lost = !link_lost_.empty();
+    if (!exit_status_ && !protocol_error_ && !channel_closed_ && !retired && !lost) return link_;
     bool shared = !link_->process->own();
     if (!recipe_.options.restart) {
       // The channel closed but the child is not reaped yet: its exit, moments
       // away, fails the call with the exit status. (A shared child's is not
       // ours to see: the closed channel is the end.)
-      if (!exit_status_ && !protocol_error_ && !shared && !retired) return link_;
+      if (!exit_status_ && !protocol_error_ && !shared && !retired && !lost) return link_;
       std::rethrow_exception(closed_error(method));
     }
     // A child retired over a limit did not die: its replacement is not a

@@ -11,6 +11,11 @@
 // events were subscribed and no caller holds it. Events go to the EventHub,
 // which also holds back results that arrive while earlier events are still
 // being delivered.
+//
+// Over a launcher with heartbeats (Options::heartbeat), someone always reads
+// (the helper when no caller does): whoever holds the reader role sends the
+// heartbeats that are due and holds the link lost when nothing came for
+// kHeartbeatsMissed of them.
 
 #include <capnp/message.h>
 
@@ -75,6 +80,7 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   void reject(const std::exception_ptr& error) override PROCXY_EXCLUDES(mutex_);
 
   pid_t pid() const;
+  pid_t remote_pid() const;
   bool alive() const;
   void terminate(std::chrono::milliseconds grace);
   void kill();
@@ -99,7 +105,7 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
     std::chrono::milliseconds timeout{0};           // per attempt; zero: none
     const char* timeout_from = "Options::timeout";  // which option set it, for the TimeoutError
   };
-  enum class Read { kProgress, kTimeout, kClosed };
+  enum class Read { kProgress, kTimeout, kClosed, kLost };  // kLost: a launcher's link went silent
   using Segments = kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>;
 
   // Whether a query that failed with `error` on `attempt` is sent again;
@@ -139,10 +145,14 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   // Makes `link` the connection's. Releases the mutex for a while.
   void install(std::shared_ptr<Link> link) PROCXY_REQUIRES(mutex_);
   // Reads one frame (until `deadline` at most) and hands it to its owner.
-  // `wakeable`: wake_ can end the wait early.
+  // `wakeable`: wake_ can end the wait early. Over a launcher, sends the
+  // heartbeat that is due first, and reads no longer than the next one.
   Read read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline, bool wakeable)
       PROCXY_EXCLUDES(mutex_);
   void deliver(Frame& frame, pid_t child) PROCXY_EXCLUDES(mutex_);
+  // Sends a heartbeat on `link` if one is due. By the reader, or under
+  // mutex_ while nobody holds the role.
+  void beat_if_due(Link& link);
   // Hands a settled request's result or error to every caller, caching a
   // PROCXY_CACHE result. May release the mutex for a while.
   void settle(Request& request, Words result, std::exception_ptr error) PROCXY_REQUIRES(mutex_);
@@ -174,6 +184,10 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   std::exception_ptr closed_error(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr abandoned_error(const MethodInfo& method) const;
   std::exception_ptr gave_up_error(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
+  // "child 4242", or over a launcher "child 4250 through 'ssh' (pid 4242)".
+  std::string child_name() const PROCXY_REQUIRES(mutex_);
+  // How a launcher's child ended, as closed_error() says it.
+  std::string launcher_ending(const ExitStatus& status) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr protocol_failure(const MethodInfo& method) const PROCXY_REQUIRES(mutex_);
   std::exception_ptr cancelled_error(const MethodInfo& method) const;
   std::exception_ptr timeout_error(const Request& request, Clock::duration waited) const PROCXY_REQUIRES(mutex_);
@@ -186,6 +200,11 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   const ChildRecipe recipe_;
   const StartFunction start_;
   const std::shared_ptr<EventHub> events_ = std::make_shared<EventHub>();
+  // Options::heartbeat over a launcher; zero: no heartbeats.
+  const std::chrono::milliseconds heartbeat_;
+  // When the reader sends the next heartbeat: the reader role's, which is
+  // handed on under mutex_.
+  Clock::time_point next_beat_{};
   WakeFd wake_{"parent"};  // interrupts the reader's poll (cancellation, shutdown)
 
   // Taken before the EventHub's and the Channel's: see docs/internals.md for
@@ -212,6 +231,8 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   std::string gave_up_ PROCXY_GUARDED_BY(mutex_);  // how the last child died, once the restart policy gave up
   // Why link_'s child was asked to exit although it works (Options::limits.max_rss); reset by a restart.
   std::string over_limit_ PROCXY_GUARDED_BY(mutex_);
+  // Why link_ is lost (its heartbeats stopped), once it is; reset by a restart.
+  std::string link_lost_ PROCXY_GUARDED_BY(mutex_);
   std::condition_variable restarted_cv_;
 
   std::once_flag helper_started_;

@@ -5,12 +5,14 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
 #include "log.h"
 #include "parent/connection.h"
 #include "process/supervisor.h"
+#include "transport/heartbeat.h"
 #include "wire/failure.h"
 #include "wire/message.h"
 
@@ -35,6 +37,11 @@ void log_crossing(const Request& request, const std::exception_ptr& error) {
 
 Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link, Clock::time_point deadline,
                                               bool wakeable) {
+  if (heartbeat_.count() > 0) {
+    beat_if_due(*link);
+    // Once past, the read only takes what has come.
+    deadline = std::min({deadline, next_beat_, link->channel->last_heard() + silence_limit(heartbeat_)});
+  }
   Frame frame;
   Channel::ReadStatus status;
   try {
@@ -52,9 +59,13 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
   }
   switch (status) {
     case Channel::ReadStatus::kFrame:
-      deliver(frame, link->process->pid());
+      if (frame.header.kind != FrameKind::kHeartbeat) deliver(frame, link->process->pid());
       return Read::kProgress;
     case Channel::ReadStatus::kTimeout:
+      // Silent until now? (Bytes of a frame still coming count.)
+      if (heartbeat_.count() > 0 && Clock::now() >= link->channel->last_heard() + silence_limit(heartbeat_)) {
+        return Read::kLost;
+      }
       return Read::kTimeout;
     case Channel::ReadStatus::kWoken:
       wake_.drain();
@@ -63,6 +74,13 @@ Connection::Read Connection::read_and_deliver(const std::shared_ptr<Link>& link,
       return Read::kClosed;
   }
   return Read::kClosed;
+}
+
+void Connection::beat_if_due(Link& link) {
+  Clock::time_point now = Clock::now();
+  if (now < next_beat_) return;
+  link.channel->beat();
+  next_beat_ = now + heartbeat_;
 }
 
 void Connection::reject(const std::exception_ptr& error) {
@@ -189,6 +207,18 @@ void Connection::cancel_in_child(std::uint64_t id) {
 
 void Connection::release_role(Read result, const std::shared_ptr<Link>& link) {
   reader_.release();
+  if (result == Read::kLost && link == link_ && link_lost_.empty() && !channel_closed_ && !exit_status_) {
+    auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - link->channel->last_heard());
+    link_lost_ = "the link to the child was lost: nothing came from it for " + std::to_string(silent.count()) +
+                 " ms (" + std::to_string(kHeartbeatsMissed) +
+                 " heartbeats of Options::heartbeat = " + std::to_string(heartbeat_.count()) +
+                 " ms), so its launcher was killed; the child exits when it notices";
+    log(LogCategory::kCall, "child %d: %s", static_cast<int>(link->process->pid()), link_lost_.c_str());
+    link->process->signal(SIGKILL);
+    link->channel->shutdown();
+    fail_all(&Connection::closed_error);
+    result = Read::kClosed;
+  }
   if (result == Read::kClosed && link == link_ && !channel_closed_) {
     channel_closed_ = true;
     log(LogCategory::kCall, "channel to child %d closed", static_cast<int>(link->process->pid()));
@@ -207,7 +237,9 @@ void Connection::release_role(Read result, const std::shared_ptr<Link>& link) {
 
 void Connection::hand_on_role() { reader_.hand_on(helper_has_work()); }
 
-bool Connection::helper_has_work() const { return requests_.async_callers() > 0 || !subscribed_.empty(); }
+bool Connection::helper_has_work() const {
+  return requests_.async_callers() > 0 || !subscribed_.empty() || heartbeat_.count() > 0;
+}
 
 void Connection::start_helper() {
   std::call_once(helper_started_, [this] { helper_ = std::thread([this] { helper_loop(); }); });
@@ -263,8 +295,13 @@ void Connection::helper_loop() {
   while (!stopping_) {
     if (helper_has_work() && !channel_closed_ && events_->full()) {
       // Not reading until the listeners make room (the hub's room function
-      // wakes this thread); asynchronous calls still time out meanwhile.
+      // wakes this thread); asynchronous calls still time out meanwhile, and
+      // the child still hears heartbeats.
       Clock::time_point deadline = requests_.next_async_deadline();
+      if (heartbeat_.count() > 0 && !reader_.held()) {
+        beat_if_due(*link_);  // (a reader sets next_beat_ only while it holds the role)
+        deadline = std::min(deadline, next_beat_);
+      }
       if (deadline == Clock::time_point::max()) {
         reader_.helper_cv().wait(lock.native());
       } else {

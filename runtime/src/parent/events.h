@@ -169,8 +169,8 @@ class EventHub final : public Listeners, public std::enable_shared_from_this<Eve
   std::size_t queued_bytes_ PROCXY_GUARDED_BY(mutex_) = 0;
   // Written under the mutex, read without it by the readers (full()).
   std::atomic<bool> full_{false};
-  std::atomic<int> listener_waits_{0};  // Waiting scopes on the delivery thread
-  std::function<void()> room_;          // set before the thread starts, then only read by it
+  std::atomic<int> listener_waits_{0};                 // Waiting scopes on the delivery thread
+  std::function<void()> room_;                         // set before the thread starts, then only read by it
   std::function<void(std::exception_ptr)> malformed_;  // the same
 };
 

@@ -28,7 +28,8 @@ struct ChildRecipe {
 // One running child and the channel to it.
 struct Link {
   std::unique_ptr<Channel> channel;
-  std::shared_ptr<ChildHandle> process;
+  std::shared_ptr<ChildHandle> process;  // with Options::launcher, the launcher's
+  pid_t remote_pid = 0;                  // the child's pid on its machine
 };
 
 // Starts a child as the recipe says and constructs its object. Throws

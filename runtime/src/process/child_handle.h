@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "procxy/proxy.h"
 
@@ -33,6 +34,10 @@ class ChildHandle {
   // and never from inside signal() or wait() (so never under a lock their
   // caller holds). Must not block long.
   virtual void on_exit(std::function<void(const ExitStatus&)> handler) = 0;
+  // The last lines the process wrote on stderr, when the parent reads it (a
+  // launcher's: its own errors, such as ssh's, and the child's last lines);
+  // empty otherwise.
+  virtual std::string stderr_tail() const { return {}; }
 };
 
 }  // namespace procxy::detail

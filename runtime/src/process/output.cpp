@@ -112,10 +112,19 @@ ChildOutput::ChildOutput(int out_fd, int err_fd, const std::string& class_name, 
       output_(std::move(output)),
       wake_(wake) {
   for (Stream& stream : streams_) {
+    if (stream.fd < 0) {
+      stream.eof = true;
+      continue;
+    }
     // Only the parent's end: the child's stays blocking, as a program expects
     // of its stdout.
     ::fcntl(stream.fd, F_SETFL, ::fcntl(stream.fd, F_GETFL) | O_NONBLOCK);
   }
+}
+
+std::string ChildOutput::tail() const {
+  MutexLock lock(mutex_);
+  return tail_;
 }
 
 ChildOutput::~ChildOutput() {
@@ -207,7 +216,7 @@ bool ChildOutput::settle() {
   // Now, not when the last reference goes (the child's handle may be kept
   // long after its death).
   for (Stream& stream : streams_) {
-    ::close(stream.fd);
+    if (stream.fd >= 0) ::close(stream.fd);
     stream.fd = -1;
   }
   return true;
@@ -220,6 +229,21 @@ void ChildOutput::flush(Stream& stream) {
 }
 
 void ChildOutput::hand_on(int child_fd, std::string_view line) {
+  if (child_fd == 2) {
+    MutexLock lock(mutex_);
+    tail_.append(line).push_back('\n');
+    if (tail_.size() > kStderrTailBytes) tail_.erase(0, tail_.size() - kStderrTailBytes);
+  }
+  switch (output_.mode()) {
+    case Output::Mode::kInherit:
+      write_all(child_fd, std::string(line) + '\n');
+      return;
+    case Output::Mode::kDiscard:
+      return;
+    case Output::Mode::kPrefix:
+    case Output::Mode::kTo:
+      break;
+  }
   if (output_.mode() == Output::Mode::kPrefix) {
     std::string text;
     text.reserve(label_.size() + line.size() + 1);

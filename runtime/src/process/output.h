@@ -30,10 +30,15 @@ inline constexpr std::size_t kMaxOutputLine = 64 * 1024;
 // callback that blocks; a slow machine). Past it, the rest still arrives, later.
 inline constexpr std::chrono::milliseconds kOutputDrainLimit{1000};
 
+// The end of a child's stderr that ChildOutput keeps, for the messages of a
+// launcher's failures (ssh's "Permission denied").
+inline constexpr std::size_t kStderrTailBytes = 4096;
+
 // One child's output, as the pump reads it. Created by pump_output(); its
 // streams belong to the pump's thread, its exit state to whoever holds mutex_.
 class ChildOutput {
  public:
+  // `out_fd` -1: only stderr is read (a launcher's stdout is the channel).
   ChildOutput(int out_fd, int err_fd, const std::string& class_name, pid_t pid, Output output, WakeFd& wake);
   ~ChildOutput();
   ChildOutput(const ChildOutput&) = delete;
@@ -44,6 +49,9 @@ class ChildOutput {
   // kOutputDrainLimit. Output of a grandchild that holds the pipes still
   // arrives afterwards, without being waited for.
   void drain() PROCXY_EXCLUDES(mutex_);
+
+  // The last lines of stderr handed on, up to kStderrTailBytes.
+  std::string tail() const PROCXY_EXCLUDES(mutex_);
 
  private:
   friend class OutputPump;
@@ -73,15 +81,17 @@ class ChildOutput {
   bool targeted_ = false;  // the pump's thread's
   WakeFd& wake_;
 
-  Mutex mutex_;  // nothing else is taken while it is held
+  mutable Mutex mutex_;  // nothing else is taken while it is held
   std::condition_variable drained_cv_;
+  std::string tail_ PROCXY_GUARDED_BY(mutex_);
   bool exited_ PROCXY_GUARDED_BY(mutex_) = false;
   bool drained_ PROCXY_GUARDED_BY(mutex_) = false;
 };
 
 // Hands the read ends of a new child's stdout and stderr pipes (taking
-// ownership) to the pump, which starts on first use. Throws std::exception
-// if that thread cannot be made (out of file descriptors or threads).
+// ownership; `out_fd` may be -1) to the pump, which starts on first use.
+// inherit() hands each line on unchanged. Throws std::exception if that
+// thread cannot be made (out of file descriptors or threads).
 std::shared_ptr<ChildOutput> pump_output(int out_fd, int err_fd, const std::string& class_name, pid_t pid,
                                          const Output& output);
 

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -94,16 +95,17 @@ int cannot_enter(const std::string& directory) {
   return ::access(directory.c_str(), X_OK) == 0 ? 0 : errno;
 }
 
+bool procxy_variable(const std::string& name) {
+  return name == kChildFdVariable || name == kParentPidVariable || name == kLimitsVariable;
+}
+
 std::vector<std::string> child_environment(const Options& options, pid_t parent) {
   std::vector<std::string> env;
   if (options.inherit_env) {
     for (char** entry = environ; *entry; ++entry) {
       std::string item = *entry;
       std::string name = item.substr(0, item.find('='));
-      if (name == kChildFdVariable || name == kParentPidVariable || name == kLimitsVariable ||
-          options.env.count(name)) {
-        continue;
-      }
+      if (procxy_variable(name) || options.env.count(name)) continue;
       env.push_back(std::move(item));
     }
   }
@@ -115,6 +117,74 @@ std::vector<std::string> child_environment(const Options& options, pid_t parent)
   }
   if (parent != 0) env.push_back(std::string(kParentPidVariable) + "=" + std::to_string(parent));
   return env;
+}
+
+// A launcher runs in this process's environment, less procxy's own
+// variables (a launcher such as srun passes it on to the child). The
+// child's Options::env and cwd go in its start message.
+std::vector<std::string> launcher_environment() {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry; ++entry) {
+    std::string item = *entry;
+    if (!procxy_variable(item.substr(0, item.find('=')))) env.push_back(std::move(item));
+  }
+  return env;
+}
+
+// `word` as a POSIX shell reads it back: ssh joins the words of its command
+// with spaces and hands them to the remote user's shell.
+std::string shell_quoted(const std::string& word) {
+  bool plain = !word.empty() && word.find_first_not_of(
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_-./,:=+@%") == std::string::npos;
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// This program's path, for a launched child that runs it on another machine.
+std::string own_path() {
+  char path[4096];
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return program_invocation_name;
+  return std::string(path, static_cast<std::size_t>(n));
+}
+
+// What is run, and how messages name it.
+struct Command {
+  std::string path;  // posix_spawn's; a launcher's is looked up in PATH
+  std::string shown;
+  std::vector<std::string> argv;
+  bool launched = false;
+};
+
+Command command_of(const Options& options) {
+  Command command;
+  if (options.launcher.empty()) {
+    command.path = options.executable.empty() ? "/proc/self/exe" : options.executable.string();
+    command.shown = options.executable.empty() ? "this program (" + std::string(program_invocation_name) + ")"
+                                               : "'" + command.path + "'";
+    command.argv = {options.executable.empty() ? program_invocation_name : command.path};
+    command.argv.insert(command.argv.end(), options.args.begin(), options.args.end());
+    return command;
+  }
+  command.launched = true;
+  command.path = options.launcher.front();
+  std::vector<std::string> words = {options.executable.empty() ? own_path() : options.executable.string(),
+                                    kLaunchedArgument};
+  words.insert(words.end(), options.args.begin(), options.args.end());
+  bool through_shell = std::filesystem::path(command.path).filename() == "ssh";
+  command.argv = options.launcher;
+  std::string line;
+  for (const std::string& word : options.launcher) line += word + " ";
+  for (const std::string& word : words) {
+    command.argv.push_back(through_shell ? shell_quoted(word) : word);
+    line += command.argv.back() + " ";
+  }
+  line.pop_back();
+  command.shown = "'" + line + "' (Options::launcher)";
+  return command;
 }
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
@@ -157,14 +227,10 @@ class Launch {
   // of its own, no terminal, no death with its parent). Otherwise the child
   // dies with this process (kParentPidVariable).
   Launch(const Options& options, std::optional<DetachedFds> detached)
-      : path_(options.executable.empty() ? "/proc/self/exe" : options.executable.string()),
-        shown_(options.executable.empty() ? "this program (" + std::string(program_invocation_name) + ")"
-                                          : "'" + path_ + "'"),
-        args_{options.executable.empty() ? program_invocation_name : path_},
-        env_(child_environment(options, detached ? 0 : ::getpid())),
-        cwd_(options.cwd.string()) {
-    args_.insert(args_.end(), options.args.begin(), options.args.end());
-    argv_ = pointers(args_);
+      : command_(command_of(options)),
+        env_(command_.launched ? launcher_environment() : child_environment(options, detached ? 0 : ::getpid())),
+        cwd_(command_.launched ? std::string() : options.cwd.string()) {
+    argv_ = pointers(command_.argv);
     envp_ = pointers(env_);
     int sockets[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
@@ -181,8 +247,17 @@ class Launch {
     check_prepared(::posix_spawnattr_setsigdefault(&attributes_.value, &all));
     check_prepared(::posix_spawnattr_setsigmask(&attributes_.value, &none));
     check_prepared(::posix_spawnattr_setflags(&attributes_.value, flags));
-    move_into_child(child_end, kChildChannelFd);
     int first_closed = kChildChannelFd + 1;
+    if (command_.launched) {
+      // The launcher's stdin and stdout are the channel; its stderr (its
+      // own errors, and all the child writes) comes to the output pump.
+      move_into_child(child_end, 0);
+      move_into_child(child_end, 1);
+      pipe_into_child(2, "Options::launcher");
+      first_closed = 3;
+    } else {
+      move_into_child(child_end, kChildChannelFd);
+    }
     if (detached) {
       // stdout to the log too: what the child printed before it crashed is
       // there (line-buffered, serve_if_child), not lost in /dev/null.
@@ -193,14 +268,15 @@ class Launch {
       check_prepared(::posix_spawn_file_actions_addclose(&actions_.value, kSharedLockFd - 1));
       first_closed = kSharedLockFd + 1;
     }
-    if (!detached) wire_output(options.output);
+    if (!detached && !command_.launched) wire_output(options.output);
     if (!cwd_.empty()) check_prepared(::posix_spawn_file_actions_addchdir_np(&actions_.value, cwd_.c_str()));
     check_prepared(::posix_spawn_file_actions_addclosefrom_np(&actions_.value, first_closed));
   }
 
   // Starts the child: 0 and its pid in `pid`, or the errno.
   int spawn(pid_t& pid) {
-    return ::posix_spawn(&pid, path_.c_str(), &actions_.value, &attributes_.value, argv_.data(), envp_.data());
+    auto run = command_.launched ? ::posix_spawnp : ::posix_spawn;  // a launcher is found in PATH
+    return run(&pid, command_.path.c_str(), &actions_.value, &attributes_.value, argv_.data(), envp_.data());
   }
   // After the start: the fds moved into the child are the child's.
   void release_child_fds() { moved_.clear(); }
@@ -210,17 +286,17 @@ class Launch {
       throw SpawnError("procxy: parent: cannot start child: cannot enter directory '" + cwd_ +
                        "': " + std::strerror(cwd_error) + " (check Options::cwd)");
     }
-    throw SpawnError("procxy: parent: cannot start child " + shown_ + ": " + std::strerror(error) +
-                     " (check Options::executable)");
+    throw SpawnError("procxy: parent: cannot start child " + command_.shown + ": " + std::strerror(error) +
+                     (command_.launched ? " (check Options::launcher)" : " (check Options::executable)"));
   }
   StartedProcess started(std::shared_ptr<ChildProcess> process) {
-    return {std::move(process), parent_end_.release(), shown_};
+    return {std::move(process), parent_end_.release(), command_.shown};
   }
-  const std::string& shown() const { return shown_; }
+  const std::string& shown() const { return command_.shown; }
   // The parent's ends of the child's stdout and stderr pipes, for the output
   // pump (which takes them); -1 when the child writes elsewhere.
   int take_output_fd(int child_fd) { return output_read_[child_fd - 1].release(); }
-  bool pumped() const { return output_read_[0].get() >= 0; }
+  bool pumped() const { return output_read_[1].get() >= 0; }
 
  private:
   // Points the child's stdout and stderr where Options::output says;
@@ -235,21 +311,24 @@ class Launch {
         return;
       case Output::Mode::kPrefix:
       case Output::Mode::kTo:
-        for (int child_fd : {1, 2}) {
-          // Close-on-exec here, so that no other child inherits them (the
-          // copy on 1 or 2 in this child is made without the flag).
-          int ends[2];
-          if (::pipe2(ends, O_CLOEXEC) != 0) {
-            throw SpawnError(std::string("procxy: parent: cannot create a pipe for a child's output "
-                                         "(Options::output): ") +
-                             std::strerror(errno) + " (too many open files?)");
-          }
-          output_read_[child_fd - 1] = kj::AutoCloseFd(ends[0]);
-          kj::AutoCloseFd write_end(ends[1]);
-          move_into_child(write_end, child_fd);
-        }
+        for (int child_fd : {1, 2}) pipe_into_child(child_fd, "Options::output");
         return;
     }
+  }
+
+  // Puts the write end of a new pipe on `child_fd` in the child; the parent
+  // keeps the read end for the output pump. `why` names the option.
+  void pipe_into_child(int child_fd, const char* why) {
+    // Close-on-exec here, so that no other child inherits them (the copy on
+    // 1 or 2 in this child is made without the flag).
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) {
+      throw SpawnError(std::string("procxy: parent: cannot create a pipe for a child's output (") + why +
+                       "): " + std::strerror(errno) + " (too many open files?)");
+    }
+    output_read_[child_fd - 1] = kj::AutoCloseFd(ends[0]);
+    kj::AutoCloseFd write_end(ends[1]);
+    move_into_child(write_end, child_fd);
   }
 
   // Puts a copy of `fd` on `target` in the child. The copy is taken above every
@@ -261,9 +340,7 @@ class Launch {
     check_prepared(::posix_spawn_file_actions_adddup2(&actions_.value, copy, target));
   }
 
-  std::string path_;
-  std::string shown_;
-  std::vector<std::string> args_;
+  Command command_;
   std::vector<std::string> env_;
   std::string cwd_;
   std::vector<char*> argv_;
@@ -300,9 +377,8 @@ StartedProcess start_process(const Options& options, const std::string& class_na
     reap(spawned.pid);
     throw SpawnError(std::string("procxy: parent: cannot watch a new child: ") + std::strerror(spawned.pidfd_error));
   }
-  std::function<void()> drain_output;
+  std::shared_ptr<ChildOutput> output;
   if (launch.pumped()) {
-    std::shared_ptr<ChildOutput> output;
     try {
       output = pump_output(launch.take_output_fd(1), launch.take_output_fd(2), class_name, spawned.pid, options.output);
     } catch (const std::exception& e) {
@@ -313,11 +389,10 @@ StartedProcess start_process(const Options& options, const std::string& class_na
                                    "(Options::output): ") +
                        e.what());
     }
-    // The child's exit waits for its last lines, so that they are in before a
-    // ChildExitedError is thrown or wait() returns.
-    drain_output = [output] { output->drain(); };
   }
-  auto process = Supervisor::instance().watch(spawned.pid, spawned.pidfd, true, std::move(drain_output));
+  // The child's exit waits for its last lines, so that they are in before a
+  // ChildExitedError is thrown or wait() returns.
+  auto process = Supervisor::instance().watch(spawned.pid, spawned.pidfd, true, std::move(output));
   log(LogCategory::kSpawn, "started child %d: %s", static_cast<int>(spawned.pid), launch.shown().c_str());
   return launch.started(std::move(process));
 }

@@ -23,16 +23,23 @@ inline constexpr int kChildChannelFd = 3;
 inline constexpr const char* kParentPidVariable = "PROCXY_PARENT_PID";
 // A shared child holds the start lock on this fd until it listens.
 inline constexpr int kSharedLockFd = 5;
+// With Options::launcher, the first argument after the executable: the child
+// serves on its stdin and stdout (no environment variable crosses ssh).
+inline constexpr const char* kLaunchedArgument = "--procxy-child=stdio";
 
 struct StartedProcess {
-  std::shared_ptr<ChildProcess> process;
-  int channel_fd;  // the parent's end of the socket pair
+  std::shared_ptr<ChildProcess> process;  // with a launcher, the launcher's process
+  int channel_fd;                         // the parent's end of the socket pair
   std::string executable;
 };
 
-// Starts a child as `options` say. Throws SpawnError when the
-// executable cannot be run (then no child remains). `class_name` names the
-// child in its output lines (Options::output prefix()).
+// Starts a child as `options` say: `executable args...` with the channel on
+// kChildChannelFd, or with Options::launcher, `launcher... executable
+// kLaunchedArgument args...` with the channel on the launcher's stdin and
+// stdout and its stderr read by the parent (process/output.h). Throws
+// SpawnError when the executable (or the launcher) cannot be run (then no
+// child remains). `class_name` names the child in its output lines
+// (Options::output prefix()).
 StartedProcess start_process(const Options& options, const std::string& class_name);
 
 // Starts a shared child (attach()): detached from this process and its

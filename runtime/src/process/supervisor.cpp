@@ -105,8 +105,8 @@ Supervisor::Supervisor() {
   std::thread([this] { run(); }).detach();
 }
 
-std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own, std::function<void()> before_exit) {
-  auto child = std::make_shared<ChildProcess>(pid, pidfd, own, std::move(before_exit));
+std::shared_ptr<ChildProcess> Supervisor::watch(pid_t pid, int pidfd, bool own, std::shared_ptr<ChildOutput> output) {
+  auto child = std::make_shared<ChildProcess>(pid, pidfd, own, std::move(output));
   {
     MutexLock lock(mutex_);
     children_.push_back(child);
@@ -190,7 +190,7 @@ void Supervisor::run() {
         if (rc == 0) status = status_of(info);
       }
       log(LogCategory::kSpawn, "child %d %s", static_cast<int>(child->pid()), status.to_string().c_str());
-      if (child->before_exit_) child->before_exit_();
+      if (child->output_) child->output_->drain();
       child->set_exited(status);
     }
   }

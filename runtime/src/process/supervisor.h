@@ -19,6 +19,7 @@
 
 #include "mutex.h"
 #include "process/child_handle.h"
+#include "process/output.h"
 #include "procxy/proxy.h"
 #include "transport/wake_fd.h"
 
@@ -27,10 +28,11 @@ namespace procxy::detail {
 // A child watched by the supervisor: exit handlers run on its thread.
 class ChildProcess final : public ChildHandle {
  public:
-  // `before_exit` runs on the supervisor's thread once the child has exited,
-  // before its exit is known to anyone (the output pump's drain).
-  ChildProcess(pid_t pid, int pidfd, bool own, std::function<void()> before_exit)
-      : pid_(pid), watched_fd_(pidfd), own_(own), before_exit_(std::move(before_exit)), pidfd_(pidfd) {}
+  // `output` (may be null): what the output pump reads of the child, drained
+  // on the supervisor's thread once the child has exited, before its exit
+  // is known to anyone.
+  ChildProcess(pid_t pid, int pidfd, bool own, std::shared_ptr<ChildOutput> output)
+      : pid_(pid), watched_fd_(pidfd), own_(own), output_(std::move(output)), pidfd_(pidfd) {}
   ~ChildProcess() override;
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -42,6 +44,7 @@ class ChildProcess final : public ChildHandle {
   bool wait_for(std::chrono::milliseconds timeout) const override PROCXY_EXCLUDES(mutex_);
   void signal(int signal) const override PROCXY_EXCLUDES(mutex_);
   void on_exit(std::function<void(const ExitStatus&)> handler) override PROCXY_EXCLUDES(mutex_);
+  std::string stderr_tail() const override { return output_ ? output_->tail() : std::string(); }
 
  private:
   friend class Supervisor;
@@ -54,7 +57,7 @@ class ChildProcess final : public ChildHandle {
   // set_exited(), which runs only after the child left Supervisor::children_.
   const int watched_fd_;
   const bool own_;
-  const std::function<void()> before_exit_;  // may be empty
+  const std::shared_ptr<ChildOutput> output_;  // may be null
   // Taken after Connection::mutex_ (docs/internals.md, the lock order);
   // nothing else is taken while it is held.
   mutable Mutex mutex_;
@@ -69,11 +72,11 @@ class Supervisor {
   static Supervisor& instance();
 
   // Starts watching a freshly started child, or (own = false) a shared child
-  // this process connected to. Takes ownership of the pidfd. `before_exit`
-  // (may be empty) runs when the child has exited, before anyone hears of it:
-  // so that its output is in before a ChildExitedError or wait() returns.
-  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true, std::function<void()> before_exit = {})
-      PROCXY_EXCLUDES(mutex_);
+  // this process connected to. Takes ownership of the pidfd. `output` (may
+  // be null) is drained when the child has exited, before anyone hears of
+  // it: so that its output is in before a ChildExitedError or wait() returns.
+  std::shared_ptr<ChildProcess> watch(pid_t pid, int pidfd, bool own = true,
+                                      std::shared_ptr<ChildOutput> output = nullptr) PROCXY_EXCLUDES(mutex_);
   // SIGKILLs `child` at `deadline` unless it has exited by then.
   void kill_at(std::shared_ptr<ChildHandle> child, std::chrono::steady_clock::time_point deadline)
       PROCXY_EXCLUDES(mutex_);

@@ -176,7 +176,7 @@ std::optional<Link> connect_shared(const SharedPaths& paths, const ChildRecipe& 
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0));
   if (pidfd < 0) return std::nullopt;  // gone since it answered
   log(LogCategory::kAttach, "attached to shared child %d '%s'", static_cast<int>(peer.pid), recipe.shared_name.c_str());
-  return Link{std::move(channel), Supervisor::instance().watch(peer.pid, pidfd, false)};
+  return Link{std::move(channel), Supervisor::instance().watch(peer.pid, pidfd, false), peer.pid};
 }
 
 // Starts the shared child, with the start lock held. Returns the channel it

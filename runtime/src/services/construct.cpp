@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "log.h"
+#include "process/limits.h"
 #include "procxy/version.h"
 #include "wire/failure.h"
 
@@ -21,11 +22,16 @@ Selection selection_of(const ChildRecipe& recipe, const SharedPaths* shared) {
   selection.runtime_version = PROCXY_VERSION;
   selection.concurrency = static_cast<std::uint32_t>(recipe.options.concurrency);
   if (shared) selection.shared = SharedSetup{shared->socket, shared->lock, recipe.options.idle_exit};
+  const Options& options = recipe.options;
+  if (!options.launcher.empty()) {
+    selection.launched = LaunchSetup{options.env, !options.inherit_env, options.cwd.string(),
+                                     limits_variable(options.limits), options.heartbeat};
+  }
   return selection;
 }
 
-void construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe, const std::string& what,
-               Channel::Clock::time_point deadline, const SharedPaths* shared) {
+pid_t construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe, const std::string& what,
+                Channel::Clock::time_point deadline, const SharedPaths* shared) {
   // Both frames go at once; the child answers with Ready or a Failure.
   write_select(channel, selection_of(recipe, shared));
   channel.write(FrameKind::kConstruct, recipe.construction.ordinal, 0,
@@ -40,7 +46,7 @@ void construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe
   switch (answer.status) {
     case Answer::kReady:
       log(LogCategory::kSpawn, "constructed %s", what.c_str());
-      return;
+      return answer.pid;
     case Answer::kTimeout:
       process.signal(SIGKILL);
       process.wait();
@@ -50,6 +56,16 @@ void construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe
                        "Options::timeout if the constructor needs longer)");
     case Answer::kClosed: {
       ExitStatus exit = process.wait();
+      if (!recipe.options.launcher.empty()) {
+        // ssh's "Permission denied", the remote shell's "No such file", srun's "Unable to allocate".
+        std::string said = process.stderr_tail();
+        throw SpawnError(
+            "procxy: parent: " + what + ": the launcher " + exit.to_string() +
+            " before the child constructed the object; " +
+            (said.empty() ? "it wrote nothing on stderr" : "its stderr ends:\n" + said.substr(0, said.size() - 1)) +
+            "\n(check Options::launcher, and that Options::executable exists on the other machine "
+            "and calls procxy::serve_if_child(argc, argv) first thing in main())");
+      }
       throw SpawnError("procxy: parent: " + what + " " + exit.to_string() +
                        " before constructing the object; is it a procxy program that calls "
                        "procxy::serve_if_child(argc, argv) first thing in main()?" +
@@ -62,6 +78,7 @@ void construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe
       std::rethrow_exception(error);
     }
   }
+  return 0;
 }
 
 }  // namespace procxy::detail

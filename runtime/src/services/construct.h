@@ -30,9 +30,10 @@ Selection selection_of(const ChildRecipe& recipe, const SharedPaths* shared);
 
 // Sends the class selection and the constructor call on a new child's channel
 // and waits until the object exists (for a shared child: until it listens on
-// shared->socket). Throws SpawnError or ProtocolError, having killed the
-// child when it does not answer in time. `what` names the child in messages.
-void construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe, const std::string& what,
-               Channel::Clock::time_point deadline, const SharedPaths* shared);
+// shared->socket). Returns the child's pid on its machine. Throws SpawnError
+// or ProtocolError, having killed the child when it does not answer in time.
+// `what` names the child in messages.
+pid_t construct(Channel& channel, ChildHandle& process, const ChildRecipe& recipe, const std::string& what,
+                Channel::Clock::time_point deadline, const SharedPaths* shared);
 
 }  // namespace procxy::detail

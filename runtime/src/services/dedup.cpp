@@ -78,6 +78,10 @@ std::string spawn_key(const Options& options, std::string_view class_name, std::
   append_optional(key, options.limits.cpu ? std::optional(options.limits.cpu->count()) : std::nullopt);
   append_optional(key, options.limits.open_files);
   append_optional(key, options.limits.max_rss);
+  // So is a child on another machine, or through another wrapper.
+  append_value(key, options.launcher.size());
+  for (const std::string& word : options.launcher) append(key, word);
+  append_value(key, options.heartbeat.count());
   append_value(key, construction.ordinal);
   for (const auto& segment : construction.message->getSegmentsForOutput()) {
     append(key, std::string_view(reinterpret_cast<const char*>(segment.asBytes().begin()), segment.asBytes().size()));

@@ -150,6 +150,36 @@ void check_output(const Options& options, const char* function) {
              "at Output::inherit() for attach()");
 }
 
+void check_launcher(const Options& options, const char* function) {
+  if (options.heartbeat.count() < 0) {
+    reject(function, "heartbeat",
+           "is " + std::to_string(options.heartbeat.count()) +
+               " ms; it must be positive, or zero for no heartbeats (then only a closed link is noticed)");
+  }
+  if (options.launcher.empty()) return;
+  for (std::size_t i = 0; i < options.launcher.size(); ++i) {
+    if (options.launcher[i].find('\0') != std::string::npos) {
+      reject(function, "launcher[" + std::to_string(i) + "]",
+             "is " + printable(options.launcher[i]) +
+                 ", which holds a NUL byte; the launcher would see only what precedes it");
+    }
+  }
+  if (options.launcher.front().empty()) {
+    reject(function, "launcher[0]", "is empty; it names the program that starts the child, such as \"ssh\"");
+  }
+  if (std::string_view(function) == "attach") {
+    reject(function, "launcher",
+           "is set, but a shared child is found through a socket on this machine, which a child on another "
+           "machine cannot listen on; use spawn() with a launcher, or attach() without one");
+  }
+  if (options.limits.max_rss) {
+    reject(function, "limits.max_rss",
+           "is set with Options::launcher, but the parent reads a child's resident memory on its own machine; "
+           "use Options::limits.memory, which the child sets on itself, or a launcher's own limit "
+           "(systemd-run -p MemoryMax=..., srun --mem=...)");
+  }
+}
+
 // Relative to the program, not to the current directory: an application
 // and its agents are installed side by side, and the program may be started
 // from anywhere.
@@ -176,8 +206,10 @@ Options checked(const Options& options, const char* function) {
   check_limits(options, function);
   check_output(options, function);
   check_restart_policy(options, function);
+  check_launcher(options, function);
   Options result = options;
-  result.executable = absolute_executable(options.executable, function);
+  // With a launcher, the executable is named as it is on the other machine.
+  if (options.launcher.empty()) result.executable = absolute_executable(options.executable, function);
   return result;
 }
 
@@ -188,6 +220,16 @@ PoolOptions checked(const PoolOptions& options) {
   }
   PoolOptions result = options;
   result.child = checked(options.child, "pool");
+  for (const std::vector<std::string>& launcher : options.launchers) {
+    Options through = options.child;
+    through.launcher = launcher;
+    if (launcher.empty()) {
+      throw std::invalid_argument(
+          "procxy: parent: pool(): PoolOptions::launchers holds an empty launcher; give each a command "
+          "prefix such as {\"ssh\", \"-T\", \"host\", \"--\"}, or leave launchers empty");
+    }
+    checked(through, "pool");
+  }
   return result;
 }
 

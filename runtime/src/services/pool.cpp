@@ -46,13 +46,14 @@ int pool_size(const PoolOptions& options) {
 
 PoolCore::PoolCore(const PoolOptions& options, ChildRecipe recipe)
     : recipe_(child_recipe(std::move(recipe))),
+      launchers_(options.launchers),
       size_(pool_size(options)),
       max_calls_(options.max_calls),
       retries_(std::max(0, options.child.retries)),
       shared_(std::make_shared<Shared>(options.child.limits.max_rss)),
       budget_(options.child.restart_policy) {
   std::vector<std::shared_ptr<Slot>> started;
-  for (int i = 0; i < size_; ++i) started.push_back(start_slot());
+  for (int i = 0; i < size_; ++i) started.push_back(start_slot(static_cast<std::size_t>(i)));
   {
     MutexLock lock(shared_->mutex);
     slots_ = std::move(started);
@@ -86,9 +87,11 @@ PoolCore::~PoolCore() {
   connections.clear();  // each fails its pending calls and lets its child go
 }
 
-std::shared_ptr<PoolCore::Slot> PoolCore::start_slot() {
+std::shared_ptr<PoolCore::Slot> PoolCore::start_slot(std::size_t index) {
   auto slot = std::make_shared<Slot>();
-  slot->connection = open_connection(copy_of(recipe_));
+  ChildRecipe recipe = copy_of(recipe_);
+  if (!launchers_.empty()) recipe.options.launcher = launchers_[index % launchers_.size()];
+  slot->connection = open_connection(std::move(recipe));
   slot->pid = slot->connection->pid();
   std::weak_ptr<Slot> weak = slot;
   // Runs at once if the child has already exited: not under the pool's lock.
@@ -385,7 +388,7 @@ void PoolCore::replace(MutexLock& lock, std::size_t index) {
   {
     Unlocked unlocked(shared_->mutex);
     try {
-      fresh = start_slot();
+      fresh = start_slot(index);
     } catch (const std::exception& e) {
       failure = e.what();
     } catch (...) {

@@ -100,8 +100,10 @@ class PoolCore final : public CallTarget, public Listeners {
     std::vector<std::pair<std::weak_ptr<Connection>, std::uint64_t>> added;  // its id on each child
   };
 
-  // Starts one child, with no listeners yet; throws SpawnError.
-  std::shared_ptr<Slot> start_slot();
+  // Starts the child of slot `index`, with no listeners yet (throws
+  // SpawnError); with PoolOptions::launchers, through the one for `index`,
+  // so that a replacement goes where the child it replaces went.
+  std::shared_ptr<Slot> start_slot(std::size_t index);
   // Adds `listener` to the child of `slot`.
   static void add_to(Listener& listener, const Slot& slot);
   static void remove_from_children(Listener& listener);
@@ -129,6 +131,7 @@ class PoolCore final : public CallTarget, public Listeners {
 
   const ProcessOwner owner_;
   const ChildRecipe recipe_;  // of each child: private, no dedup, no restart, max_rss checked here
+  const std::vector<std::vector<std::string>> launchers_;  // PoolOptions::launchers
   const int size_;
   const std::uint64_t max_calls_;
   const int retries_;

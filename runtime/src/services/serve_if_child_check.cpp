@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "process/spawn.h"
@@ -86,9 +87,11 @@ bool program_reaches_serve_if_child() {
 // process was started by procxy but the program never calls serve_if_child(),
 // running main() would start the application a second time: report the
 // mistake to the parent instead and exit.
-__attribute__((constructor)) void refuse_child_without_serve_if_child() {
+// (glibc hands constructors the program's arguments.)
+__attribute__((constructor)) void refuse_child_without_serve_if_child(int argc, char** argv, char**) {
   const char* fd = std::getenv(kChildFdVariable);
-  if (!fd || program_reaches_serve_if_child()) return;
+  bool launched = argc >= 2 && argv && argv[1] && ::strcmp(argv[1], kLaunchedArgument) == 0;
+  if ((!fd && !launched) || program_reaches_serve_if_child()) return;
   char exe[4096] = "this program";
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) exe[n] = '\0';
@@ -98,7 +101,14 @@ __attribute__((constructor)) void refuse_child_without_serve_if_child() {
                      "' never calls procxy::serve_if_child(argc, argv), so it cannot serve as a child (its "
                      "main() was not run); call it first thing in main(), or set Options::executable to an "
                      "agent built with procxy_add_agent()");
-  Channel(std::atoi(fd)).write(FrameKind::kError, 0, 0, message.getSegmentsForOutput());
+  // A launched child's channel is its stdin and stdout.
+  std::optional<Channel> channel;
+  if (launched) {
+    channel.emplace(Channel::Streams{STDIN_FILENO, STDOUT_FILENO});
+  } else {
+    channel.emplace(std::atoi(fd));
+  }
+  channel->write(FrameKind::kError, 0, 0, message.getSegmentsForOutput());
   _exit(127);
 }
 

@@ -15,6 +15,7 @@
 #include "services/dedup.h"
 #include "services/options_check.h"
 #include "services/pool.h"
+#include "transport/heartbeat.h"
 
 namespace procxy::detail {
 
@@ -32,11 +33,15 @@ namespace {
 Link start_child(const ChildRecipe& recipe) {
   if (!recipe.shared_name.empty()) return attach_child(recipe);
   StartedProcess started = start_process(recipe.options, recipe.class_name);
-  auto channel = std::make_unique<Channel>(started.channel_fd);
+  const Options& options = recipe.options;
+  bool launched = !options.launcher.empty();
+  auto channel = launched ? std::make_unique<Channel>(Channel::Streams{started.channel_fd, started.channel_fd})
+                          : std::make_unique<Channel>(started.channel_fd);
+  if (launched) channel->allow_stalls_of(link_stall_limit(options.heartbeat));
   std::string what =
       recipe.class_name + " in child " + std::to_string(started.process->pid()) + " (" + started.executable + ")";
-  construct(*channel, *started.process, recipe, what, start_deadline(recipe.options), nullptr);
-  return {std::move(channel), std::move(started.process)};
+  pid_t remote_pid = construct(*channel, *started.process, recipe, what, start_deadline(options), nullptr);
+  return {std::move(channel), std::move(started.process), remote_pid};
 }
 
 }  // namespace

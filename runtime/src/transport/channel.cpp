@@ -1,7 +1,9 @@
 #include "transport/channel.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -38,12 +40,60 @@ constexpr std::size_t kGrowth = 8;
 // machine.
 constexpr auto kStalledFrameLimit = std::chrono::seconds(5);
 
+bool is_socket(int fd) {
+  struct stat status;
+  return ::fstat(fd, &status) == 0 && S_ISSOCK(status.st_mode);
+}
+
+// writev() on a pipe whose reader may be gone: EPIPE, never SIGPIPE. The
+// signal, blocked on this thread meanwhile, is taken back before it is
+// unblocked (a pipe has no MSG_NOSIGNAL, and ignoring SIGPIPE in the whole
+// process would reach the programs the object starts).
+ssize_t write_without_sigpipe(int fd, const iovec* iov, int count) {
+  sigset_t pipe_signal, before;
+  ::sigemptyset(&pipe_signal);
+  ::sigaddset(&pipe_signal, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &before);
+  ssize_t n = ::writev(fd, iov, count);
+  int error = errno;
+  if (n < 0 && error == EPIPE) {
+    timespec now{0, 0};
+    while (::sigtimedwait(&pipe_signal, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  errno = error;
+  return n;
+}
+
 }  // namespace
 
-Channel::Channel(int fd) : fd_(fd), buffer_(kBufferBytes / sizeof(capnp::word)) {}
+Channel::Channel(int fd)
+    : fd_(fd),
+      write_fd_(fd),
+      read_socket_(true),
+      write_socket_(true),
+      shared_memory_(true),
+      heard_(Clock::now().time_since_epoch().count()),
+      buffer_(kBufferBytes / sizeof(capnp::word)),
+      stall_limit_(kStalledFrameLimit) {}
 
-Channel::~Channel() { ::close(fd_); }
+Channel::Channel(Streams streams)
+    : fd_(streams.read_fd),
+      write_fd_(streams.write_fd),
+      read_socket_(is_socket(streams.read_fd)),
+      write_socket_(is_socket(streams.write_fd)),
+      shared_memory_(false),
+      heard_(Clock::now().time_since_epoch().count()),
+      buffer_(kBufferBytes / sizeof(capnp::word)),
+      stall_limit_(kStalledFrameLimit) {}
 
+Channel::~Channel() {
+  ::close(fd_);
+  if (write_fd_ != fd_) ::close(write_fd_);
+}
+
+// On a pipe, a read ends when the peer closes its end.
 void Channel::shutdown() { ::shutdown(fd_, SHUT_RDWR); }
 
 std::size_t Channel::payload_bytes(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
@@ -91,7 +141,7 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
   }
 
   MutexLock lock(write_mutex_);
-  if (auto placement = shared_out_.place(payload)) {
+  if (auto placement = shared_memory_ ? shared_out_.place(payload) : std::nullopt) {
     copy_to_shared(placement->data, iov + 1, count - 1);  // all but the header
     header.kind = static_cast<FrameKind>(static_cast<std::uint16_t>(kind) | kSharedPayloadBit);
     header.size = kSharedDescriptorBytes;
@@ -103,6 +153,18 @@ bool Channel::write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
   return send(iov, count, -1);
 }
 
+void Channel::beat() {
+  if (!write_mutex_.try_lock()) return;
+  pollfd writable{write_fd_, POLLOUT, 0};
+  if (::poll(&writable, 1, 0) == 1 && (writable.revents & POLLOUT)) {
+    // Room for a header: a pipe says so with PIPE_BUF bytes free.
+    FrameHeader header{0, FrameKind::kHeartbeat, 0, 0};
+    iovec iov{&header, sizeof header};
+    send(&iov, 1, -1);
+  }
+  write_mutex_.unlock();
+}
+
 void Channel::never_wait_on_writes(std::size_t limit, std::function<void()> queued,
                                    std::function<void(std::size_t)> overflowed) {
   MutexLock lock(write_mutex_);
@@ -111,7 +173,7 @@ void Channel::never_wait_on_writes(std::size_t limit, std::function<void()> queu
 
 bool Channel::flush() {
   MutexLock lock(write_mutex_);
-  return !no_waiting_ || no_waiting_->queue.flush(fd_);
+  return !no_waiting_ || no_waiting_->queue.flush(write_fd_);
 }
 
 bool Channel::writes_waiting() {
@@ -125,7 +187,7 @@ bool Channel::writes_waiting() {
 bool Channel::send(iovec* iov, std::size_t count, int fd) {
   if (no_waiting_) {
     bool was_empty = no_waiting_->queue.empty();
-    switch (no_waiting_->queue.send(fd_, iov, count, fd)) {
+    switch (no_waiting_->queue.send(write_fd_, iov, count, fd)) {
       case WriteQueue::Result::kSent:
         return true;
       case WriteQueue::Result::kQueued:
@@ -145,11 +207,17 @@ bool Channel::send(iovec* iov, std::size_t count, int fd) {
   FdControl control;
   std::size_t index = 0;
   while (index < count) {
-    msghdr message{};
-    message.msg_iov = iov + index;
-    message.msg_iovlen = std::min<std::size_t>(count - index, IOV_MAX);
-    if (fd >= 0) attach_fd(message, control, fd);
-    ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    std::size_t pieces = std::min<std::size_t>(count - index, IOV_MAX);
+    ssize_t n;
+    if (write_socket_) {
+      msghdr message{};
+      message.msg_iov = iov + index;
+      message.msg_iovlen = pieces;
+      if (fd >= 0) attach_fd(message, control, fd);
+      n = ::sendmsg(write_fd_, &message, MSG_NOSIGNAL);
+    } else {  // a launcher's pipe: never an fd
+      n = write_without_sigpipe(write_fd_, iov + index, static_cast<int>(pieces));
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -197,6 +265,11 @@ Channel::Take Channel::take_buffered(Frame& frame, const char* where) {
 
   auto kind = static_cast<std::uint16_t>(header.kind);
   if (kind & kSharedPayloadBit) {
+    if (!shared_memory_) {
+      throw ProtocolError(std::string("procxy: ") + where +
+                          ": received a payload in shared memory on a launcher's channel, which carries none; "
+                          "the connection is closed");
+    }
     SharedDescriptor descriptor;
     std::memcpy(&descriptor, bytes + begin_ + kFrameHeaderSize, sizeof descriptor);
     check_limit(descriptor.bytes, where);
@@ -260,7 +333,7 @@ std::size_t Channel::receive(char* into, std::size_t room, bool whole, Clock::ti
   // When only data or the deadline can end the wait, recv() blocks, with the
   // deadline as the socket's receive timeout, and no poll() goes first: one
   // system call less in the path of each call.
-  bool blocking = wake_fd < 0 && set_receive_timeout(deadline);
+  bool blocking = wake_fd < 0 && read_socket_ && set_receive_timeout(deadline);
   // A blocking wait may poll first (transport/adaptive_poll.h): recv() that
   // does not wait, until data comes or the window ends.
   bool polling = blocking && poll_.should_poll();
@@ -294,11 +367,12 @@ std::size_t Channel::receive(char* into, std::size_t room, bool whole, Clock::ti
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
     message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    message.msg_controllen = shared_memory_ ? sizeof control : 0;
     // A blocking wait for a whole part lets the kernel gather it: one return
     // to user space instead of one per socket buffer's worth.
     int wait = !blocking || polling ? MSG_DONTWAIT : whole ? MSG_WAITALL : 0;
-    ssize_t got = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | wait);
+    // (poll() said a pipe has bytes: read() takes them without waiting.)
+    ssize_t got = read_socket_ ? ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | wait) : ::read(fd_, into, room);
     if (polling && got < 0 && errno == EAGAIN) {
       Clock::time_point now = Clock::now();
       if (now < poll_end && now < deadline) continue;
@@ -307,7 +381,11 @@ std::size_t Channel::receive(char* into, std::size_t room, bool whole, Clock::ti
     }
     if (got > 0) {
       if (polling) poll_.hit();
-      keep_fds(message);
+      if (shared_memory_) {
+        keep_fds(message);
+      } else {  // a launcher's: its heartbeats watch this
+        heard_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+      }
       return static_cast<std::size_t>(got);
     }
     if (got < 0 && errno == EAGAIN && blocking && Clock::now() >= deadline) {
@@ -358,7 +436,7 @@ Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int 
     // Mid-frame, the wait also ends when the frame has stalled for too long.
     bool mid_frame = partial_ || end_ > begin_;
     Clock::time_point start = Clock::now();
-    Clock::time_point stall_end = start + (kStalledFrameLimit - stalled_);
+    Clock::time_point stall_end = start + (stall_limit_ - stalled_);
     Clock::time_point until = mid_frame ? std::min(deadline, stall_end) : deadline;
     ReadStatus status;
     bool got = partial_ ? continue_partial(until, wake_fd, status) : fill(until, wake_fd, status);
@@ -367,9 +445,10 @@ Channel::ReadStatus Channel::read(Frame& frame, Clock::time_point deadline, int 
       continue;
     }
     if (mid_frame) stalled_ += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-    if (mid_frame && status == ReadStatus::kTimeout && stalled_ >= kStalledFrameLimit) {
+    if (mid_frame && status == ReadStatus::kTimeout && stalled_ >= stall_limit_) {
       throw ProtocolError(std::string("procxy: ") + where + ": received part of a frame, and its remaining bytes " +
-                          "stopped coming for " + std::to_string(kStalledFrameLimit.count()) +
+                          "stopped coming for " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(stall_limit_).count()) +
                           " s; the connection is closed (is the other side stuck, or not a procxy program?)");
     }
     if (status == ReadStatus::kTimeout && Clock::now() < deadline) continue;  // only the stall's wait ended

@@ -8,10 +8,16 @@
 // (deadline, wake fd) keeps what came, and the next read goes on from there.
 // Payloads of kSharedMinBytes and more travel through shared memory
 // (transport/shared_payloads.h), invisibly to the channel's users.
+//
+// A launcher's channel (Options::launcher) carries bytes only: no shared
+// memory and no file descriptors, since its other end may be on another
+// machine. It reads one fd and writes another (a launched child's stdin and
+// stdout), each a socket or a pipe.
 
 #include <capnp/common.h>
 #include <kj/array.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,12 +46,19 @@ class Channel {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit Channel(int fd);  // takes ownership
+  // A connected unix socket, both ways; takes ownership.
+  explicit Channel(int fd);
+  // A launcher's channel; takes ownership of both fds (which may be one).
+  struct Streams {
+    int read_fd;
+    int write_fd;
+  };
+  explicit Channel(Streams streams);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_; }  // the one read
 
   // The payload size of a frame carrying these segments.
   static std::size_t payload_bytes(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments);
@@ -55,6 +68,12 @@ class Channel {
   // payload_bytes first). Returns false when the peer is gone. Thread-safe.
   bool write(FrameKind kind, std::uint16_t ordinal, std::uint64_t id,
              kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = {}) PROCXY_EXCLUDES(write_mutex_);
+
+  // A launcher's channel: sends a Heartbeat frame, unless that would wait:
+  // while another frame is being written (the peer hears that one), or
+  // while the peer has not taken what came before (it is busy, or the link
+  // stalled, and one more would not help). Thread-safe.
+  void beat() PROCXY_EXCLUDES(write_mutex_);
 
   // From now on writes never wait for the peer (transport/write_queue.h):
   // what the socket does not take at once waits, up to `limit` bytes, and
@@ -74,6 +93,17 @@ class Channel {
   // kMaxFrameSize at first. A shared child lowers it until it knows who the
   // peer is, so that a stranger cannot make it allocate much.
   void limit_payload(std::size_t bytes) { payload_limit_ = bytes; }
+
+  // A frame whose bytes stop coming for `limit` (kStalledFrameLimit at
+  // first) is a ProtocolError: a launcher's link may pause for longer than
+  // a socket between two processes. For the reader, before it reads.
+  void allow_stalls_of(std::chrono::milliseconds limit) { stall_limit_ = limit; }
+
+  // A launcher's channel: when bytes last arrived (or the channel was made),
+  // for the link's heartbeats. Callable from any thread.
+  Clock::time_point last_heard() const {
+    return Clock::time_point(Clock::duration(heard_.load(std::memory_order_relaxed)));
+  }
 
   enum class ReadStatus { kFrame, kTimeout, kWoken, kClosed };
 
@@ -119,7 +149,12 @@ class Channel {
   bool set_receive_timeout(Clock::time_point deadline);
   void keep_fds(msghdr& message);
 
-  int fd_;
+  int fd_;                         // read, and written unless write_fd_ says otherwise
+  int write_fd_;                   // fd_, or a launched child's stdout
+  const bool read_socket_;         // fd_ is a socket (else receive() uses read())
+  const bool write_socket_;        // write_fd_ is a socket (else send() uses writev())
+  const bool shared_memory_;       // large payloads and fds may travel (not on a launcher's channel)
+  std::atomic<Clock::rep> heard_;  // last_heard()
   // The sending side: write() holds it for a whole frame. Taken last
   // (after Connection::mutex_); nothing else is taken while it is held.
   Mutex write_mutex_;
@@ -142,6 +177,7 @@ class Channel {
   std::optional<Partial> partial_;                // the frame being received past the buffer
   std::size_t payload_limit_ = kMaxFrameSize;     // the reader's
   std::chrono::microseconds stalled_{0};          // waited, mid-frame, since its last bytes came
+  std::chrono::microseconds stall_limit_;         // allow_stalls_of()
   std::chrono::microseconds receive_timeout_{0};  // SO_RCVTIMEO as last set; 0: none
   AdaptivePoll poll_;                             // the reader's
 };

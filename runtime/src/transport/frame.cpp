@@ -10,13 +10,14 @@ namespace {
 
 constexpr Sender kParent = Sender::kParent;
 constexpr Sender kChild = Sender::kChild;
+constexpr Sender kEither = Sender::kEither;
 
 // In the order of FrameKind, from 1.
 constexpr FrameRule kRules[] = {
     //                        name          sender   start  serving message
     {FrameKind::kSelect, "Select", kParent, true, false, true},
     {FrameKind::kConstruct, "Construct", kParent, true, false, true},
-    {FrameKind::kReady, "Ready", kChild, true, false, false},
+    {FrameKind::kReady, "Ready", kChild, true, false, true},
     {FrameKind::kCall, "Call", kParent, false, true, true},
     {FrameKind::kResult, "Result", kChild, false, true, true},
     {FrameKind::kError, "Error", kChild, true, true, true},
@@ -25,6 +26,7 @@ constexpr FrameRule kRules[] = {
     {FrameKind::kSubscribe, "Subscribe", kParent, false, true, false},
     {FrameKind::kCancel, "Cancel", kParent, false, true, false},
     {FrameKind::kSubscribed, "Subscribed", kChild, false, true, false},
+    {FrameKind::kHeartbeat, "Heartbeat", kEither, true, true, false},
 };
 
 constexpr bool in_order() {
@@ -49,7 +51,8 @@ std::string describe(FrameKind kind) {
 
 void expect(FrameKind kind, Sender sender, Phase phase, const char* where, const std::string& from) {
   const FrameRule* rule = frame_rule(kind);
-  if (rule && rule->sender == sender && (phase == Phase::kStart ? rule->at_start : rule->serving)) return;
+  bool sent_by = rule && (rule->sender == sender || rule->sender == kEither);
+  if (sent_by && (phase == Phase::kStart ? rule->at_start : rule->serving)) return;
   const char* who = sender == Sender::kParent ? "a parent" : "a child";
   const char* when = phase == Phase::kStart ? "while the child starts" : "once the child serves";
   throw ProtocolError(std::string("procxy: ") + where + ": " + from + " sent frame kind " + describe(kind) +

@@ -15,7 +15,7 @@ namespace procxy::detail {
 enum class FrameKind : std::uint16_t {
   kSelect = 1,       // parent -> child: class name, interface hash (wire::Select)
   kConstruct = 2,    // parent -> child: constructor ordinal + params
-  kReady = 3,        // child -> parent: the object exists (empty payload)
+  kReady = 3,        // child -> parent: the object exists (wire::Ready)
   kCall = 4,         // parent -> child: method ordinal + params
   kResult = 5,       // child -> parent: results of request `id`
   kError = 6,        // child -> parent: wire::Failure for request `id` (0: the start)
@@ -24,22 +24,23 @@ enum class FrameKind : std::uint16_t {
   kSubscribe = 9,    // parent -> child: send event `ordinal` from now on (no payload); id != 0: confirm
   kCancel = 10,      // parent -> child: no caller waits for request `id` any more (no payload)
   kSubscribed = 11,  // child -> parent: Subscribe `id` is in effect (no payload)
+  kHeartbeat = 12,   // either way, over a launcher: still here (no payload; Options::heartbeat)
 };
 
 // Which side sends a kind, in which part of a conversation, and whether a
 // Cap'n Proto message comes with it: the one place these rules live. The
 // receiver of a frame checks it against them (expect(), and
 // validate_message() for the payload) before anything else looks at it.
-enum class Sender : std::uint8_t { kParent, kChild };
+enum class Sender : std::uint8_t { kParent, kChild, kEither };
 enum class Phase : std::uint8_t { kStart, kServing };
 
 struct FrameRule {
   FrameKind kind;
   const char* name;  // "Call", for messages
-  Sender sender;
-  bool at_start;  // may come while the child starts (before Ready)
-  bool serving;   // may come once it serves
-  bool message;   // carries a Cap'n Proto message (else an empty payload)
+  Sender sender;     // kEither: both send it
+  bool at_start;     // may come while the child starts (before Ready)
+  bool serving;      // may come once it serves
+  bool message;      // carries a Cap'n Proto message (else an empty payload)
 };
 
 // The rule of `kind`, or nullptr for a kind this procxy does not know.

@@ -1,6 +1,7 @@
 #include "wire/handshake.h"
 
 #include <capnp/message.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -24,29 +25,47 @@ void write_select(Channel& channel, const Selection& selection) {
     select.setSharedLock(shared->lock);
     select.setIdleExitMs(static_cast<std::uint64_t>(std::max<std::int64_t>(0, shared->idle_exit.count())));
   }
+  if (const auto& launched = selection.launched) {
+    auto setup = select.initLaunched();
+    auto env = setup.initEnv(static_cast<unsigned>(launched->env.size()));
+    unsigned i = 0;
+    for (const auto& [name, value] : launched->env) {
+      env[i].setName(name);
+      env[i++].setValue(value);
+    }
+    setup.setClearEnv(launched->clear_env);
+    setup.setCwd(launched->cwd);
+    setup.setLimits(launched->limits);
+    setup.setHeartbeatMs(static_cast<std::uint64_t>(std::max<std::int64_t>(0, launched->heartbeat.count())));
+  }
   channel.write(FrameKind::kSelect, 0, 0, message.getSegmentsForOutput());
 }
 
 Answer read_answer(Channel& channel, Channel::Clock::time_point deadline, const std::string& child) {
   Frame frame;
-  switch (channel.read(frame, deadline, -1, "parent")) {
-    case Channel::ReadStatus::kFrame:
-      break;
-    case Channel::ReadStatus::kTimeout:
-      return {Answer::kTimeout, {}};
-    default:
-      return {Answer::kClosed, {}};
-  }
-  expect(frame.header.kind, Sender::kChild, Phase::kStart, "parent", child);
+  do {
+    switch (channel.read(frame, deadline, -1, "parent")) {
+      case Channel::ReadStatus::kFrame:
+        break;
+      case Channel::ReadStatus::kTimeout:
+        return {Answer::kTimeout, {}};
+      default:
+        return {Answer::kClosed, {}};
+    }
+    expect(frame.header.kind, Sender::kChild, Phase::kStart, "parent", child);
+  } while (frame.header.kind == FrameKind::kHeartbeat);  // a launched child's constructor takes a while
   validate_message(frame, "parent");
-  if (frame.header.kind == FrameKind::kReady) return {Answer::kReady, {}};
-  return {Answer::kFailure, std::move(frame.payload)};
+  if (frame.header.kind != FrameKind::kReady) return {Answer::kFailure, std::move(frame.payload)};
+  Reply reply(std::move(frame.payload));
+  return {Answer::kReady, {}, static_cast<pid_t>(reply.root<wire::Ready>().getPid())};
 }
 
 std::optional<Frame> read_start_frame(Channel& channel, FrameKind kind, Channel::Clock::time_point deadline) {
   Frame frame;
-  if (channel.read(frame, deadline, -1, side_name()) != Channel::ReadStatus::kFrame) return std::nullopt;
-  expect(frame.header.kind, Sender::kParent, Phase::kStart, side_name(), "the parent");
+  do {
+    if (channel.read(frame, deadline, -1, side_name()) != Channel::ReadStatus::kFrame) return std::nullopt;
+    expect(frame.header.kind, Sender::kParent, Phase::kStart, side_name(), "the parent");
+  } while (frame.header.kind == FrameKind::kHeartbeat);
   if (frame.header.kind != kind) {  // Select comes first, then Construct
     throw ProtocolError(std::string("procxy: ") + side_name() + ": expected frame kind " + describe(kind) +
                         " to start, got " + describe(frame.header.kind));
@@ -66,6 +85,16 @@ Selection decode_selection(Frame& frame) {
   if (select.hasSharedSocket()) {
     selection.shared = SharedSetup{select.getSharedSocket(), select.getSharedLock(),
                                    std::chrono::milliseconds(select.getIdleExitMs())};
+  }
+  if (select.hasLaunched()) {
+    auto setup = select.getLaunched();
+    LaunchSetup launched;
+    for (auto variable : setup.getEnv()) launched.env[variable.getName()] = variable.getValue();
+    launched.clear_env = setup.getClearEnv();
+    launched.cwd = setup.getCwd();
+    launched.limits = setup.getLimits();
+    launched.heartbeat = std::chrono::milliseconds(setup.getHeartbeatMs());
+    selection.launched = std::move(launched);
   }
   return selection;
 }
@@ -94,6 +123,10 @@ bool refuse(Channel& channel, const Refusal& refusal) {
   return channel.write(FrameKind::kError, 0, 0, message.getSegmentsForOutput());
 }
 
-bool write_ready(Channel& channel) { return channel.write(FrameKind::kReady, 0, 0); }
+bool write_ready(Channel& channel) {
+  capnp::MallocMessageBuilder message;
+  message.initRoot<wire::Ready>().setPid(static_cast<std::int32_t>(::getpid()));
+  return channel.write(FrameKind::kReady, 0, 0, message.getSegmentsForOutput());
+}
 
 }  // namespace procxy::detail

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,12 +28,24 @@ struct SharedSetup {
   std::chrono::milliseconds idle_exit{0};
 };
 
+// What a child started through a launcher (Options::launcher) sets up on
+// itself: a launcher such as ssh carries neither the parent's environment
+// nor its directory.
+struct LaunchSetup {
+  std::map<std::string, std::string> env;
+  bool clear_env = false;  // Options::inherit_env = false
+  std::string cwd;         // empty: where the launcher started it
+  std::string limits;      // process/limits.h's encoding; empty: none
+  std::chrono::milliseconds heartbeat{0};
+};
+
 struct Selection {
   std::string class_name;
   std::uint64_t interface_hash = 0;
   std::uint32_t runtime_version = 0;  // PROCXY_VERSION of the sender
   std::uint32_t concurrency = 1;
   std::optional<SharedSetup> shared;
+  std::optional<LaunchSetup> launched;
 };
 
 // The parent's side.
@@ -43,15 +56,17 @@ void write_select(Channel& channel, const Selection& selection);
 struct Answer {
   enum Status { kReady, kFailure, kClosed, kTimeout } status;
   kj::Array<capnp::word> failure;  // kFailure: the child's wire::Failure
+  pid_t pid = 0;                   // kReady: the child's pid on its machine
 };
-// Reads the child's answer to Select (and Construct) until `deadline`.
-// Throws ProtocolError, naming `child`, for any other frame.
+// Reads the child's answer to Select (and Construct) until `deadline`,
+// passing over heartbeats. Throws ProtocolError, naming `child`, for any
+// other frame.
 Answer read_answer(Channel& channel, Channel::Clock::time_point deadline, const std::string& child);
 
 // The child's side: messages name side_name().
 
-// Reads the start frame of `kind`, until `deadline`; nothing when the parent
-// went away or the deadline passed. Throws ProtocolError for another frame,
+// Reads the start frame of `kind`, until `deadline`, passing over
+// heartbeats; nothing when the parent went away or the deadline passed. Throws ProtocolError for another frame,
 // or a malformed one.
 std::optional<Frame> read_start_frame(Channel& channel, FrameKind kind, Channel::Clock::time_point deadline);
 Selection decode_selection(Frame& frame);
@@ -68,6 +83,7 @@ std::optional<Refusal> check(const Selection& selection, std::string_view served
 
 // Tells the peer why it is refused. False when it is gone.
 bool refuse(Channel& channel, const Refusal& refusal);
+// Ready, with this process's pid.
 bool write_ready(Channel& channel);
 
 }  // namespace procxy::detail

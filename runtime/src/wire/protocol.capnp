@@ -16,6 +16,27 @@ struct Select {
   sharedSocket @4 :Text;
   sharedLock @5 :Text;         # the start lock, taken again before an idle exit
   idleExitMs @6 :UInt64;       # Options::idle_exit
+  # Options::launcher: what the child sets up on itself, since a launcher
+  # (ssh) carries neither the parent's environment nor its directory.
+  launched @7 :Launched;
+}
+
+struct Launched {
+  env @0 :List(Variable);   # Options::env, set in the child's environment
+  clearEnv @1 :Bool;        # Options::inherit_env = false: the environment is cleared first
+  cwd @2 :Text;             # Options::cwd; empty: where the launcher started it
+  limits @3 :Text;          # Options::limits, as process/limits.h encodes them
+  heartbeatMs @4 :UInt64;   # Options::heartbeat: how often each side shows it is there
+}
+
+struct Variable {
+  name @0 :Text;
+  value @1 :Text;
+}
+
+# Child -> parent: the object exists.
+struct Ready {
+  pid @0 :Int32;  # the child's pid on its machine (remote_pid())
 }
 
 # Child -> parent: why a start or a call failed.
@@ -34,5 +55,6 @@ struct Failure {
     protocol @4;             # the child received something it cannot decode
     refused @5;              # a shared child turned away a client of another user
     limits @6;               # the child could not set Options::limits on itself
+    setup @7;                # a launched child could not apply Options::cwd or Options::env
   }
 }
