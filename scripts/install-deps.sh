@@ -9,6 +9,7 @@ packages=(
   catch2 libkainjow-mustache-dev libbenchmark-dev
   libbackward-cpp-dev libdw-dev
   openssh-client openssh-server
+  slurm-wlm munge
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

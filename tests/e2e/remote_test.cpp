@@ -1,6 +1,7 @@
 // Children started through a launcher (Options::launcher, SPEC §12): local
 // wrappers that hand the child a socket or pipes, and a real sshd on
-// 127.0.0.1 (sshd_fixture.h). What holds for a private child holds here;
+// 127.0.0.1 (sshd_fixture.h) and a real one-node Slurm cluster
+// (slurm_fixture.h). What holds for a private child holds here;
 // the differences are tested where they are: start data in the start
 // message, remote_pid(), output through the launcher's stderr, heartbeats,
 // and the launcher's own failures.
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "service.procxy.h"
+#include "slurm_fixture.h"
 #include "sshd_fixture.h"
 #include "test_support.h"
 
@@ -87,6 +89,17 @@ void exercise(const std::vector<std::string>& launcher) {
   CHECK_FALSE(isolated->has_env("E2E_REMOTE_INHERITED"));
   CHECK_FALSE(isolated->has_env("PATH"));
   CHECK(isolated->env("ONLY") == "this");
+}
+
+// 64 calls in flight, then one call with a payload of `bytes` whose bytes
+// follow no short period (a lost or repeated chunk would show).
+void check_load(procxy::Proxy<Service>& service, std::size_t bytes) {
+  std::vector<std::future<std::string>> replies;
+  for (int i = 0; i < 64; ++i) replies.push_back(service.async()->echo("call " + std::to_string(i)));
+  for (int i = 0; i < 64; ++i) CHECK(replies[i].get() == "call " + std::to_string(i));
+  std::string large(bytes, '\0');
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 7 + i / 4096);
+  CHECK(service->echo(large) == large);
 }
 
 // Lines of a child's output, as Options::output::to() received them.
@@ -192,12 +205,7 @@ TEST_CASE("through a launcher, what the child prints comes back on its stderr", 
 
 TEST_CASE("64 calls in flight and a 16 MiB payload cross a launcher's pipes", "[remote]") {
   auto service = procxy::spawn<Service>(through(kPipeLauncher));
-  std::vector<std::future<std::string>> replies;
-  for (int i = 0; i < 64; ++i) replies.push_back(service.async()->echo("call " + std::to_string(i)));
-  for (int i = 0; i < 64; ++i) CHECK(replies[i].get() == "call " + std::to_string(i));
-  std::string large(16 << 20, '\0');
-  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 7 + i / 4096);
-  CHECK(service->echo(large) == large);
+  check_load(service, 16 << 20);
 }
 
 TEST_CASE("a launcher's failures are SpawnErrors that carry what it said", "[remote]") {
@@ -324,12 +332,7 @@ TEST_CASE("through ssh: calls, events, exceptions, start data and remote_pid", "
 TEST_CASE("through ssh: 64 calls in flight and a 16 MiB payload", "[remote][ssh]") {
   auto service = procxy::spawn<Service>(through(e2e::Sshd::instance().launcher()));
   CHECK(service.remote_pid() != service.pid());
-  std::vector<std::future<std::string>> replies;
-  for (int i = 0; i < 64; ++i) replies.push_back(service.async()->echo("call " + std::to_string(i)));
-  for (int i = 0; i < 64; ++i) CHECK(replies[i].get() == "call " + std::to_string(i));
-  std::string large(16 << 20, '\0');
-  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 13 + i / 8192);
-  CHECK(service->echo(large) == large);
+  check_load(service, 16 << 20);
 }
 
 TEST_CASE("through ssh: sshd killed mid-call fails the call at once, and the child leaves", "[remote][ssh]") {
@@ -380,3 +383,66 @@ TEST_CASE("through ssh: the remote example counts its words on the other side", 
   CHECK(output.find("100%") != std::string::npos);
 }
 #endif
+
+// Through a real one-node Slurm cluster: srun asks slurmctld for an
+// allocation, and slurmd's slurmstepd runs the child.
+
+TEST_CASE("through srun: calls, events, exceptions, start data and remote_pid", "[remote][slurm]") {
+  e2e::Slurm::instance();
+  exercise(e2e::Slurm::launcher());
+  auto service = procxy::spawn<Service>(through(e2e::Slurm::launcher()));
+  CHECK(service.remote_pid() != service.pid());  // pid() is srun's
+  CHECK(service->has_env("SLURM_JOB_ID"));       // a Slurm task
+}
+
+TEST_CASE("through srun: 64 calls in flight, a 1 MiB payload and a pool", "[remote][slurm]") {
+  e2e::Slurm::instance();
+  auto service = procxy::spawn<Service>(through(e2e::Slurm::launcher()));
+  check_load(service, 1 << 20);
+
+  procxy::PoolOptions pool;
+  pool.launchers = {e2e::Slurm::launcher()};
+  pool.size = 2;
+  auto workers = procxy::pool<Service>(pool);
+  std::vector<std::future<int>> sums;
+  for (int i = 0; i < 8; ++i) sums.push_back(workers.async()->add(i, i));
+  for (int i = 0; i < 8; ++i) CHECK(sums[i].get() == 2 * i);
+}
+
+TEST_CASE("through srun: srun killed mid-call fails the call at once, and the job's child leaves", "[remote][slurm]") {
+  e2e::Slurm::instance();
+  auto service = procxy::spawn<Service>(through(e2e::Slurm::launcher()));
+  pid_t child = service.remote_pid();
+  auto call = service.async()->sleep_ms(60'000);
+  REQUIRE(call.wait_for(200ms) == std::future_status::timeout);
+  ::kill(service.pid(), SIGKILL);  // srun's main process: Slurm cancels the step
+  REQUIRE(call.wait_for(e2e::bound(5s)) == std::future_status::ready);
+  std::string what = message_of([&] { call.get(); });
+  INFO(what);
+  CHECK(what.find("the launcher 'srun'") != std::string::npos);
+  CHECK(what.find("killed by signal 9") != std::string::npos);
+  CHECK_THROWS_AS(service->add(1, 2), procxy::ChildExitedError);
+  CHECK(e2e::eventually([&] { return !e2e::process_running(child); }, e2e::bound(5s)));
+}
+
+TEST_CASE("through srun: the child exits within 2 s of its parent's SIGKILL", "[remote][slurm]") {
+  e2e::Slurm::instance();
+  check_child_dies_with_parent(e2e::Slurm::launcher());
+}
+
+TEST_CASE("through srun: no allocation and a missing executable are SpawnErrors with srun's words", "[remote][slurm]") {
+  e2e::Slurm::instance();
+  std::string what = message_of([&] {
+    procxy::spawn<Service>(through({"srun", "-N1", "-n1", "--unbuffered", "-p", "no-such-partition", "--"}));
+  });
+  INFO(what);
+  CHECK(what.find("Unable to allocate resources") != std::string::npos);
+  CHECK(what.find("Invalid partition name specified") != std::string::npos);
+
+  procxy::Options missing = through(e2e::Slurm::launcher());
+  missing.executable = "/nonexistent/agent";
+  what = message_of([&] { procxy::spawn<Service>(missing); });
+  INFO(what);
+  CHECK(what.find("exited with code 2") != std::string::npos);
+  CHECK(what.find("/nonexistent/agent: No such file or directory") != std::string::npos);  // slurmstepd's words
+}
