@@ -58,11 +58,11 @@ bool read_call(int fd) {
     return true;
   };
   for (;;) {
-    std::uint32_t header[4];  // size, kind and ordinal, id
-    if (!receive(header, sizeof header)) return false;
-    std::vector<char> payload(header[0]);
+    procxy::detail::FrameHeader header;
+    if (!receive(&header, sizeof header)) return false;
+    std::vector<char> payload(header.size);
     if (!receive(payload.data(), payload.size())) return false;
-    if ((header[1] & 0xffff) == static_cast<std::uint32_t>(procxy::detail::FrameKind::kCall)) return true;
+    if (header.kind == procxy::detail::FrameKind::kCall) return true;
   }
 }
 
@@ -163,16 +163,18 @@ std::string parent_outcome(const Sample& sample) {
     }
   });
   bool called = read_call(fds[1]);
+  bool replied = true;
   send(fds[1], sample);
   if (sample.expected == "ignored") {
     // Then a sound reply to the call: it must still arrive.
     const std::uint8_t result[] = {24, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,   // header: Result, id 1
                                    0,  0, 0, 0, 2, 0, 0, 0,                           // one segment of 2 words
                                    0,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // struct {null list}
-    ::send(fds[1], result, sizeof result, MSG_NOSIGNAL);
+    replied = ::send(fds[1], result, sizeof result, MSG_NOSIGNAL) == sizeof result;
   }
-  caller.join();
+  caller.join();  // before any REQUIRE: a failed one must not leave the thread running
   REQUIRE(called);
+  REQUIRE(replied);
   std::string outcome;
   try {
     if (failure) std::rethrow_exception(failure);
