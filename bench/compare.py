@@ -76,6 +76,15 @@ for case, what, unit, target in CASES:
     print(f"| {what} | " + " | ".join(cells) + f" | {target} |")
 
 print()
+print("The sandbox (docs/sandbox.md): the same cases with `Options::sandbox` on.")
+print()
+print("| case | procxy | sandboxed | sandboxed vs procxy |")
+print("|---|---|---|---|")
+for case, what in (("sync_add", "sync `add(int, int)`, one call"), ("spawn", "spawn to first result")):
+    ours, boxed = time_us(f"{case}.procxy"), time_us(f"{case}.sandboxed")
+    print(f"| {what} | {fmt_time(ours)} | {fmt_time(boxed)} | {ratio(boxed, ours)} |")
+
+print()
 print("Coalescing (docs/dedup.md): 64 threads call one `PROCXY_QUERY` that sleeps 100 µs in the child.")
 print()
 print("| coalesce | calls/s | time per call | requests per call |")

@@ -15,18 +15,21 @@
 namespace bench {
 namespace {
 
-procxy::Proxy<Service> start() {
+procxy::Proxy<Service> start(bool sandboxed = false) {
   procxy::Options options;
   options.dedupe = false;  // a child of its own for every benchmark
+  options.sandbox.enabled = sandboxed;
   return procxy::spawn<Service>(options);
 }
 
-void sync_add(benchmark::State& state) {
-  auto service = start();
+void sync_add(benchmark::State& state, bool sandboxed) {
+  auto service = start(sandboxed);
   int x = 0;
   for (auto _ : state) benchmark::DoNotOptimize(x = service->add(x, 1));
 }
-BENCHMARK(sync_add)->Name("sync_add.procxy")->UseRealTime();
+BENCHMARK_CAPTURE(sync_add, plain, false)->Name("sync_add.procxy")->UseRealTime();
+// The cost of Options::sandbox (docs/sandbox.md): the filter runs on every syscall.
+BENCHMARK_CAPTURE(sync_add, sandboxed, true)->Name("sync_add.sandboxed")->UseRealTime();
 
 void in_flight(benchmark::State& state) {
   auto service = start();
@@ -66,16 +69,18 @@ void events(benchmark::State& state) {
 }
 BENCHMARK(events)->Name("events.procxy")->UseRealTime();
 
-void spawn(benchmark::State& state) {
+void spawn(benchmark::State& state, bool sandboxed) {
   for (auto _ : state) {
-    auto service = start();
+    auto service = start(sandboxed);
     benchmark::DoNotOptimize(service->add(1, 2));
     state.PauseTiming();
     service.terminate();
     state.ResumeTiming();
   }
 }
-BENCHMARK(spawn)->Name("spawn.procxy")->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(spawn, plain, false)->Name("spawn.procxy")->UseRealTime()->Unit(benchmark::kMicrosecond);
+// Engaging the sandbox: Landlock rules for every mapped file, the filter.
+BENCHMARK_CAPTURE(spawn, sandboxed, true)->Name("spawn.sandboxed")->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // 64 threads calling the same query, with and without coalescing: the time
 // per call, and how many requests the child ran per call.

@@ -30,7 +30,7 @@ install(FILES ${PROJECT_BINARY_DIR}/procxyConfig.cmake ${PROJECT_BINARY_DIR}/pro
 set(_pc_dir ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 file(RELATIVE_PATH PROCXY_PC_PREFIX_FROM_PCFILEDIR /${_pc_dir} /)
 string(REGEX REPLACE "/$" "" PROCXY_PC_PREFIX_FROM_PCFILEDIR "${PROCXY_PC_PREFIX_FROM_PCFILEDIR}")
-set(_pc_private "-ldw")
+set(_pc_private "-ldw -lseccomp")
 if(CMAKE_DL_LIBS)
   string(APPEND _pc_private " -l${CMAKE_DL_LIBS}")
 endif()
@@ -73,7 +73,7 @@ set(CPACK_COMPONENT_GENERATOR_DESCRIPTION
     "procxy code generator\n procxy-gen reads annotated C++ headers and writes proxies, stubs and Cap'n Proto schemas.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libprocxy-dev)
-set(_dev_depends "procxy-gen ${_exact}, libcapnp-dev, capnproto, libdw-dev")
+set(_dev_depends "procxy-gen ${_exact}, libcapnp-dev, capnproto, libdw-dev, libseccomp-dev")
 if(BUILD_SHARED_LIBS)
   string(APPEND _dev_depends ", libprocxy${_so_version} ${_exact}")
 endif()

@@ -7,7 +7,7 @@ packages=(
   clang-14 libclang-14-dev libclang-common-14-dev libclang-rt-14-dev
   libcapnp-dev capnproto
   catch2 libkainjow-mustache-dev libbenchmark-dev
-  libbackward-cpp-dev libdw-dev
+  libbackward-cpp-dev libdw-dev libseccomp-dev
   openssh-client openssh-server
   slurm-wlm munge
 )

@@ -23,8 +23,9 @@ struct Category {
   LogCategory category;
 };
 constexpr Category kCategories[] = {
-    {"spawn", LogCategory::kSpawn}, {"call", LogCategory::kCall},         {"event", LogCategory::kEvent},
-    {"dedup", LogCategory::kDedup}, {"coalesce", LogCategory::kCoalesce}, {"attach", LogCategory::kAttach},
+    {"spawn", LogCategory::kSpawn},     {"call", LogCategory::kCall},         {"event", LogCategory::kEvent},
+    {"dedup", LogCategory::kDedup},     {"coalesce", LogCategory::kCoalesce}, {"attach", LogCategory::kAttach},
+    {"sandbox", LogCategory::kSandbox},
 };
 
 struct Parsed {
@@ -147,8 +148,9 @@ void warn_unknown_log_categories() {
     const std::string& unknown = debug_setting().unknown;
     if (unknown.empty()) return;
     // Not through a sink: the setting is the environment's, and so is its error.
-    std::string text = "procxy: parent: PROCXY_DEBUG names unknown categories " + unknown +
-                       ", which are ignored; the categories are spawn, call, event, dedup, coalesce, attach and all\n";
+    std::string text =
+        "procxy: parent: PROCXY_DEBUG names unknown categories " + unknown +
+        ", which are ignored; the categories are spawn, call, event, dedup, coalesce, attach, sandbox and all\n";
     [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, text.data(), text.size());
   });
 }

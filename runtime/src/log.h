@@ -1,6 +1,6 @@
 #pragma once
 
-// PROCXY_DEBUG=spawn,call,event,dedup,coalesce,attach (or all): diagnostic
+// PROCXY_DEBUG=spawn,call,event,dedup,coalesce,attach,sandbox (or all): diagnostic
 // lines, to stderr or to the sink of procxy::set_log_sink. Checking is one
 // load of a cached mask, so disabled logging costs nothing on the call path.
 
@@ -13,6 +13,7 @@ enum class LogCategory : unsigned {
   kDedup = 1u << 3,
   kCoalesce = 1u << 4,
   kAttach = 1u << 5,
+  kSandbox = 1u << 6,
 };
 
 bool log_enabled(LogCategory category);

@@ -29,6 +29,7 @@
 #define PROCXY_ACQUIRE(...) PROCXY_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define PROCXY_RELEASE(...) PROCXY_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define PROCXY_ACQUIRED_AFTER(...) PROCXY_THREAD_ANNOTATION(acquired_after(__VA_ARGS__))
+#define PROCXY_NO_THREAD_SAFETY_ANALYSIS PROCXY_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace procxy::detail {
 

@@ -85,8 +85,8 @@ class Counter {
 // and constructors.
 class PROCXY_REMOTE Tally : public Counter {
  public:
-  using Counter::Counter;
   using Counter::add;
+  using Counter::Counter;
   Tally(const Tally&) = default;
   Tally(Tally&&) = default;
   Tally& operator=(const Tally&) = default;

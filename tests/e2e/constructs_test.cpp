@@ -59,9 +59,9 @@ TEST_CASE("std::monostate and aliases", "[constructs]") {
 TEST_CASE("inherited methods and constructors, special members, qualifiers", "[constructs]") {
   auto tally = procxy::spawn<Tally>(10);
   CHECK(tally->value() == 10);
-  CHECK(tally->add(5) == 15);          // Counter::add(int), through using
-  CHECK(tally->add(2, 3) == 21);       // Counter::add(int, int)
-  CHECK(tally->add(0.5) == 26);        // Tally::add(double)
+  CHECK(tally->add(5) == 15);     // Counter::add(int), through using
+  CHECK(tally->add(2, 3) == 21);  // Counter::add(int, int)
+  CHECK(tally->add(0.5) == 26);   // Tally::add(double)
   CHECK(tally->operator_count() == 3);
   CHECK(tally->lvalue_only() == -26);
   CHECK(tally->checked() == 52);

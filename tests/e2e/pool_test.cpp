@@ -32,15 +32,6 @@ procxy::PoolOptions pool_of(int size) {
 }
 
 // A fresh path in a directory of the test's own, removed with it.
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("procxy-pool-" + std::to_string(::getpid()) + "-" + std::to_string(++count));
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  static inline int count = 0;
-};
-
 std::vector<long long> journal_times(const std::string& journal) {
   std::ifstream in(journal);
   std::vector<long long> times;
@@ -219,7 +210,7 @@ TEST_CASE("on() hears the events of every child of a pool, replacements included
 
 TEST_CASE("a pool whose replacements crash in their constructor gives up after max_restarts, backing off",
           "[pool][restart]") {
-  TempDir dir;
+  e2e::TempDir dir;
   std::string journal = dir.file("journal");
   std::string marker = dir.file("crash");
   procxy::PoolOptions options = pool_of(1);

@@ -134,15 +134,6 @@ std::vector<pid_t> descendants_named(pid_t pid, const std::string& name) {
   return found;
 }
 
-std::string message_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
 // Starts this program as a parent that spawns a Service through `launcher`,
 // reads the remote pid it prints, SIGKILLs that parent, and checks that the
 // child exits within 2 s (the launcher closes its side of the channel; the
@@ -210,19 +201,19 @@ TEST_CASE("64 calls in flight and a 16 MiB payload cross a launcher's pipes", "[
 
 TEST_CASE("a launcher's failures are SpawnErrors that carry what it said", "[remote]") {
   procxy::Options missing = through({"/nonexistent/launcher", "--"});
-  std::string what = message_of([&] { procxy::spawn<Service>(missing); });
+  std::string what = e2e::message_of([&] { procxy::spawn<Service>(missing); });
   CHECK(what.find("/nonexistent/launcher") != std::string::npos);
   CHECK(what.find("Options::launcher") != std::string::npos);
 
   procxy::Options refused = through({"sh", "-c", "echo 'srun: error: Unable to allocate resources' >&2; exit 1"});
   CHECK_THROWS_AS(procxy::spawn<Service>(refused), procxy::SpawnError);
-  what = message_of([&] { procxy::spawn<Service>(refused); });
+  what = e2e::message_of([&] { procxy::spawn<Service>(refused); });
   CHECK(what.find("Unable to allocate resources") != std::string::npos);
   CHECK(what.find("exited with code 1") != std::string::npos);
 
   procxy::Options no_executable = through({"sh", "-c", "exec \"$0\" \"$@\""});
   no_executable.executable = "/nonexistent/agent";
-  what = message_of([&] { procxy::spawn<Service>(no_executable); });
+  what = e2e::message_of([&] { procxy::spawn<Service>(no_executable); });
   CHECK(what.find("/nonexistent/agent") != std::string::npos);  // sh: exec: /nonexistent/agent: not found
   CHECK(what.find("exists on the other machine") != std::string::npos);
 }
@@ -253,7 +244,7 @@ TEST_CASE("a link silent for three heartbeats fails pending calls, and the child
   REQUIRE(cats.size() == 2);
   for (pid_t cat : cats) ::kill(cat, SIGSTOP);
   auto started = std::chrono::steady_clock::now();
-  std::string what = message_of([&] { service->sleep_ms(60'000); });
+  std::string what = e2e::message_of([&] { service->sleep_ms(60'000); });
   auto waited = std::chrono::steady_clock::now() - started;
   INFO(what);
   CHECK(what.find("the link to the child was lost") != std::string::npos);
@@ -345,7 +336,7 @@ TEST_CASE("through ssh: sshd killed mid-call fails the call at once, and the chi
   REQUIRE(call.wait_for(200ms) == std::future_status::timeout);
   sshd.kill_sessions();
   REQUIRE(call.wait_for(e2e::bound(5s)) == std::future_status::ready);  // within the heartbeat bound at most
-  std::string what = message_of([&] { call.get(); });
+  std::string what = e2e::message_of([&] { call.get(); });
   CHECK(what.find("the launcher 'ssh'") != std::string::npos);
   CHECK_THROWS_AS(service->add(1, 2), procxy::ChildExitedError);
   CHECK(e2e::eventually([&] { return !e2e::process_running(child); }, e2e::bound(5s)));
@@ -359,7 +350,7 @@ TEST_CASE("through ssh: a refused connection and a refused key are SpawnErrors w
   e2e::Sshd& sshd = e2e::Sshd::instance();
   std::vector<std::string> closed_port = sshd.launcher();
   closed_port[3] = "1";  // -p 1: nobody listens
-  std::string what = message_of([&] { procxy::spawn<Service>(through(closed_port)); });
+  std::string what = e2e::message_of([&] { procxy::spawn<Service>(through(closed_port)); });
   CHECK(what.find("Connection refused") != std::string::npos);
   CHECK(what.find("exited with code 255") != std::string::npos);
 
@@ -367,7 +358,7 @@ TEST_CASE("through ssh: a refused connection and a refused key are SpawnErrors w
   if (!std::filesystem::exists(stranger)) {
     REQUIRE(std::system(("ssh-keygen -q -t ed25519 -N '' -f " + stranger).c_str()) == 0);
   }
-  what = message_of([&] { procxy::spawn<Service>(through(sshd.launcher_with(stranger))); });
+  what = e2e::message_of([&] { procxy::spawn<Service>(through(sshd.launcher_with(stranger))); });
   CHECK(what.find("Permission denied") != std::string::npos);
 }
 
@@ -417,7 +408,7 @@ TEST_CASE("through srun: srun killed mid-call fails the call at once, and the jo
   REQUIRE(call.wait_for(200ms) == std::future_status::timeout);
   ::kill(service.pid(), SIGKILL);  // srun's main process: Slurm cancels the step
   REQUIRE(call.wait_for(e2e::bound(5s)) == std::future_status::ready);
-  std::string what = message_of([&] { call.get(); });
+  std::string what = e2e::message_of([&] { call.get(); });
   INFO(what);
   CHECK(what.find("the launcher 'srun'") != std::string::npos);
   CHECK(what.find("killed by signal 9") != std::string::npos);
@@ -432,7 +423,7 @@ TEST_CASE("through srun: the child exits within 2 s of its parent's SIGKILL", "[
 
 TEST_CASE("through srun: no allocation and a missing executable are SpawnErrors with srun's words", "[remote][slurm]") {
   e2e::Slurm::instance();
-  std::string what = message_of([&] {
+  std::string what = e2e::message_of([&] {
     procxy::spawn<Service>(through({"srun", "-N1", "-n1", "--unbuffered", "-p", "no-such-partition", "--"}));
   });
   INFO(what);
@@ -441,7 +432,7 @@ TEST_CASE("through srun: no allocation and a missing executable are SpawnErrors 
 
   procxy::Options missing = through(e2e::Slurm::launcher());
   missing.executable = "/nonexistent/agent";
-  what = message_of([&] { procxy::spawn<Service>(missing); });
+  what = e2e::message_of([&] { procxy::spawn<Service>(missing); });
   INFO(what);
   CHECK(what.find("exited with code 2") != std::string::npos);
   CHECK(what.find("/nonexistent/agent: No such file or directory") != std::string::npos);  // slurmstepd's words

@@ -82,10 +82,9 @@ TEST_CASE("a private child over limits.max_rss ends once its call returned, and 
   auto proxy = procxy::spawn<Worker>(options, "", "");
   std::int32_t pid = proxy->grow(96ull << 20);  // returns: the limit is checked after the call
   CHECK(pid == proxy.pid());
-  CHECK_THROWS_WITH(proxy->pid_after(0), Catch::Contains("over Options::limits.max_rss = " +
-                                                         std::to_string(*options.limits.max_rss)) &&
-                                             Catch::Contains("after e2e::Worker::grow returned") &&
-                                             Catch::Contains("Options::restart"));
+  CHECK_THROWS_WITH(proxy->pid_after(0),
+                    Catch::Contains("over Options::limits.max_rss = " + std::to_string(*options.limits.max_rss)) &&
+                        Catch::Contains("after e2e::Worker::grow returned") && Catch::Contains("Options::restart"));
   CHECK(e2e::eventually([&] { return !proxy.alive(); }, bound(10s)));
 }
 

@@ -5,13 +5,16 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <barrier>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +39,27 @@ inline constexpr bool kSanitized = false;
 inline constexpr std::size_t scaled(std::size_t count) { return kSanitized ? count / 10 : count; }
 inline constexpr std::chrono::milliseconds bound(std::chrono::milliseconds limit) {
   return kSanitized ? limit * 20 : limit;
+}
+
+// A directory of its own under the temporary directory, removed with what
+// it holds.
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("procxy-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(++count));
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  static inline int count = 0;
+};
+
+// The what() of the exception `call` throws; "(no exception)" when none.
+inline std::string message_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
 }
 
 // True while a process with this pid exists (a zombie counts).

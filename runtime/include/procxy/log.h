@@ -1,7 +1,7 @@
 #pragma once
 
 // Where procxy's diagnostic lines go (SPEC §8, §14). PROCXY_DEBUG
-// (spawn,call,event,dedup,coalesce,attach or all) chooses which lines are
+// (spawn,call,event,dedup,coalesce,attach,sandbox or all) chooses which lines are
 // written; a few are written whatever it says (a listener that threw, an
 // unknown PROCXY_DEBUG category). By default they go to stderr, as
 // "procxy[<pid>] <UTC time> <category>: <text>".

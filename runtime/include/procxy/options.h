@@ -74,6 +74,22 @@ struct Limits {
   std::optional<std::uint64_t> max_rss;     // resident bytes after a call; over it, the child is replaced or ended
 };
 
+// What a sandboxed child may still do (Options::sandbox, docs/sandbox.md).
+// The sandbox engages in the child after the constructor returned and before
+// the first call: what the constructor opened stays usable. Then a denied
+// open or socket fails with EACCES or EPERM in the object's code, and a
+// dangerous syscall (ptrace, mount, bpf, ...) kills the child; the parent's
+// ChildExitedError names the syscall.
+struct Sandbox {
+  bool enabled = false;
+  std::vector<std::filesystem::path> read_only;   // files and trees the object may read (absolute)
+  std::vector<std::filesystem::path> read_write;  // and write (absolute)
+  bool network = false;                           // may create sockets other than its channel
+  bool exec = false;                              // may execve
+  std::vector<std::string> allow_syscalls;        // extra syscalls, by name ("ptrace")
+  bool best_effort = false;                       // start even where the kernel lacks a restriction
+};
+
 // How a child is started and how calls to it behave. Every field has a
 // default; set only what you need.
 struct Options {
@@ -98,6 +114,7 @@ struct Options {
   // (docs/remote.md). The child's stdin and stdout become its channel.
   std::vector<std::string> launcher;
   std::chrono::milliseconds heartbeat{5'000};  // with a launcher: a link silent for 3 of these is lost; zero: none
+  Sandbox sandbox;                             // what the child may do once it serves (docs/sandbox.md)
 };
 
 // How a pool of children starts and spreads calls (procxy::pool(), docs/pools.md).

@@ -20,6 +20,7 @@
 #include "child/link_watch.h"
 #include "child/peers.h"
 #include "child/registry.h"
+#include "child/sandbox.h"
 #include "child/shared_server.h"
 #include "log.h"
 #include "process/limits.h"
@@ -106,7 +107,8 @@ Started start(Channel& channel) {
                                "' is not registered in this executable; link its generated *.procxy.cpp into the " +
                                "child program (procxy_generate or procxy_add_agent)"});
     }
-    if (auto refusal = check(started.selection, started.entry->name, started.entry->interface_hash, 0)) {
+    if (auto refusal = check(started.selection, started.entry->name, started.entry->interface_hash,
+                             started.selection.sandbox, 0)) {
       fail_start(channel, *refusal);
     }
     if (started.selection.shared) become(Side::kSharedChild);
@@ -114,6 +116,15 @@ Started start(Channel& channel) {
     Reply params(std::move(construct.payload));
     started.object = started.entry->construct(construct.header.ordinal, params);
     if (started.selection.shared) started.listener = listen_shared(*started.selection.shared);
+    if (const auto& sandbox = started.selection.sandbox) {
+      // A shared child's starter may leave before the child dies: only a
+      // private child's parent hears which syscall killed it.
+      try {
+        engage_sandbox(*sandbox, started.selection.shared, started.selection.shared ? nullptr : &channel);
+      } catch (const Error& e) {
+        fail_start(channel, {wire::Failure::Kind::SANDBOX, e.what()});
+      }
+    }
   } catch (...) {
     capnp::MallocMessageBuilder message;
     encode_current_exception(message);
@@ -134,7 +145,8 @@ void serve_calls(std::shared_ptr<Peer> parent, const Started& started) {
     write_ready(parent->channel());  // a starter that died meanwhile hears nothing
     log(LogCategory::kAttach, "shared %.*s serving on %s (%u call(s) at once)", static_cast<int>(entry.name.size()),
         entry.name.data(), shared->socket.c_str(), concurrency);
-    serve_shared(*started.listener, std::move(parent), entry, started.object, concurrency, *shared);
+    serve_shared(*started.listener, std::move(parent), entry, started.object, concurrency, *shared,
+                 started.selection.sandbox);
   } else {
     add_peer(parent);
     write_ready(parent->channel());

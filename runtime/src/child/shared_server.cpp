@@ -79,7 +79,7 @@ void turn_away(int fd, const std::string& why) {
 
 // Checks who connected and what they were built from. The client's pid when
 // they may use this object; nothing (after telling the peer why) otherwise.
-std::optional<pid_t> admit(Peer& peer, const ClassEntry& entry) {
+std::optional<pid_t> admit(Peer& peer, const ClassEntry& entry, const std::optional<SandboxSetup>& sandbox) {
   std::optional<ucred> credentials = peer_credentials(peer.channel().fd());
   if (!credentials) return std::nullopt;
   const ucred& who = *credentials;
@@ -94,7 +94,7 @@ std::optional<pid_t> admit(Peer& peer, const ClassEntry& entry) {
     std::optional<Frame> select =
         read_start_frame(peer.channel(), FrameKind::kSelect, Channel::Clock::now() + kHandshakeTimeout);
     if (!select) return std::nullopt;
-    if (auto refusal = check(decode_selection(*select), entry.name, entry.interface_hash, who.pid)) {
+    if (auto refusal = check(decode_selection(*select), entry.name, entry.interface_hash, sandbox, who.pid)) {
       turn_away(peer.channel(), *refusal);
       return std::nullopt;
     }
@@ -108,7 +108,7 @@ std::optional<pid_t> admit(Peer& peer, const ClassEntry& entry) {
 class SharedServer {
  public:
   SharedServer(const Listener& listener, std::shared_ptr<Peer> starter, const ClassEntry& entry, void* object,
-               unsigned concurrency, const SharedSetup& setup)
+               unsigned concurrency, const SharedSetup& setup, const std::optional<SandboxSetup>& sandbox)
       : listener_(listener),
         starter_(std::move(starter)),
         entry_(entry),
@@ -116,6 +116,7 @@ class SharedServer {
         concurrency_(concurrency),
         gate_(concurrency),
         setup_(setup),
+        sandbox_(sandbox),
         wake_(side_name()),
         cap_(client_cap()),
         reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
@@ -241,7 +242,7 @@ class SharedServer {
     auto peer = std::make_shared<Peer>(fd);
     Channel& channel = peer->channel();
     channel.limit_payload(kHandshakePayloadLimit);
-    if (std::optional<pid_t> client = admit(*peer, entry_)) {
+    if (std::optional<pid_t> client = admit(*peer, entry_, sandbox_)) {
       std::string who = "process " + std::to_string(*client);
       channel.never_wait_on_writes(
           kClientWriteLimit, [this] { wake_.wake(); },
@@ -329,6 +330,7 @@ class SharedServer {
   const unsigned concurrency_;
   CallGate gate_;
   const SharedSetup& setup_;
+  const std::optional<SandboxSetup>& sandbox_;
   WakeFd wake_;
   const int cap_;  // clients at once
   int reserve_;    // a descriptor kept to be closed when there is none left
@@ -367,8 +369,8 @@ Listener listen_shared(const SharedSetup& setup) {
 }
 
 void serve_shared(const Listener& listener, std::shared_ptr<Peer> starter, const ClassEntry& entry, void* object,
-                  unsigned concurrency, const SharedSetup& setup) {
-  SharedServer(listener, std::move(starter), entry, object, concurrency, setup).run();
+                  unsigned concurrency, const SharedSetup& setup, const std::optional<SandboxSetup>& sandbox) {
+  SharedServer(listener, std::move(starter), entry, object, concurrency, setup, sandbox).run();
 }
 
 }  // namespace procxy::detail

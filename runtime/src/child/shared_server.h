@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "child/calls.h"
@@ -28,9 +29,10 @@ Listener listen_shared(const SharedSetup& setup);
 
 // Serves every client that connects to `listener`, with `concurrency` calls
 // on the object at once across all of them. `starter` (the process that
-// started this child) counts as a client until it closes its channel. Returns
+// started this child) counts as a client until it closes its channel; only
+// clients that ask for the same `sandbox` are served. Returns
 // once the child was idle for setup.idle_exit and its socket is gone.
 void serve_shared(const Listener& listener, std::shared_ptr<Peer> starter, const ClassEntry& entry, void* object,
-                  unsigned concurrency, const SharedSetup& setup);
+                  unsigned concurrency, const SharedSetup& setup, const std::optional<SandboxSetup>& sandbox);
 
 }  // namespace procxy::detail

@@ -15,6 +15,7 @@
 #include "parent/exit_reason.h"
 #include "process/resident.h"
 #include "process/supervisor.h"
+#include "sandbox_death.h"
 
 namespace procxy::detail {
 namespace {
@@ -81,6 +82,7 @@ void Connection::install(std::shared_ptr<Link> link) {
   protocol_error_ = nullptr;
   over_limit_.clear();
   link_lost_.clear();
+  sandboxed_.reset();
   cache_.clear();  // results of the object that died
   std::weak_ptr<Connection> self = weak_from_this();
   // The handler runs at once when the child has already exited: not under our lock.
@@ -208,6 +210,11 @@ std::exception_ptr Connection::closed_error(const MethodInfo& method) const {
                          std::nullopt, std::nullopt));
   }
   ExitStatus status = exit_status_.value_or(ExitStatus{});
+  if (sandboxed_ || (recipe_.options.sandbox.enabled && status.exit_code == kExitSandboxed)) {
+    return std::make_exception_ptr(ChildExitedError(
+        "procxy: parent: " + what + " failed: " + sandbox_kill_text(sandboxed_ ? &*sandboxed_ : nullptr) + "; " + next,
+        status.exit_code, status.signal));
+  }
   if (!recipe_.options.launcher.empty()) {
     return std::make_exception_ptr(
         ChildExitedError("procxy: parent: " + what + " failed: " + launcher_ending(status) + "; " + next,

@@ -233,6 +233,8 @@ class Connection final : public CallTarget, public std::enable_shared_from_this<
   std::string over_limit_ PROCXY_GUARDED_BY(mutex_);
   // Why link_ is lost (its heartbeats stopped), once it is; reset by a restart.
   std::string link_lost_ PROCXY_GUARDED_BY(mutex_);
+  // The syscall for which link_'s sandbox killed it, once it said so; reset by a restart.
+  std::optional<std::uint64_t> sandboxed_ PROCXY_GUARDED_BY(mutex_);
   std::condition_variable restarted_cv_;
 
   std::once_flag helper_started_;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "parent/connection.h"
 #include "process/supervisor.h"
+#include "sandbox_death.h"
 #include "transport/heartbeat.h"
 #include "wire/failure.h"
 #include "wire/message.h"
@@ -91,6 +92,12 @@ void Connection::reject(const std::exception_ptr& error) {
 }
 
 void Connection::deliver(Frame& frame, pid_t child) {
+  if (frame.header.kind == FrameKind::kSandboxed) {  // its last words: the channel closes next
+    MutexLock lock(mutex_);
+    sandboxed_ = frame.header.id;
+    log(LogCategory::kSandbox, "child %d: %s", static_cast<int>(child), sandbox_kill_text(&*sandboxed_).c_str());
+    return;
+  }
   if (frame.header.kind == FrameKind::kEvent) {
     // Events keep their place among results: the hub delivers them in order
     // and holds back the results that follow them.

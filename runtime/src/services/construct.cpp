@@ -7,6 +7,7 @@
 #include "log.h"
 #include "process/limits.h"
 #include "procxy/version.h"
+#include "sandbox_death.h"
 #include "wire/failure.h"
 
 namespace procxy::detail {
@@ -26,6 +27,12 @@ Selection selection_of(const ChildRecipe& recipe, const SharedPaths* shared) {
   if (!options.launcher.empty()) {
     selection.launched = LaunchSetup{options.env, !options.inherit_env, options.cwd.string(),
                                      limits_variable(options.limits), options.heartbeat};
+  }
+  if (const Sandbox& sandbox = options.sandbox; sandbox.enabled) {
+    SandboxSetup setup{{}, {}, sandbox.network, sandbox.exec, sandbox.allow_syscalls, sandbox.best_effort};
+    for (const auto& path : sandbox.read_only) setup.read_only.push_back(path.string());
+    for (const auto& path : sandbox.read_write) setup.read_write.push_back(path.string());
+    selection.sandbox = std::move(setup);
   }
   return selection;
 }
@@ -56,6 +63,12 @@ pid_t construct(Channel& channel, ChildHandle& process, const ChildRecipe& recip
                        "Options::timeout if the constructor needs longer)");
     case Answer::kClosed: {
       ExitStatus exit = process.wait();
+      if (answer.sandboxed || (recipe.options.sandbox.enabled && exit.exit_code == kExitSandboxed)) {
+        throw SpawnError("procxy: parent: " + what + " " + exit.to_string() +
+                         " before it served: " + sandbox_kill_text(answer.sandboxed ? &*answer.sandboxed : nullptr) +
+                         " (a thread of the object called it, or the runtime did: if no code of the object "
+                         "runs yet, please report this)");
+      }
       if (!recipe.options.launcher.empty()) {
         // ssh's "Permission denied", the remote shell's "No such file", srun's "Unable to allocate".
         std::string said = process.stderr_tail();

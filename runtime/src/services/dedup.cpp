@@ -82,6 +82,20 @@ std::string spawn_key(const Options& options, std::string_view class_name, std::
   append_value(key, options.launcher.size());
   for (const std::string& word : options.launcher) append(key, word);
   append_value(key, options.heartbeat.count());
+  // And a sandboxed child under its own rules.
+  const Sandbox& sandbox = options.sandbox;
+  append_value(key, sandbox.enabled);
+  if (sandbox.enabled) {
+    append_value(key, sandbox.read_only.size());
+    for (const auto& path : sandbox.read_only) append(key, path.native());
+    append_value(key, sandbox.read_write.size());
+    for (const auto& path : sandbox.read_write) append(key, path.native());
+    append_value(key, sandbox.network);
+    append_value(key, sandbox.exec);
+    append_value(key, sandbox.allow_syscalls.size());
+    for (const std::string& name : sandbox.allow_syscalls) append(key, name);
+    append_value(key, sandbox.best_effort);
+  }
   append_value(key, construction.ordinal);
   for (const auto& segment : construction.message->getSegmentsForOutput()) {
     append(key, std::string_view(reinterpret_cast<const char*>(segment.asBytes().begin()), segment.asBytes().size()));

@@ -1,5 +1,8 @@
 #include "services/options_check.h"
 
+#include <seccomp.h>
+
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -180,6 +183,45 @@ void check_launcher(const Options& options, const char* function) {
   }
 }
 
+void check_sandbox(const Options& options, const char* function) {
+  const Sandbox& sandbox = options.sandbox;
+  if (!sandbox.enabled) {
+    bool rules = !sandbox.read_only.empty() || !sandbox.read_write.empty() || sandbox.network || sandbox.exec ||
+                 !sandbox.allow_syscalls.empty() || sandbox.best_effort;
+    if (rules) {
+      reject(function, "sandbox",
+             "has rules but not enabled = true, so the child would run unconfined; set Options::sandbox.enabled");
+    }
+    return;
+  }
+  auto check_paths = [&](const std::vector<std::filesystem::path>& paths, const char* name) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      std::string field = "sandbox." + std::string(name) + "[" + std::to_string(i) + "]";
+      const std::string& path = paths[i].native();
+      if (path.find('\0') != std::string::npos) {
+        reject(function, field, "is " + printable(path) + ", which holds a NUL byte");
+      }
+      if (!paths[i].is_absolute()) {
+        reject(function, field,
+               "is the relative path " + printable(path) +
+                   "; give an absolute one (the child's directory may not be the parent's)");
+      }
+    }
+  };
+  check_paths(sandbox.read_only, "read_only");
+  check_paths(sandbox.read_write, "read_write");
+  for (std::size_t i = 0; i < sandbox.allow_syscalls.size(); ++i) {
+    const std::string& name = sandbox.allow_syscalls[i];
+    // Negative: a name libseccomp knows on other architectures only (socketcall on x86-64).
+    if (name.find('\0') != std::string::npos || ::seccomp_syscall_resolve_name(name.c_str()) < 0) {
+      reject(function, "sandbox.allow_syscalls[" + std::to_string(i) + "]",
+             "is " + printable(name) +
+                 ", which is not a syscall of this machine; name it as in syscalls(2), "
+                 "such as \"ptrace\"");
+    }
+  }
+}
+
 // Relative to the program, not to the current directory: an application
 // and its agents are installed side by side, and the program may be started
 // from anywhere.
@@ -197,6 +239,18 @@ std::filesystem::path absolute_executable(const std::filesystem::path& executabl
   return (self.parent_path() / executable).lexically_normal();
 }
 
+// PROCXY_SANDBOX=1 (docs/sandbox.md): every child this process starts
+// without Options::sandbox gets one that reads everything and writes only
+// the temporary directory, to try a program (or a test suite) under the
+// syscall filter without changing its code.
+void sandbox_all(Options& options) {
+  const char* all = std::getenv("PROCXY_SANDBOX");
+  if (!all || std::string_view(all) != "1" || options.sandbox.enabled) return;
+  options.sandbox.enabled = true;
+  options.sandbox.read_only = {"/"};
+  options.sandbox.read_write = {std::filesystem::temp_directory_path()};
+}
+
 }  // namespace
 
 Options checked(const Options& options, const char* function) {
@@ -207,7 +261,9 @@ Options checked(const Options& options, const char* function) {
   check_output(options, function);
   check_restart_policy(options, function);
   check_launcher(options, function);
+  check_sandbox(options, function);
   Options result = options;
+  sandbox_all(result);
   // With a launcher, the executable is named as it is on the other machine.
   if (options.launcher.empty()) result.executable = absolute_executable(options.executable, function);
   return result;

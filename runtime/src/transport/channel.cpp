@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -163,6 +164,30 @@ void Channel::beat() {
     send(&iov, 1, -1);
   }
   write_mutex_.unlock();
+}
+
+bool Channel::write_last_words(FrameKind kind, std::uint64_t id) PROCXY_NO_THREAD_SAFETY_ANALYSIS {
+  // The lock may be held by the thread this handler interrupted, which will
+  // never let go: tried for a while only.
+  bool locked = write_mutex_.try_lock();
+  for (int tries = 0; !locked && tries < 100; ++tries) {
+    timespec pause{0, 1'000'000};
+    ::nanosleep(&pause, nullptr);
+    locked = write_mutex_.try_lock();
+  }
+  if (!locked) return false;
+  bool sent = false;
+  // A pipe (a launcher's channel) with no room would block the handler.
+  pollfd writable{write_fd_, POLLOUT, 0};
+  bool room = write_socket_ || (::poll(&writable, 1, 0) == 1 && (writable.revents & POLLOUT));
+  if (room && (!no_waiting_ || no_waiting_->queue.empty())) {
+    FrameHeader header{0, kind, 0, id};
+    ssize_t n = write_socket_ ? ::send(write_fd_, &header, sizeof header, MSG_DONTWAIT | MSG_NOSIGNAL)
+                              : ::write(write_fd_, &header, sizeof header);
+    sent = n == static_cast<ssize_t>(sizeof header);
+  }
+  write_mutex_.unlock();
+  return sent;
 }
 
 void Channel::never_wait_on_writes(std::size_t limit, std::function<void()> queued,

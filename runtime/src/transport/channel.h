@@ -75,6 +75,11 @@ class Channel {
   // stalled, and one more would not help). Thread-safe.
   void beat() PROCXY_EXCLUDES(write_mutex_);
 
+  // A SIGSYS handler's: sends one header-only frame unless that would wait
+  // (the write lock stays taken for 100 ms, the peer is not reading, or
+  // queued bytes are still to go first). Never allocates. True when sent.
+  bool write_last_words(FrameKind kind, std::uint64_t id) PROCXY_EXCLUDES(write_mutex_);
+
   // From now on writes never wait for the peer (transport/write_queue.h):
   // what the socket does not take at once waits, up to `limit` bytes, and
   // `queued` is called (under the write lock: it must only signal) when bytes

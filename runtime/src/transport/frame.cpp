@@ -27,6 +27,7 @@ constexpr FrameRule kRules[] = {
     {FrameKind::kCancel, "Cancel", kParent, false, true, false},
     {FrameKind::kSubscribed, "Subscribed", kChild, false, true, false},
     {FrameKind::kHeartbeat, "Heartbeat", kEither, true, true, false},
+    {FrameKind::kSandboxed, "Sandboxed", kChild, true, true, false},
 };
 
 constexpr bool in_order() {

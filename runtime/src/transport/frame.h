@@ -25,6 +25,7 @@ enum class FrameKind : std::uint16_t {
   kCancel = 10,      // parent -> child: no caller waits for request `id` any more (no payload)
   kSubscribed = 11,  // child -> parent: Subscribe `id` is in effect (no payload)
   kHeartbeat = 12,   // either way, over a launcher: still here (no payload; Options::heartbeat)
+  kSandboxed = 13,   // child -> parent: its sandbox kills it for syscall `id` (arch << 32 | number; no payload)
 };
 
 // Which side sends a kind, in which part of a conversation, and whether a

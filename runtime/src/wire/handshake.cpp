@@ -12,6 +12,27 @@
 #include "wire/message.h"
 
 namespace procxy::detail {
+namespace {
+
+void set_texts(capnp::List<capnp::Text>::Builder list, const std::vector<std::string>& texts) {
+  for (unsigned i = 0; i < texts.size(); ++i) list.set(i, texts[i]);
+}
+
+std::vector<std::string> texts_of(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> texts;
+  texts.reserve(list.size());
+  for (auto text : list) texts.emplace_back(text);
+  return texts;
+}
+
+// How a client's Options::sandbox differs from the one a shared child serves under.
+std::string sandbox_difference(const std::optional<SandboxSetup>& wanted, const std::optional<SandboxSetup>& served) {
+  if (!served) return "with Options::sandbox, but this shared child runs without one";
+  if (!wanted) return "without Options::sandbox, but this shared child runs sandboxed";
+  return "with an Options::sandbox other than the one this shared child runs under";
+}
+
+}  // namespace
 
 void write_select(Channel& channel, const Selection& selection) {
   capnp::MallocMessageBuilder message;
@@ -38,6 +59,15 @@ void write_select(Channel& channel, const Selection& selection) {
     setup.setLimits(launched->limits);
     setup.setHeartbeatMs(static_cast<std::uint64_t>(std::max<std::int64_t>(0, launched->heartbeat.count())));
   }
+  if (const auto& sandbox = selection.sandbox) {
+    auto rules = select.initSandbox();
+    set_texts(rules.initReadOnly(static_cast<unsigned>(sandbox->read_only.size())), sandbox->read_only);
+    set_texts(rules.initReadWrite(static_cast<unsigned>(sandbox->read_write.size())), sandbox->read_write);
+    rules.setNetwork(sandbox->network);
+    rules.setExec(sandbox->exec);
+    set_texts(rules.initAllowSyscalls(static_cast<unsigned>(sandbox->allow_syscalls.size())), sandbox->allow_syscalls);
+    rules.setBestEffort(sandbox->best_effort);
+  }
   channel.write(FrameKind::kSelect, 0, 0, message.getSegmentsForOutput());
 }
 
@@ -54,6 +84,8 @@ Answer read_answer(Channel& channel, Channel::Clock::time_point deadline, const 
     }
     expect(frame.header.kind, Sender::kChild, Phase::kStart, "parent", child);
   } while (frame.header.kind == FrameKind::kHeartbeat);  // a launched child's constructor takes a while
+  // The runtime, between the sandbox and Ready, called what the sandbox traps.
+  if (frame.header.kind == FrameKind::kSandboxed) return {Answer::kClosed, {}, 0, frame.header.id};
   validate_message(frame, "parent");
   if (frame.header.kind != FrameKind::kReady) return {Answer::kFailure, std::move(frame.payload)};
   Reply reply(std::move(frame.payload));
@@ -96,11 +128,17 @@ Selection decode_selection(Frame& frame) {
     launched.heartbeat = std::chrono::milliseconds(setup.getHeartbeatMs());
     selection.launched = std::move(launched);
   }
+  if (select.hasSandbox()) {
+    auto rules = select.getSandbox();
+    selection.sandbox = SandboxSetup{
+        texts_of(rules.getReadOnly()),      texts_of(rules.getReadWrite()), rules.getNetwork(), rules.getExec(),
+        texts_of(rules.getAllowSyscalls()), rules.getBestEffort()};
+  }
   return selection;
 }
 
 std::optional<Refusal> check(const Selection& selection, std::string_view served, std::uint64_t interface_hash,
-                             pid_t peer) {
+                             const std::optional<SandboxSetup>& sandbox, pid_t peer) {
   std::string me = std::string("procxy: ") + side_name();
   std::string who = peer ? "process " + std::to_string(peer) : std::string("the parent");
   if (selection.class_name != served) {
@@ -113,6 +151,14 @@ std::optional<Refusal> check(const Selection& selection, std::string_view served
                    me + ": interface mismatch for '" + selection.class_name + "': " + who +
                        " was built from another version of its header (or of procxy) than this child; rebuild " +
                        "both from the same sources" + (peer ? ", or attach under another name" : "")};
+  }
+  if (selection.sandbox != sandbox) {
+    // Only a shared child meets this: a client that wants it confined
+    // otherwise than it is must not get it as though it were.
+    return Refusal{wire::Failure::Kind::SANDBOX, me + ": " + who + " attaches " +
+                                                     sandbox_difference(selection.sandbox, sandbox) +
+                                                     "; give every client the same Options::sandbox, or attach "
+                                                     "under another name"};
   }
   return std::nullopt;
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "transport/channel.h"
 #include "wire/protocol.capnp.h"
@@ -39,6 +40,18 @@ struct LaunchSetup {
   std::chrono::milliseconds heartbeat{0};
 };
 
+// What a sandboxed child may still do once it serves (Options::sandbox).
+struct SandboxSetup {
+  std::vector<std::string> read_only;
+  std::vector<std::string> read_write;
+  bool network = false;
+  bool exec = false;
+  std::vector<std::string> allow_syscalls;
+  bool best_effort = false;
+
+  bool operator==(const SandboxSetup&) const = default;
+};
+
 struct Selection {
   std::string class_name;
   std::uint64_t interface_hash = 0;
@@ -46,6 +59,7 @@ struct Selection {
   std::uint32_t concurrency = 1;
   std::optional<SharedSetup> shared;
   std::optional<LaunchSetup> launched;
+  std::optional<SandboxSetup> sandbox;
 };
 
 // The parent's side.
@@ -57,6 +71,8 @@ struct Answer {
   enum Status { kReady, kFailure, kClosed, kTimeout } status;
   kj::Array<capnp::word> failure;  // kFailure: the child's wire::Failure
   pid_t pid = 0;                   // kReady: the child's pid on its machine
+  // kClosed: the syscall for which the child's sandbox killed it, if it said so.
+  std::optional<std::uint64_t> sandboxed{};
 };
 // Reads the child's answer to Select (and Construct) until `deadline`,
 // passing over heartbeats. Throws ProtocolError, naming `child`, for any
@@ -75,11 +91,11 @@ struct Refusal {
   wire::Failure::Kind kind;
   std::string text;
 };
-// Why this child, serving `served` (its name and interface hash), will not
-// serve `selection` from process `peer` (0: the parent that started it);
-// nothing when it will.
+// Why this child, serving `served` (its name and interface hash) under
+// `sandbox`, will not serve `selection` from process `peer` (0: the parent
+// that started it); nothing when it will.
 std::optional<Refusal> check(const Selection& selection, std::string_view served, std::uint64_t interface_hash,
-                             pid_t peer);
+                             const std::optional<SandboxSetup>& sandbox, pid_t peer);
 
 // Tells the peer why it is refused. False when it is gone.
 bool refuse(Channel& channel, const Refusal& refusal);

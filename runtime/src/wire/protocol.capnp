@@ -19,6 +19,16 @@ struct Select {
   # Options::launcher: what the child sets up on itself, since a launcher
   # (ssh) carries neither the parent's environment nor its directory.
   launched @7 :Launched;
+  sandbox @8 :Sandbox;  # Options::sandbox, when enabled: what the child may do once it serves
+}
+
+struct Sandbox {
+  readOnly @0 :List(Text);
+  readWrite @1 :List(Text);
+  network @2 :Bool;
+  exec @3 :Bool;
+  allowSyscalls @4 :List(Text);
+  bestEffort @5 :Bool;
 }
 
 struct Launched {
@@ -56,5 +66,6 @@ struct Failure {
     refused @5;              # a shared child turned away a client of another user
     limits @6;               # the child could not set Options::limits on itself
     setup @7;                # a launched child could not apply Options::cwd or Options::env
+    sandbox @8;              # the child could not engage Options::sandbox
   }
 }
