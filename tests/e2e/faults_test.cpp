@@ -260,32 +260,39 @@ TEST_CASE("a hung child fails the call and the 63 behind it at their timeouts", 
 TEST_CASE("mutations that timed out while queued behind a slow call never run", "[faults]") {
   // Concurrency 1, and the slow call never asks for its stop token: nobody in
   // the child reads while it runs, so the Cancels wait in the socket behind
-  // the calls they cancel.
-  auto service = procxy::spawn<Service>();
-  procxy::CallOptions quick{.timeout = std::chrono::milliseconds(100)};
-  procxy::CallOptions patient{.timeout = e2e::bound(std::chrono::milliseconds(10'000))};
-  std::future<void> slow = service.with(patient).async()->sleep_ms(1500);
-  std::vector<std::future<int>> queued;
-  for (int i = 0; i < 64; ++i) queued.push_back(service.with(quick).async()->slow_mutation(i, 0));
-  int timed_out = 0;
-  int answered = 0;  // only if the slow call ended before their timeouts (a very loaded machine)
-  for (auto& call : queued) {
+  // the calls they cancel. That holds only if the parent noticed every
+  // timeout (and wrote its Cancel) before the slow call could have ended: on
+  // a machine too loaded for that, the attempt proves nothing, and the next
+  // one gives the slow call twice as long.
+  for (auto slow_ms = std::chrono::milliseconds(1500); slow_ms <= std::chrono::milliseconds(6000); slow_ms *= 2) {
+    auto service = procxy::spawn<Service>();
+    procxy::CallOptions quick{.timeout = std::chrono::milliseconds(100)};
+    procxy::CallOptions patient{.timeout = e2e::bound(std::chrono::milliseconds(20'000))};
+    auto issued = std::chrono::steady_clock::now();
+    std::future<void> slow = service.with(patient).async()->sleep_ms(static_cast<int>(slow_ms.count()));
+    std::vector<std::future<int>> queued;
+    for (int i = 0; i < 64; ++i) queued.push_back(service.with(quick).async()->slow_mutation(i, 0));
+    int timed_out = 0;
+    for (auto& call : queued) {
+      try {
+        call.get();
+      } catch (const procxy::TimeoutError&) {
+        ++timed_out;
+      }
+    }
     try {
-      call.get();
-      ++answered;
+      service.with(quick)->slow_mutation(-1, 0);  // a synchronous caller's timeout, too
     } catch (const procxy::TimeoutError&) {
       ++timed_out;
     }
+    bool noticed_in_time = std::chrono::steady_clock::now() < issued + slow_ms;
+    slow.get();
+    if (!noticed_in_time) continue;
+    CHECK(timed_out == 65);
+    CHECK(service->runs("slow_mutation") == 0);  // none of the timed-out ones ran
+    return;
   }
-  try {
-    service.with(quick)->slow_mutation(-1, 0);  // a synchronous caller's timeout, too
-    ++answered;
-  } catch (const procxy::TimeoutError&) {
-    ++timed_out;
-  }
-  slow.get();
-  CHECK(timed_out > 0);
-  CHECK(service->runs("slow_mutation") == answered);  // none of the timed-out ones ran
+  FAIL("the parent never noticed 65 timeouts of 100 ms within 6 s: the machine is too loaded for this test");
 }
 
 TEST_CASE("a blocked synchronous caller learns of the child's death at once", "[faults]") {
