@@ -235,6 +235,8 @@ void Connection::release_role(Read result, const std::shared_ptr<Link>& link) {
       fail_all(&Connection::closed_error);
     } else if (!exit_status_) {
       Supervisor::instance().kill_at(link->process, Clock::now() + kExitAfterClose);
+    } else {
+      fail_all(&Connection::closed_error);  // what on_child_exit left to the reader (a sandboxed child's last words)
     }
     if (exit_to_announce_) events_->push_exit(*std::exchange(exit_to_announce_, std::nullopt));
   }
@@ -286,7 +288,12 @@ void Connection::on_child_exit(const std::shared_ptr<Link>& link, const ExitStat
   exit_status_ = status;
   // Unblocks a reader even if something else still holds the child's end.
   link->channel->shutdown();
-  fail_all(&Connection::closed_error);
+  // A child its sandbox killed said which syscall just before it died: a
+  // reader yet to take that frame fails the calls at the channel's end
+  // instead, so that their error names the syscall.
+  bool last_words_unread =
+      recipe_.options.sandbox.enabled && status.exit_code == kExitSandboxed && !sandboxed_ && reader_.held();
+  if (!last_words_unread) fail_all(&Connection::closed_error);
   // on_exit listeners run after every event the child sent: when a reader is
   // still to drain the channel, it announces the exit at the end of the stream.
   if (channel_closed_ || subscribed_.empty()) {
